@@ -1,0 +1,394 @@
+"""The published SReT figures as data: loading ``expected/``, the rounding rule, and statuses.
+
+A figure printed as ``1.1`` means "rounds to 1.1": a measurement agrees with it when it lies
+in the half-open interval [1.05, 1.15), decided exactly with :class:`decimal.Decimal`. No
+function here widens that interval; a figure that is known not to hold is marked
+``known-deviation`` in ``paper_values.csv`` and explained in ``deviations.md``.
+Everything here is pure: no printing, errors are :class:`ExpectedError` (one line).
+"""
+from __future__ import annotations
+
+import csv
+import math
+import re
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+from bench.results import ResultsError
+
+__all__ = [
+    "Claim", "ExpectedError", "ExpectedFigure", "agrees", "interval", "load_claims",
+    "load_deviations", "load_expected", "status",
+]
+
+EXPECTED_DIR = Path(__file__).resolve().parents[1] / "expected"
+DEFAULT = EXPECTED_DIR / "paper_values.csv"
+DEFAULT_DEVIATIONS = EXPECTED_DIR / "deviations.md"
+DEFAULT_CLAIMS = EXPECTED_DIR / "claims.csv"
+
+METRICS = ("gflops", "params_m", "top1")
+STATUSES = ("pass", "fail", "known-deviation", "not-measured")
+KNOWN_DEVIATION = "known-deviation"
+COLUMNS = ("model", "img_size", "metric", "published", "source", "note", "status_override")
+CLAIM_COLUMNS = ("claim_id", "claim", "source", "check", "models", "low", "high", "unit")
+
+DeviationKey = tuple[str, int, str]  # (model, img_size, metric), as in paper_values.csv
+
+# A printed figure: digits, optionally a point and more digits. No exponent, sign or unit,
+# so that the number of decimals (the published precision) is never ambiguous.
+_PRINTED = re.compile(r"-?\d+(?:\.\d+)?")
+_MODEL = re.compile(r"[a-z0-9_]+(?:\.[a-z0-9_]+)?")
+
+
+class ExpectedError(ResultsError):
+    """A malformed file in ``expected/``; one line naming the file, line and column.
+
+    A :class:`bench.results.ResultsError`, so every command reports it as one line, exit 2.
+    """
+
+
+# --- the rounding rule ----------------------------------------------------------------
+
+def _parse_printed(text: str) -> Decimal:
+    if not isinstance(text, str) or not _PRINTED.fullmatch(text.strip()):
+        raise ValueError(f"published value {text!r} is not a plain decimal number such as '1.1'")
+    return Decimal(text.strip())
+
+
+def _decimals(text: str) -> int:
+    return -_parse_printed(text).as_tuple().exponent
+
+
+def _exact_interval(published_text: str) -> tuple[Decimal, Decimal]:
+    value = _parse_printed(published_text)
+    half = Decimal(5).scaleb(value.as_tuple().exponent - 1)  # "1.1" -> 0.05, "76" -> 0.5
+    return value - half, value + half
+
+
+def _as_decimal(measured: float | int | Decimal) -> Decimal:
+    # A float is taken at its shortest round-trip decimal (its repr): 1.15 is 1.15, not the
+    # binary 1.149999..., so a value that prints as the bound is treated as the bound.
+    if isinstance(measured, Decimal):
+        return measured
+    if isinstance(measured, bool) or not isinstance(measured, (int, float)):
+        raise TypeError(f"measured value must be a number, got {type(measured).__name__}")
+    return Decimal(repr(measured)) if isinstance(measured, float) else Decimal(measured)
+
+
+def _is_finite(measured: float | int | Decimal) -> bool:
+    if isinstance(measured, Decimal):
+        return measured.is_finite()
+    return math.isfinite(measured)
+
+
+def interval(published_text: str) -> tuple[float, float]:
+    """The half-open interval [low, high) of values that round to ``published_text``."""
+    low, high = _exact_interval(published_text)
+    return float(low), float(high)
+
+
+def agrees(measured: float | int | Decimal, published_text: str) -> bool:
+    """Whether ``measured`` rounds to the printed figure: "1.1" accepts [1.05, 1.15)."""
+    if not _is_finite(measured):
+        return False
+    low, high = _exact_interval(published_text)
+    return low <= _as_decimal(measured) < high
+
+
+# --- the published figures ------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ExpectedFigure:
+    """One published figure: a metric of a model (architecture or pretrained tag) at a size."""
+
+    model: str
+    img_size: int
+    metric: str
+    published_text: str
+    source: str
+    note: str = ""
+    status_override: str = ""
+    deviation: str = ""  # the explanation from deviations.md when status_override is set
+
+    @property
+    def published(self) -> float:
+        return float(_parse_printed(self.published_text))
+
+    @property
+    def decimals(self) -> int:
+        return _decimals(self.published_text)
+
+    @property
+    def interval(self) -> tuple[float, float]:
+        return interval(self.published_text)
+
+    @property
+    def key(self) -> DeviationKey:
+        return (self.model, self.img_size, self.metric)
+
+    @property
+    def architecture(self) -> str:
+        """``sret_t.in1k`` -> ``sret_t``; an architecture name is its own architecture."""
+        return self.model.split(".", 1)[0]
+
+    @property
+    def is_pretrained(self) -> bool:
+        """Whether the figure belongs to released weights (a ``name.tag``), not to a shape."""
+        return "." in self.model
+
+
+def _read_csv(path: Path, columns: tuple[str, ...], what: str) -> list[tuple[int, dict[str, str]]]:
+    """Rows of a CSV with exactly ``columns``, each with its line number in the file."""
+    try:
+        handle = path.open(newline="", encoding="utf-8")
+    except FileNotFoundError:
+        raise ExpectedError(f"{what} file {path} does not exist") from None
+    except OSError as error:
+        raise ExpectedError(f"{what} file {path} cannot be read ({error.strerror})") from None
+    with handle:
+        try:
+            reader = csv.DictReader(handle)
+            header = reader.fieldnames
+            if header is None:
+                raise ExpectedError(f"{path}: empty file, expected the header {','.join(columns)}")
+            missing = [name for name in columns if name not in header]
+            extra = [name for name in header if name not in columns]
+            if missing or extra:
+                problem = f"missing column(s) {', '.join(missing)}" if missing else \
+                    f"unknown column(s) {', '.join(extra)}"
+                raise ExpectedError(f"{path}, line 1: {problem}; expected {','.join(columns)}")
+            rows = []
+            for row in reader:
+                if None in row or any(value is None for value in row.values()):
+                    raise ExpectedError(
+                        f"{path}, line {reader.line_num}: expected {len(columns)} fields "
+                        f"({','.join(columns)})")
+                rows.append((reader.line_num, {name: row[name].strip() for name in columns}))
+        except (csv.Error, UnicodeDecodeError) as error:
+            raise ExpectedError(f"{path}: not a readable CSV file ({error})") from None
+    return rows
+
+
+def load_expected(path: str | Path = DEFAULT,
+                  deviations_path: str | Path | None = None) -> list[ExpectedFigure]:
+    """The published figures of ``paper_values.csv``, validated; errors name file, line, column.
+
+    ``deviations_path`` defaults to ``deviations.md`` beside ``path``; it is read only to
+    check that every ``known-deviation`` row has an explanation.
+    """
+    path = Path(path)
+    rows = _read_csv(path, COLUMNS, "expected values")
+    deviations: dict[DeviationKey, str] | None = None
+    figures: list[ExpectedFigure] = []
+    seen: dict[DeviationKey, int] = {}
+
+    for line, row in rows:
+        def fail(column: str, problem: str) -> ExpectedError:
+            return ExpectedError(f"{path}, line {line}, column '{column}': {problem}")
+
+        if not _MODEL.fullmatch(row["model"]):
+            raise fail("model", f"{row['model']!r} is not a model name such as 'sret_t' "
+                                "or a pretrained tag such as 'sret_t.in1k'")
+        if not row["img_size"].isdigit() or int(row["img_size"]) <= 0:
+            raise fail("img_size", f"{row['img_size']!r} is not a positive whole number of pixels")
+        if row["metric"] not in METRICS:
+            raise fail("metric", f"unknown metric {row['metric']!r} (expected one of "
+                                 f"{', '.join(METRICS)})")
+        try:
+            _parse_printed(row["published"])
+        except ValueError as error:
+            raise fail("published", str(error)) from None
+        if not row["source"]:
+            raise fail("source", "every published figure must name its source")
+
+        key = (row["model"], int(row["img_size"]), row["metric"])
+        if key in seen:
+            raise fail("model", f"duplicate figure {' '.join(map(str, key))} "
+                                f"(first on line {seen[key]})")
+        seen[key] = line
+
+        override, explanation = row["status_override"], ""
+        if override not in ("", KNOWN_DEVIATION):
+            raise fail("status_override", f"{override!r} is not empty or '{KNOWN_DEVIATION}'")
+        if override:
+            if deviations is None:
+                deviations = load_deviations(
+                    path.parent / DEFAULT_DEVIATIONS.name if deviations_path is None
+                    else deviations_path)
+            if key not in deviations:
+                raise fail("status_override",
+                           f"'{KNOWN_DEVIATION}' without an explanation: add a heading "
+                           f"'## {' '.join(map(str, key))}' to the deviations file")
+            explanation = deviations[key]
+
+        figures.append(ExpectedFigure(
+            model=row["model"], img_size=key[1], metric=row["metric"],
+            published_text=row["published"], source=row["source"], note=row["note"],
+            status_override=override, deviation=explanation,
+        ))
+    if not figures:
+        raise ExpectedError(f"{path}: no figures (only a header)")
+    return figures
+
+
+# --- known deviations -----------------------------------------------------------------
+
+def load_deviations(path: str | Path = DEFAULT_DEVIATIONS) -> dict[DeviationKey, str]:
+    """Explanations keyed ``(model, img_size, metric)``: a ``## model img_size metric``
+    heading, then the explanation up to the next heading. Fenced code blocks are skipped."""
+    path = Path(path)
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        raise ExpectedError(f"deviations file {path} does not exist") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise ExpectedError(f"deviations file {path} cannot be read ({error})") from None
+
+    entries: dict[DeviationKey, str] = {}
+    heading: tuple[DeviationKey, int] | None = None
+    body: list[str] = []
+
+    def close() -> None:
+        if heading is None:
+            return
+        key, line = heading
+        text = "\n".join(body).strip()
+        if not text:
+            raise ExpectedError(f"{path}, line {line}: heading '## {' '.join(map(str, key))}' "
+                                "has no explanation under it")
+        entries[key] = text
+
+    in_fence = False
+    for number, raw in enumerate(lines, start=1):
+        if raw.lstrip().startswith("```"):
+            in_fence = not in_fence
+        if not in_fence and raw.startswith("## "):
+            close()
+            parts = raw[3:].split()
+            if (len(parts) != 3 or not _MODEL.fullmatch(parts[0]) or not parts[1].isdigit()
+                    or parts[2] not in METRICS):
+                raise ExpectedError(
+                    f"{path}, line {number}: heading {raw.strip()!r} is not "
+                    f"'## <model> <img_size> <metric>' (metric one of {', '.join(METRICS)})")
+            key = (parts[0], int(parts[1]), parts[2])
+            if key in entries:
+                raise ExpectedError(f"{path}, line {number}: second explanation for "
+                                    f"{' '.join(parts)}")
+            heading, body = (key, number), []
+        elif heading is not None:
+            if not in_fence and raw.startswith("# "):  # a new top-level section ends the entry
+                close()
+                heading, body = None, []
+            else:
+                body.append(raw)
+    close()
+    return entries
+
+
+# --- statuses -------------------------------------------------------------------------
+
+def _show(value: float | int | Decimal) -> str:
+    return repr(value) if isinstance(value, float) else str(value)
+
+
+def status(figure: ExpectedFigure, measured: float | int | Decimal | None,
+           reason: str | None = None) -> tuple[str, str]:
+    """``(status, note)`` of a measurement against its published figure.
+
+    "not-measured" when ``measured`` is None (the note is ``reason``); otherwise "pass" when
+    it rounds to the figure, else "known-deviation" for a row marked so, else "fail". A
+    marked row whose measurement agrees passes, and the note says the deviation is stale.
+    """
+    if measured is None:
+        return "not-measured", reason or "no measurement"
+    low, high = _exact_interval(figure.published_text)
+    where = f"published {figure.published_text} accepts [{low}, {high})"
+    if not _is_finite(measured):
+        return "fail", f"measured value is {_show(measured)}, not a number; {where}"
+    if agrees(measured, figure.published_text):
+        if figure.status_override == KNOWN_DEVIATION:
+            return "pass", (f"measured {_show(measured)} agrees with published "
+                            f"{figure.published_text}: the known deviation in deviations.md "
+                            "is stale, remove it")
+        return "pass", ""
+    note = f"measured {_show(measured)} is outside [{low}, {high}), the values that round to " \
+           f"published {figure.published_text}"
+    if figure.status_override == KNOWN_DEVIATION:
+        return KNOWN_DEVIATION, f"{note}; known deviation: {' '.join(figure.deviation.split())}"
+    return "fail", note
+
+
+# --- text claims ----------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Claim:
+    """A claim of the paper's text, with its published bounds where it states numbers."""
+
+    claim_id: str
+    claim: str
+    source: str
+    check: str
+    models: tuple[str, ...] = ()
+    low_text: str = ""
+    high_text: str = ""
+    unit: str = ""
+
+    @property
+    def low(self) -> float | None:
+        return float(_parse_printed(self.low_text)) if self.low_text else None
+
+    @property
+    def high(self) -> float | None:
+        return float(_parse_printed(self.high_text)) if self.high_text else None
+
+    def agrees(self, measured: float | int | Decimal) -> bool:
+        """Whether ``measured`` rounds, at the printed precision, into [low, high]:
+        "13-15" accepts [12.5, 15.5), the values that round to 13, 14 or 15."""
+        if not (self.low_text and self.high_text) or not _is_finite(measured):
+            return False
+        low = _exact_interval(self.low_text)[0]
+        high = _exact_interval(self.high_text)[1]
+        return low <= _as_decimal(measured) < high
+
+
+def load_claims(path: str | Path = DEFAULT_CLAIMS) -> list[Claim]:
+    """The text claims of ``claims.csv``, validated like :func:`load_expected`."""
+    path = Path(path)
+    claims: list[Claim] = []
+    seen: dict[str, int] = {}
+    for line, row in _read_csv(path, CLAIM_COLUMNS, "claims"):
+        def fail(column: str, problem: str) -> ExpectedError:
+            return ExpectedError(f"{path}, line {line}, column '{column}': {problem}")
+
+        for column in ("claim_id", "claim", "source", "check"):
+            if not row[column]:
+                raise fail(column, "must not be empty")
+        if row["claim_id"] in seen:
+            raise fail("claim_id", f"duplicate claim {row['claim_id']!r} "
+                                   f"(first on line {seen[row['claim_id']]})")
+        seen[row["claim_id"]] = line
+        for column in ("low", "high"):
+            if row[column]:
+                try:
+                    _parse_printed(row[column])
+                except ValueError as error:
+                    raise fail(column, str(error)) from None
+        if bool(row["low"]) != bool(row["high"]):
+            raise fail("high" if row["low"] else "low", "give both bounds or neither")
+        if row["low"] and Decimal(row["low"]) > Decimal(row["high"]):
+            raise fail("low", f"low {row['low']} is above high {row['high']}")
+        if row["low"] and not row["unit"]:
+            raise fail("unit", "numeric bounds need a unit")
+        models = tuple(name.strip() for name in row["models"].split(";") if name.strip())
+        for name in models:
+            if not _MODEL.fullmatch(name):
+                raise fail("models", f"{name!r} is not a model name")
+        claims.append(Claim(
+            claim_id=row["claim_id"], claim=row["claim"], source=row["source"],
+            check=row["check"], models=models, low_text=row["low"], high_text=row["high"],
+            unit=row["unit"],
+        ))
+    if not claims:
+        raise ExpectedError(f"{path}: no claims (only a header)")
+    return claims
