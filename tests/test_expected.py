@@ -1,0 +1,326 @@
+"""Tests of ``expected/`` and ``bench/expected.py``: the rounding rule, statuses, the files
+against the independent ``PAPER_VALUES.md``, and one-line errors for bad files."""
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from bench.expected import (
+    DEFAULT, DEFAULT_CLAIMS, DEFAULT_DEVIATIONS, METRICS, Claim, ExpectedError, ExpectedFigure,
+    agrees, interval, load_claims, load_deviations, load_expected, status,
+)
+from bench.results import ResultsError
+
+PAPER_VALUES = Path(__file__).resolve().parents[1].parent / "shared" / "PAPER_VALUES.md"
+HEADER = "model,img_size,metric,published,source,note,status_override\n"
+GOOD_ROW = "sret_t,224,gflops,1.1,Papers with Code: SReT-T,,\n"
+
+# README row name (as printed) -> pretrained tag and image size: the naming contract.
+README_TAGS = {
+    "SReT_⋇T": ("sret_t_wo_slice.in1k", 224),
+    "SReT_T": ("sret_t.in1k", 224),
+    "SReT_⋇LT": ("sret_lt_wo_slice.in1k", 224),
+    "SReT_LT [8-4-1,2-1-1]": ("sret_lt.in1k", 224),
+    "SReT_LT [16-14-1,1-1-1]": ("sret_lt_g16_14_1.in1k", 224),
+    "SReT_⋇S": ("sret_s_wo_slice.in1k", 224),
+    "SReT_S": ("sret_s.in1k", 224),
+    "SReT_⋇T_Distill": ("sret_t_wo_slice.distill_in1k", 224),
+    "SReT_T_Distill": ("sret_t.distill_in1k", 224),
+    "SReT_⋇LT_Distill": ("sret_lt_wo_slice.distill_in1k", 224),
+    "SReT_LT_Distill": ("sret_lt.distill_in1k", 224),
+    "SReT_⋇T_Distill_Finetune384": ("sret_t_wo_slice_384.distill_in1k", 384),
+    "SReT_⋇S_Distill_Finetune384": ("sret_s_wo_slice_384.distill_in1k", 384),
+    "SReT_⋇S_Distill_Finetune512": ("sret_s_wo_slice_512.distill_in1k", 512),
+}
+PWC_MODELS = {
+    "SReT-ExT": ("sret_ext", 224),
+    "SReT-T": ("sret_t", 224),
+    "SReT-S (384 res, ImageNet-1K only)": ("sret_s_wo_slice_384", 384),
+    "SReT-S (512 res, ImageNet-1K only)": ("sret_s_wo_slice_512", 512),
+}
+
+
+def figure(published: str, override: str = "", deviation: str = "") -> ExpectedFigure:
+    return ExpectedFigure("sret_t", 224, "gflops", published, "hand-made", "", override, deviation)
+
+
+# --- the rounding rule ----------------------------------------------------------------
+
+@pytest.mark.parametrize("measured, published, expected", [
+    (1.0999, "1.1", True), (1.15, "1.1", False), (1.05, "1.1", True), (1.0499, "1.1", False),
+    (1.1, "1.1", True), (1.149999, "1.1", True),
+    (75.95, "76.0", True), (76.05, "76.0", False), (76.0, "76.0", True), (75.9499, "76.0", False),
+    (42.75, "42.8", True), (42.85, "42.8", False), (42.8499, "42.8", True), (42.7499, "42.8", False),
+    (0.649, "0.7", False), (0.65, "0.7", True), (0.7499, "0.7", True), (0.75, "0.7", False),
+    (4.75, "4.8", True), (4.85, "4.8", False), (18.45, "18.5", True), (18.55, "18.5", False),
+    (20.85, "20.9", True), (20.95, "20.9", False),
+    (76, "76", True), (76.5, "76", False), (75.5, "76", True),
+    (1.12, "1.12", True), (1.125, "1.12", False), (1.115, "1.12", True),
+    (Decimal("1.15"), "1.1", False), (Decimal("1.05"), "1.1", True),
+])
+def test_rounding_rule(measured, published, expected):
+    assert agrees(measured, published) is expected
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), float("-inf")])
+def test_non_finite_never_agrees(bad):
+    assert not agrees(bad, "1.1")
+
+
+@pytest.mark.parametrize("published, low, high", [
+    ("1.1", 1.05, 1.15), ("76.0", 75.95, 76.05), ("42.8", 42.75, 42.85), ("0.7", 0.65, 0.75),
+    ("4.8", 4.75, 4.85), ("18.5", 18.45, 18.55), ("20.9", 20.85, 20.95), ("76", 75.5, 76.5),
+])
+def test_interval(published, low, high):
+    assert interval(published) == (low, high)
+
+
+@pytest.mark.parametrize("bad", ["", "1.1G", "abc", "1e3", "nan", "1.", ".5", "1,1"])
+def test_rounding_rule_rejects_unprinted_numbers(bad):
+    with pytest.raises(ValueError):
+        agrees(1.0, bad)
+
+
+def test_precision_properties():
+    assert (figure("76.0").published, figure("76.0").decimals) == (76.0, 1)
+    assert (figure("42.8").decimals, figure("76").decimals, figure("1.12").decimals) == (1, 0, 2)
+
+
+# --- statuses -------------------------------------------------------------------------
+
+def test_status_pass_and_fail():
+    assert status(figure("1.1"), 1.12, None) == ("pass", "")
+    state, note = status(figure("1.1"), 1.15, None)
+    assert state == "fail" and "1.15" in note and "[1.05, 1.15)" in note
+
+
+def test_status_not_measured_keeps_reason():
+    assert status(figure("76.0"), None, "checkpoint absent") == ("not-measured", "checkpoint absent")
+    assert status(figure("76.0"), None, None)[0] == "not-measured"
+
+
+def test_status_non_finite_is_a_failure():
+    assert status(figure("1.1"), float("nan"), None)[0] == "fail"
+
+
+def test_known_deviation_reports_measured_value_and_explanation():
+    marked = figure("0.7", "known-deviation", "The ExT configuration\nwas never published.")
+    state, note = status(marked, 0.62, None)
+    assert state == "known-deviation"
+    assert "0.62" in note and "The ExT configuration was never published." in note
+
+
+def test_known_deviation_never_widens_but_stale_one_passes():
+    marked = figure("0.7", "known-deviation", "why")
+    state, note = status(marked, 0.70, None)
+    assert state == "pass" and "stale" in note
+    assert status(marked, None, "no model")[0] == "not-measured"
+
+
+# --- the files themselves, against PAPER_VALUES.md ------------------------------------
+
+def _markdown_tables(text: str) -> list[list[list[str]]]:
+    """Every Markdown table of ``text``, as rows of stripped cells (header row included)."""
+    tables, current = [], []
+    for line in text.splitlines():
+        if line.startswith("|"):
+            cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+            if not all(re.fullmatch(r"-+", cell) for cell in cells):
+                current.append(cells)
+        elif current:
+            tables.append(current)
+            current = []
+    if current:
+        tables.append(current)
+    return tables
+
+
+@pytest.fixture(scope="module")
+def paper_tables():
+    if not PAPER_VALUES.exists():
+        pytest.skip(f"{PAPER_VALUES} is not beside this checkout")
+    tables = _markdown_tables(PAPER_VALUES.read_text(encoding="utf-8"))
+    pwc = next(t for t in tables if t[0] == ["model (as listed)", "GFLOPs"])
+    readme = next(t for t in tables if t[0] == ["model", "FLOPs", "#params", "top-1"])
+    return pwc[1:], readme[1:]
+
+
+@pytest.fixture(scope="module")
+def figures():
+    return load_expected()
+
+
+def test_papers_with_code_rows(figures, paper_tables):
+    pwc_rows, _ = paper_tables
+    rows = {f.key: f for f in figures if f.source.startswith("Papers with Code")}
+    assert len(rows) == 4
+    truth = {(*PWC_MODELS[name], "gflops"): value for name, value in pwc_rows}
+    assert {key: f.published_text for key, f in rows.items()} == truth
+    assert sorted(f.published_text for f in rows.values()) == ["0.7", "1.1", "18.5", "42.8"]
+    for key, f in rows.items():
+        listed = next(name for name, model in PWC_MODELS.items() if (*model, "gflops") == key)
+        assert f.source.endswith(": " + listed)
+    assert "reconstructed" in rows[("sret_ext", 224, "gflops")].note
+
+
+def test_readme_rows(figures, paper_tables):
+    _, readme_rows = paper_tables
+    rows = {f.key: f for f in figures if f.source.startswith("official README")}
+    assert len(rows) == 42 and {f.model for f in rows.values()} == {t for t, _ in README_TAGS.values()}
+    truth, units = {}, {"gflops": "G", "params_m": "M", "top1": ""}
+    for name, flops, params, top1 in readme_rows:
+        tag, size = README_TAGS[name]
+        for metric, printed in zip(METRICS, (flops, params, top1)):
+            assert printed.endswith(units[metric]), printed
+            truth[(tag, size, metric)] = printed[:len(printed) - len(units[metric])]
+            assert rows[(tag, size, metric)].source.endswith(f"row {name}")
+    assert {key: f.published_text for key, f in rows.items()} == truth
+
+
+def test_every_row_is_one_of_the_two_sources(figures):
+    assert len(figures) == 46
+    assert all(f.source.startswith(("Papers with Code", "official README")) for f in figures)
+    assert all(f.status_override == "" for f in figures)
+
+
+def test_printed_precision_is_kept(figures):
+    raw = DEFAULT.read_text(encoding="utf-8")
+    by_key = {f.key: f for f in figures}
+    assert by_key[("sret_t.in1k", 224, "top1")].published_text == "76.0"
+    assert by_key[("sret_s_wo_slice.in1k", 224, "top1")].published_text == "82.0"
+    assert by_key[("sret_lt.in1k", 224, "params_m")].published_text == "5.0"
+    assert all(re.fullmatch(r"\d+\.\d", f.published_text) for f in figures)
+    assert all(f.decimals == 1 for f in figures)
+    assert ",76.0," in raw
+
+
+def test_csv_reads_with_pandas_keeping_text():
+    pandas = pytest.importorskip("pandas")
+    frame = pandas.read_csv(DEFAULT, dtype=str, keep_default_na=False)
+    assert list(frame.columns) == ["model", "img_size", "metric", "published", "source", "note",
+                                   "status_override"]
+    assert "76.0" in set(frame["published"])
+
+
+def test_shipped_deviations_file_has_no_entries_yet():
+    assert load_deviations(DEFAULT_DEVIATIONS) == {}
+
+
+def test_claims(paper_tables):
+    claims = {c.claim_id: c for c in load_claims(DEFAULT_CLAIMS)}
+    assert len(claims) == 3
+    no_params, slicing, deep = claims.values()
+    assert (no_params.low, no_params.high) == (0.0, 0.0)
+    assert (slicing.low_text, slicing.high_text, slicing.unit) == ("10", "30", "% FLOPs reduction")
+    assert slicing.models == ("sret_t", "sret_lt", "sret_s")
+    assert (deep.low_text, deep.high_text) == ("13", "15") and "100" in deep.claim
+    text = PAPER_VALUES.read_text(encoding="utf-8")
+    assert "10-30%" in text and "13-15M" in text
+
+
+@pytest.mark.parametrize("measured, expected", [
+    (12.49, False), (12.5, True), (14.0, True), (15.49, True), (15.5, False),
+])
+def test_claim_range_follows_rounding_rule(measured, expected):
+    claim = Claim("deep", "c", "s", "k", (), "13", "15", "M parameters")
+    assert claim.agrees(measured) is expected
+    assert not Claim("x", "c", "s", "k").agrees(1.0)
+
+
+# --- bad files: one-line errors naming file, line and column --------------------------
+
+def _write(tmp_path: Path, text: str, name: str = "paper_values.csv") -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def _one_line_error(path: Path, loader=load_expected) -> str:
+    with pytest.raises(ExpectedError) as info:
+        loader(path)
+    message = str(info.value)
+    assert "\n" not in message and str(path) in message
+    assert isinstance(info.value, ResultsError)
+    return message
+
+
+@pytest.mark.parametrize("row, line_column, words", [
+    ("sret_t,224,flops,1.1,src,,\n", "line 3, column 'metric'", "unknown metric 'flops'"),
+    ("sret_t,224,gflops,1.1G,src,,\n", "line 3, column 'published'", "'1.1G'"),
+    ("sret_t,224,gflops,,src,,\n", "line 3, column 'published'", "''"),
+    ("sret_t,224,gflops,1.1,src,,\n", "line 3, column 'model'", "duplicate figure sret_t 224 gflops"),
+    ("sret_t,big,gflops,1.1,src,,\n", "line 3, column 'img_size'", "'big'"),
+    ("SReT T,224,gflops,1.1,src,,\n", "line 3, column 'model'", "'SReT T'"),
+    ("sret_s,224,gflops,4.2,,,\n", "line 3, column 'source'", "source"),
+    ("sret_s,224,gflops,4.2,src,,maybe\n", "line 3, column 'status_override'", "'maybe'"),
+    ("sret_s,224,gflops,4.2,src,,known-deviation\n", "line 3, column 'status_override'",
+     "## sret_s 224 gflops"),
+    ("sret_s,224,gflops,4.2,src\n", "line 3", "expected 7 fields"),
+])
+def test_bad_rows(tmp_path, row, line_column, words):
+    _write(tmp_path, "# Known deviations\n", "deviations.md")
+    message = _one_line_error(_write(tmp_path, HEADER + GOOD_ROW + row))
+    assert line_column in message and words in message
+
+
+def test_bad_headers_and_files(tmp_path):
+    assert "line 1: missing column(s) status_override" in _one_line_error(
+        _write(tmp_path, HEADER.replace(",status_override", "") + "sret_t,224,gflops,1.1,s,\n"))
+    assert "unknown column(s) extra" in _one_line_error(
+        _write(tmp_path, HEADER.strip() + ",extra\n" + GOOD_ROW.strip() + ",x\n"))
+    assert "empty file" in _one_line_error(_write(tmp_path, ""))
+    assert "no figures" in _one_line_error(_write(tmp_path, HEADER))
+    assert "does not exist" in _one_line_error(tmp_path / "absent.csv")
+
+
+def test_known_deviation_with_explanation_loads(tmp_path):
+    _write(tmp_path, "# Known deviations\n\nFree header text.\n\n"
+                     "## sret_ext 224 gflops\n\nThe configuration\nwas reconstructed.\n\n"
+                     "```\n## not a heading\n```\n", "deviations.md")
+    path = _write(tmp_path, HEADER + "sret_ext,224,gflops,0.7,src,,known-deviation\n")
+    (only,) = load_expected(path)
+    assert only.status_override == "known-deviation"
+    assert only.deviation.startswith("The configuration\nwas reconstructed.")
+    assert status(only, 0.62, None)[0] == "known-deviation"
+    assert status(only, 0.7, None)[0] == "pass"
+    # an explicit deviations file is used instead of the one beside the CSV
+    other = _write(tmp_path, "# none\n", "other.md")
+    assert "without an explanation" in _one_line_error(
+        path, lambda p: load_expected(p, deviations_path=other))
+
+
+@pytest.mark.parametrize("text, words", [
+    ("## sret_t 224\n\nwhy\n", "is not '## <model> <img_size> <metric>'"),
+    ("## sret_t 224 flops\n\nwhy\n", "is not '## <model> <img_size> <metric>'"),
+    ("## sret_t 224 gflops\n\n## sret_s 224 gflops\nwhy\n", "line 1: heading '## sret_t 224 gflops' has no explanation"),
+    ("## sret_t 224 gflops\nwhy\n## sret_t 224 gflops\nagain\n", "line 3: second explanation for sret_t 224 gflops"),
+])
+def test_bad_deviations(tmp_path, text, words):
+    assert words in _one_line_error(_write(tmp_path, text, "deviations.md"), load_deviations)
+
+
+def test_deviations_parse(tmp_path):
+    path = _write(tmp_path, "# Header\n\n## sret_t 224 gflops\n\nOne.\n\nTwo.\n\n"
+                            "## sret_s.in1k 224 top1\nThree.\n", "deviations.md")
+    assert load_deviations(path) == {
+        ("sret_t", 224, "gflops"): "One.\n\nTwo.", ("sret_s.in1k", 224, "top1"): "Three."}
+
+
+CLAIM_HEADER = "claim_id,claim,source,check,models,low,high,unit\n"
+
+
+@pytest.mark.parametrize("row, words", [
+    ("b,c,s,k,,ten,30,%\n", "line 3, column 'low'"),
+    ("b,c,s,k,,10,,%\n", "line 3, column 'high': give both bounds or neither"),
+    ("b,c,s,k,,30,10,%\n", "line 3, column 'low': low 30 is above high 10"),
+    ("b,c,s,k,,10,30,\n", "line 3, column 'unit'"),
+    ("b,,s,k,,,,\n", "line 3, column 'claim': must not be empty"),
+    ("b,c,s,k,Bad Model,,,\n", "line 3, column 'models'"),
+    ("a,c,s,k,,,,\n", "line 3, column 'claim_id': duplicate claim 'a'"),
+])
+def test_bad_claims(tmp_path, row, words):
+    path = _write(tmp_path, CLAIM_HEADER + "a,c,s,k,sret_t,0,0,parameters added\n" + row, "claims.csv")
+    assert words in _one_line_error(path, load_claims)
