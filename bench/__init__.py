@@ -1,0 +1,1 @@
+"""sret-bench harness: measurements, the paper-claims gate and the report."""
