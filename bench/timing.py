@@ -1,0 +1,237 @@
+"""Timing primitives for the throughput benchmark: clocks, statistics, memory, peaks, OOM.
+
+Everything here returns plain numbers or dicts and never prints, so the statistics and the
+batch-halving logic can be tested on hand-made inputs without running a model.
+"""
+from __future__ import annotations
+
+import ctypes
+import gc
+import os
+import threading
+import time
+from typing import Any, Callable, Sequence, TypeVar
+
+import torch
+
+T = TypeVar("T")
+
+# --- statistics ------------------------------------------------------------------------
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """The ``q``-th percentile (0..100) by linear interpolation between order statistics.
+
+    The same definition as ``numpy.percentile(..., method="linear")``, so figures can be
+    checked by hand: p50 of [1, 2, 3, 4] is 2.5, p90 of 1..11 is 10.
+    """
+    if not values:
+        raise ValueError("percentile of no values")
+    if not 0 <= q <= 100:
+        raise ValueError(f"percentile {q} outside 0..100")
+    ordered = sorted(values)
+    position = (len(ordered) - 1) * q / 100
+    low = int(position)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+def summarize(values: Sequence[float]) -> dict[str, float]:
+    """Median and spread (IQR = p75 - p25, min, max): noisy timings need all of them."""
+    return {
+        "median": percentile(values, 50),
+        "iqr": percentile(values, 75) - percentile(values, 25),
+        "min": min(values),
+        "max": max(values),
+    }
+
+
+# --- clocks ----------------------------------------------------------------------------
+
+
+def synchronize(device: torch.device) -> None:
+    """Wait for queued GPU work, so a clock never reads an asynchronous launch."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def time_calls(fn: Callable[[], Any], iters: int, device: torch.device) -> list[float]:
+    """Seconds taken by each of ``iters`` calls of ``fn``.
+
+    On the GPU each call sits between two CUDA events and the host synchronises once at
+    the end before reading them; on the CPU ``time.perf_counter`` brackets each call.
+    """
+    if device.type == "cuda":
+        synchronize(device)
+        events = [(torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True))
+                  for _ in range(iters)]
+        for start, end in events:
+            start.record()
+            fn()
+            end.record()
+        synchronize(device)
+        return [start.elapsed_time(end) / 1e3 for start, end in events]
+    seconds = []
+    for _ in range(iters):
+        start = time.perf_counter()
+        fn()
+        seconds.append(time.perf_counter() - start)
+    return seconds
+
+
+def time_once(fn: Callable[[], T], device: torch.device) -> tuple[float, T]:
+    """Wall seconds of one synchronised call, and its value (for compile and warm-up)."""
+    synchronize(device)
+    start = time.perf_counter()
+    value = fn()
+    synchronize(device)
+    return time.perf_counter() - start, value
+
+
+# --- out of memory ---------------------------------------------------------------------
+
+_OOM_MESSAGES = ("out of memory", "can't allocate memory", "cannot allocate memory")
+
+
+def is_out_of_memory(error: BaseException) -> bool:
+    """True for an allocation failure on the GPU or the CPU (the errors timm's benchmark halves on)."""
+    if isinstance(error, torch.cuda.OutOfMemoryError):
+        return True
+    return isinstance(error, RuntimeError) and any(m in str(error).lower() for m in _OOM_MESSAGES)
+
+
+def release_memory(device: torch.device) -> None:
+    """Drop what a failed attempt left behind before trying a smaller batch."""
+    gc.collect()
+    if device.type == "cuda":
+        torch.cuda.empty_cache()
+
+
+def fit_batch_size(attempt: Callable[[int], T], batch_size: int,
+                   on_oom: Callable[[int], None] = lambda _: None) -> tuple[int, T]:
+    """Call ``attempt(batch)`` from ``batch_size`` down, halving after each out-of-memory.
+
+    Returns the batch that fitted and ``attempt``'s value; re-raises the last OOM error if
+    not even a batch of 1 fits. Other errors propagate unchanged.
+    """
+    batch = batch_size
+    while True:
+        try:
+            return batch, attempt(batch)
+        except Exception as error:  # noqa: BLE001 - filtered just below
+            if not is_out_of_memory(error) or batch == 1:
+                raise
+            on_oom(batch)
+            batch //= 2
+
+
+# --- memory ----------------------------------------------------------------------------
+
+CPU_MEMORY_METHOD = (
+    "cpu_rss_sampled: weights+input bytes plus the peak growth of the process RSS "
+    "(/proc/self/statm sampled every 1 ms by a thread) during one forward, over the RSS "
+    "just before it (after gc and malloc_trim)"
+)
+CUDA_MEMORY_METHOD = (
+    "cuda_max_memory_allocated: weights+input bytes plus torch.cuda.max_memory_allocated "
+    "during one forward (after reset_peak_memory_stats) over memory_allocated just before it"
+)
+
+
+def _rss_bytes() -> int:
+    with open("/proc/self/statm", encoding="ascii") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def _malloc_trim() -> None:
+    """Give freed heap back to the OS so RSS growth reflects this forward, not old caches."""
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
+
+
+class RssSampler:
+    """Peak RSS growth over a block, sampled by a background thread (ru_maxrss is lifetime-wide)."""
+
+    def __init__(self, interval_s: float = 1e-3) -> None:
+        self.interval_s = interval_s
+        self.baseline = self.peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _sample(self) -> None:
+        while not self._stop.is_set():
+            self.peak = max(self.peak, _rss_bytes())
+            self._stop.wait(self.interval_s)
+
+    def __enter__(self) -> "RssSampler":
+        gc.collect()
+        _malloc_trim()
+        self.baseline = self.peak = _rss_bytes()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, _rss_bytes())
+
+    @property
+    def growth(self) -> int:
+        return max(0, self.peak - self.baseline)
+
+
+def forward_memory_growth(fn: Callable[[], Any], device: torch.device) -> tuple[int, str]:
+    """Bytes one call of ``fn`` allocates above what was allocated before it, and how measured."""
+    if device.type == "cuda":
+        synchronize(device)
+        torch.cuda.reset_peak_memory_stats(device)
+        before = torch.cuda.memory_allocated(device)
+        fn()
+        synchronize(device)
+        return max(0, torch.cuda.max_memory_allocated(device) - before), CUDA_MEMORY_METHOD
+    if not os.path.exists("/proc/self/statm"):
+        return 0, "unavailable: no /proc/self/statm on this platform"
+    with RssSampler() as sampler:
+        fn()
+    return sampler.growth, CPU_MEMORY_METHOD
+
+
+# --- peaks -----------------------------------------------------------------------------
+
+_SPEC_SHEET = "NVIDIA {} datasheet, dense tensor-core figures (no sparsity); fp32 is non-tensor-core"
+# (name fragment, {dtype: peak TFLOP/s}); first match wins, so the more specific names go first.
+GPU_PEAK_TFLOPS: tuple[tuple[str, dict[str, float], str], ...] = (
+    ("H100 PCIe", {"bf16": 756.0, "fp16": 756.0, "fp32": 51.2}, _SPEC_SHEET.format("H100 PCIe")),
+    ("H100", {"bf16": 989.4, "fp16": 989.4, "fp32": 66.9}, _SPEC_SHEET.format("H100 SXM")),
+    ("H200", {"bf16": 989.4, "fp16": 989.4, "fp32": 66.9}, _SPEC_SHEET.format("H200 SXM")),
+    ("A100", {"bf16": 312.0, "fp16": 312.0, "fp32": 19.5}, _SPEC_SHEET.format("A100")),
+)
+
+
+def gpu_peak_tflops(device_name: str, dtype: str) -> tuple[float | None, str]:
+    """The spec-sheet dense peak for a known GPU, or None and why."""
+    for fragment, peaks, source in GPU_PEAK_TFLOPS:
+        if fragment.lower() in device_name.lower():
+            return peaks[dtype], source
+    return None, f"no known peak for GPU {device_name!r}: MFU not computed"
+
+
+_TORCH_DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
+
+
+def cpu_peak_tflops(dtype: str = "fp32", size: int = 2048, repeats: int = 5) -> tuple[float, str]:
+    """Best TFLOP/s of a ``size``-cubed matmul in ``dtype`` with torch's current thread count.
+
+    A measured ceiling, not a spec sheet: the best of ``repeats`` after one warm-up call.
+    """
+    torch_dtype = _TORCH_DTYPES[dtype]
+    a = torch.randn(size, size).to(torch_dtype)
+    b = torch.randn(size, size).to(torch_dtype)
+    torch.mm(a, b)
+    best = min(time_calls(lambda: torch.mm(a, b), repeats, torch.device("cpu")))
+    tflops = 2 * size**3 / best / 1e12
+    source = (f"measured: best of {repeats} {dtype} {size}x{size}x{size} torch.mm, "
+              f"{torch.get_num_threads()} threads")
+    return tflops, source
