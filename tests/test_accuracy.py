@@ -287,6 +287,9 @@ def test_bad_checkpoint(case, data, checkpoints, capsys, tmp_path):
     code, _, err = cli(capsys, "--model", "test_vit", "--checkpoint", path, "--data", data, "--workers", "0")
     assert_one_line_error(code, err, str(path))
     assert not marker.exists()
+    if case == "malicious":  # the file is a real exploit: an unsafe load would have run it
+        torch.load(path, weights_only=False)
+        assert marker.exists()
 
 
 def test_checkpoint_of_another_variant(data, capsys, tmp_path):
@@ -364,3 +367,61 @@ def test_torchrun_two_processes_match_one(data, capsys, tmp_path):
     assert result["world_size"] == 2 and result["images"] == TOTAL
     single = accuracy.evaluate_checkpoint("test_vit", checkpoint, data, batch_size=4)
     assert result["top1"] == single["top1"] and result["top5"] == single["top5"]
+
+
+# --- the SReT models themselves -------------------------------------------------------------------
+
+def _sret_registered() -> bool:
+    import timm
+
+    return "sret_t" in timm.list_models("sret*")
+
+
+needs_sret = pytest.mark.skipif(not _sret_registered(), reason="sret.model does not register sret_t")
+
+
+@needs_sret
+def test_sliced_sret_is_random_per_seed_and_reproducible(data):
+    """Sliced SReT permutes tokens from the global generator: --seeds controls it."""
+    import timm
+
+    from bench.imagenet import scan, spread
+
+    folder = scan(data)
+    folder.samples = spread(folder.samples, 2)
+    model = timm.create_model("sret_t.in1k", num_classes=1000)
+    probs = {}
+    for run_number, seed in enumerate((0, 1, 0)):
+        summary, rows = accuracy.evaluate(model, folder, seeds=(seed,), batch_size=2)
+        assert summary["transform"]["crop_pct"] == 0.875 and summary["transform"]["input_size"] == [3, 224, 224]
+        probs[run_number] = [row["prob5"] for row in rows]
+    assert probs[0] == probs[2]
+    assert probs[0] != probs[1]
+
+
+@needs_sret
+def test_sret_checkpoint_through_its_filter(data, capsys, tmp_path):
+    """sret.model.checkpoint_filter_fn runs, and its complaint comes out naming the file."""
+    import timm
+
+    torch.manual_seed(0)
+    model = timm.create_model("sret_t_wo_slice", num_classes=1000)
+    good = save_checkpoint(model, tmp_path / "sret.pth")
+    code, _, err = cli(capsys, "--model", "sret_t_wo_slice", "--checkpoint", good, "--data", data,
+                       "--workers", "0", "--limit", "2")
+    assert code == 0, err
+
+    # Un-share one block: the tensors under two names of one shared parameter now differ.
+    state_dict = model.state_dict()
+    seen: dict[int, str] = {}
+    for key, tensor in model.state_dict(keep_vars=True).items():
+        if id(tensor) in seen:
+            state_dict[key] = state_dict[key] + 1.0
+            break
+        seen[id(tensor)] = key
+    else:
+        pytest.skip("sret_t_wo_slice shares no tensors")
+    bad = tmp_path / "unshared.pth"
+    torch.save({"model": state_dict}, bad)
+    code, _, err = cli(capsys, "--model", "sret_t_wo_slice", "--checkpoint", bad, "--data", data, "--workers", "0")
+    assert_one_line_error(code, err, str(bad))
