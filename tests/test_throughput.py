@@ -307,3 +307,19 @@ def test_macs_count_fused_attention_like_the_explicit_one():
 def test_gpu_peaks_come_from_the_spec_sheet_table(name, dtype, peak):
     value, source = timing.gpu_peak_tflops(name, dtype)
     assert value == peak and source
+
+
+def test_macs_of_pit_which_passes_its_cls_token_between_stages():
+    """FlopCounterMode's module tracker once failed on PiT's tuple input; grads come back after."""
+    import timm
+    model = timm.create_model("pit_ti_224", img_size=64).eval()
+    assert throughput.model_macs(model, 64) > 0
+    assert all(p.requires_grad for p in model.parameters())
+
+
+def test_the_higher_peak_of_two_measurements_is_kept():
+    assert throughput.best_peak((0.1, "mm"), (0.2, "mm")) == (
+        0.2, "mm; best of a run before and one after the timed rounds")
+    assert throughput.best_peak((0.3, "mm"), (0.2, "mm"))[0] == 0.3
+    assert throughput.best_peak((989.4, "sheet"), (989.4, "sheet")) == (989.4, "sheet")
+    assert throughput.best_peak((None, "unknown GPU"), (None, "unknown GPU")) == (None, "unknown GPU")
