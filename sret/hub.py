@@ -139,6 +139,11 @@ def _download(url: str, target: Path, *, quiet: bool) -> None:
             raise CheckpointError(f"download of {url} failed: {reason}") from None
         if not partial.is_file() or partial.stat().st_size == 0:
             raise CheckpointError(f"download of {url} failed: nothing was received")
+        with open(partial, "rb") as handle:
+            head = handle.read(512).lstrip().lower()
+        if head.startswith((b"<!doctype html", b"<html")):
+            # Google Drive answers quota and permission problems with a web page.
+            raise CheckpointError(f"download of {url} failed: the server sent a web page, not a checkpoint")
         # The sha256 goes first: a crash in between leaves a stale sidecar, never an unrecorded file.
         _write_sidecar(_sidecar(target), digest.hexdigest(), target.name)
         os.replace(partial, target)

@@ -80,6 +80,17 @@ def test_exact_top1_top5_for_each_checkpoint_format(kind, data, checkpoints, cap
     assert f"{TOP1:.3f}" in out and f"{TOP5:.3f}" in out
 
 
+def test_bf16_autocast(data, checkpoints, capsys, tmp_path):
+    """The bias-only head's logits (10, 9, 8, 7, 6) are exact in bfloat16: same figures."""
+    out_json = tmp_path / "acc.json"
+    code, _, err = cli(capsys, "--model", "test_vit", "--checkpoint", checkpoints["official"], "--data", data,
+                       "--workers", "0", "--amp", "bf16", "--json", out_json)
+    assert code == 0, err
+    result = json.loads(out_json.read_text())
+    assert result["amp"] == "bf16"
+    assert result["top1"] == pytest.approx(TOP1) and result["top5"] == pytest.approx(TOP5)
+
+
 def test_transform_comes_from_the_pretrained_cfg(data, checkpoints, capsys, tmp_path):
     """test_vit.r160_in1k's cfg says 160 px, crop_pct 0.95, bicubic, mean/std 0.5."""
     out_json = tmp_path / "acc.json"
@@ -425,3 +436,21 @@ def test_sret_checkpoint_through_its_filter(data, capsys, tmp_path):
     torch.save({"model": state_dict}, bad)
     code, _, err = cli(capsys, "--model", "sret_t_wo_slice", "--checkpoint", bad, "--data", data, "--workers", "0")
     assert_one_line_error(code, err, str(bad))
+
+
+def test_torchrun_unreadable_image_found_by_another_rank(messy_data, checkpoints, tmp_path):
+    """Rank 1 meets the broken image and stops early; the ranks still meet, rank 0 alone reports it."""
+    import shutil
+
+    shutil.rmtree(messy_data / "cats")
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO)}
+    done = subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+         "-m", "bench.accuracy", "--model", "test_vit", "--checkpoint", str(checkpoints["bare"]),
+         "--data", str(messy_data), "--workers", "0", "--batch-size", "4"],
+        cwd=REPO, capture_output=True, text=True, timeout=240, env=env,
+    )
+    assert done.returncode != 0  # torchrun exits 1 when a rank exits 2, and adds its own report
+    ours = [line for line in done.stderr.splitlines() if line.startswith("error: ")]
+    assert len(ours) == 1 and ours[0].startswith(f"error: {messy_data / wnid(10) / 'broken.JPEG'}: unreadable image")
+    assert "exitcode  : 2" in done.stderr

@@ -162,3 +162,14 @@ def test_fetch_registered_tag_uses_its_cfg(served, tmp_path, monkeypatch):
         path = hub.fetch("test_vit.r160_in1k", tmp_path / "cache", quiet=True)
     assert path == tmp_path / "cache" / "test_vit.r160_in1k.pth"
     assert path.read_bytes() == checkpoint.read_bytes()
+
+
+def test_web_page_instead_of_a_checkpoint_is_refused(served, tmp_path):
+    root, _, _ = served
+    (root / "quota.html").write_text("<!DOCTYPE html><html><body>Too many users</body></html>")
+    with serve(root) as base:
+        url = f"{base}/quota.html"
+        with pytest.raises(CheckpointError) as error:
+            hub.checkpoint_path(_cfg(url), tmp_path / "cache", quiet=True)
+    assert url in str(error.value) and "web page" in str(error.value)
+    assert list((tmp_path / "cache").iterdir()) == []
