@@ -298,7 +298,8 @@ def warm_up(entry: Entry, config: Config, progress: Callable[[int], None]) -> No
     entry.memory_method = method
 
 
-def timed_rounds(entries: Sequence[Entry], config: Config, progress: Callable[[int], None]) -> None:
+def timed_rounds(entries: Sequence[Entry], config: Config, progress: Callable[[int], None],
+                 between_rounds: Callable[[], None] = lambda: None) -> None:
     """Time every entry ``config.iters`` times per round, round-robin, order rotated per round."""
     device = torch.device(config.device)
     for index in range(config.rounds):
@@ -311,6 +312,7 @@ def timed_rounds(entries: Sequence[Entry], config: Config, progress: Callable[[i
                     entry.error = f"{type(error).__name__}: {error}".splitlines()[0]
                     timing.release_memory(device)
             progress(config.iters)
+        between_rounds()
 
 
 def result_row(entry: Entry, config: Config, peak_tflops: float | None, peak_source: str) -> dict[str, Any]:
@@ -366,17 +368,36 @@ def device_peak(config: Config) -> tuple[float | None, str]:
     return timing.cpu_peak_tflops(config.dtype)
 
 
-def best_peak(before: tuple[float | None, str], after: tuple[float | None, str]) -> tuple[float | None, str]:
-    """The higher of two peak measurements: a busy moment on a shared CPU lowers a ceiling."""
-    if before == after or before[0] is None:
-        return before
-    best = max(before, after, key=lambda peak: peak[0] or 0.0)
-    return best[0], f"{best[1]}; best of a run before and one after the timed rounds"
+class PeakTracker:
+    """The best of repeated peak measurements taken between the rounds.
+
+    On a shared CPU a single matmul timing can land in a busy moment and make MFU exceed
+    100%; sampling it between the rounds exposes the ceiling to the same noise as the models.
+    """
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.samples = 0
+        self.tflops, self.source = device_peak(config)
+        self.measured = not config.device.startswith("cuda")
+
+    def sample(self) -> None:
+        if not self.measured:
+            return  # a spec sheet does not change between rounds
+        tflops, _ = device_peak(self.config)
+        self.samples += 1
+        self.tflops = max(self.tflops, tflops)
+
+    @property
+    def description(self) -> str:
+        if not self.measured:
+            return self.source
+        return f"{self.source}; the best of {self.samples + 1} such measurements, one per round"
 
 
 def measure(config: Config, progress: Callable[[int], None] = lambda _: None) -> dict[str, Any]:
     """Every model at every batch size, interleaved: the ``config``, ``results`` and ``ratios``."""
-    peak_before = device_peak(config)
+    peak = PeakTracker(config)
     subjects = [prepare(name, config) for name in config.models]
     entries: list[Entry] = []
     autocast = (torch.autocast(torch.device(config.device).type, dtype=AMP_DTYPES[config.amp])
@@ -386,11 +407,10 @@ def measure(config: Config, progress: Callable[[int], None] = lambda _: None) ->
             batch_entries = [Entry(subject, batch) for subject in subjects]
             for entry in batch_entries:
                 warm_up(entry, config, progress)
-            timed_rounds(batch_entries, config, progress)
+            timed_rounds(batch_entries, config, progress, between_rounds=peak.sample)
             entries.extend(batch_entries)
         traces = profile_entries(entries, config.profile) if config.profile else []
-    peak_tflops, peak_source = best_peak(peak_before, device_peak(config))
-    results = [result_row(entry, config, peak_tflops, peak_source) for entry in entries]
+    results = [result_row(entry, config, peak.tflops, peak.description) for entry in entries]
     return {"config": config_block(config), "results": results,
             "ratios": compute_ratios(results), "traces": traces}
 

@@ -221,7 +221,7 @@ def gpu_peak_tflops(device_name: str, dtype: str) -> tuple[float | None, str]:
 _TORCH_DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
 
 
-def cpu_peak_tflops(dtype: str = "fp32", size: int = 2048, repeats: int = 5) -> tuple[float, str]:
+def cpu_peak_tflops(dtype: str = "fp32", size: int = 2048, repeats: int = 3) -> tuple[float, str]:
     """Best TFLOP/s of a ``size``-cubed matmul in ``dtype`` with torch's current thread count.
 
     A measured ceiling, not a spec sheet: the best of ``repeats`` after one warm-up call.
