@@ -397,6 +397,7 @@ class PeakTracker:
 
 def measure(config: Config, progress: Callable[[int], None] = lambda _: None) -> dict[str, Any]:
     """Every model at every batch size, interleaved: the ``config``, ``results`` and ``ratios``."""
+    load_start = _load_average()
     peak = PeakTracker(config)
     subjects = [prepare(name, config) for name in config.models]
     entries: list[Entry] = []
@@ -411,8 +412,17 @@ def measure(config: Config, progress: Callable[[int], None] = lambda _: None) ->
             entries.extend(batch_entries)
         traces = profile_entries(entries, config.profile) if config.profile else []
     results = [result_row(entry, config, peak.tflops, peak.description) for entry in entries]
-    return {"config": config_block(config), "results": results,
-            "ratios": compute_ratios(results), "traces": traces}
+    block = dict(config_block(config), load_average_1min_start=load_start,
+                 load_average_1min_end=_load_average())
+    return {"config": block, "results": results, "ratios": compute_ratios(results), "traces": traces}
+
+
+def _load_average() -> float | None:
+    """The 1-minute load average: above the core count, other work shared the machine."""
+    try:
+        return os.getloadavg()[0]
+    except OSError:
+        return None
 
 
 def work_units(config: Config) -> int:
@@ -534,7 +544,8 @@ def _markdown(frame: Any, floatfmt: str) -> str:
     return cleaned.to_markdown(index=False, floatfmt=floatfmt, missingval="-")
 
 
-def describe(config: Config, results: Sequence[dict[str, Any]]) -> list[str]:
+def describe(config: Config, results: Sequence[dict[str, Any]],
+             block: dict[str, Any] | None = None) -> list[str]:
     """The header lines: where and how the numbers were taken."""
     peak = results[0]["peak_tflops"] if results else None
     source = results[0]["peak_source"] if results else ""
@@ -548,7 +559,18 @@ def describe(config: Config, results: Sequence[dict[str, Any]]) -> list[str]:
         f"{config.iters} timed calls per model and batch size",
         f"peak for MFU: {peak_text}",
         f"memory: {results[0]['memory_method'] if results else '-'}",
+        *_load_lines(block or {}),
     ]
+
+
+def _load_lines(block: dict[str, Any]) -> list[str]:
+    start, end = block.get("load_average_1min_start"), block.get("load_average_1min_end")
+    if start is None or end is None:
+        return []
+    line = f"load average (1 min): {start:.2f} at start, {end:.2f} at end, {os.cpu_count()} CPUs"
+    if max(start, end) > (os.cpu_count() or 1):
+        line += " - the machine was shared: trust the ratios, not the absolute figures"
+    return [line]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -560,7 +582,7 @@ def main(argv: Sequence[str] | None = None) -> int:
               disable=None, leave=False) as bar:
         measured = measure(config, progress=bar.update)
     results, ratios = measured["results"], measured["ratios"]
-    print("\n".join(describe(config, results)))
+    print("\n".join(describe(config, results, measured["config"])))
     print()
     print(results_table(results))
     if ratios:

@@ -102,6 +102,7 @@ def test_json_document_is_complete_and_unit_named(tiny_run):
     doc = json.loads((out / "tp.json").read_text())
     assert doc["kind"] == "throughput" and doc["environment"]["threads"] >= 1
     assert doc["config"]["warmup_iters"] == 1 and doc["config"]["rounds"] == 2
+    assert {"load_average_1min_start", "load_average_1min_end", "flops_method"} <= set(doc["config"])
     rows = doc["results"]
     assert [(r["model"], r["batch_size"]) for r in rows] == [
         ("test_vit", 1), ("resnet10t", 1), ("test_vit", 2), ("resnet10t", 2)]
