@@ -121,8 +121,9 @@ def fit_batch_size(attempt: Callable[[int], T], batch_size: int,
         except Exception as error:  # noqa: BLE001 - filtered just below
             if not is_out_of_memory(error) or batch == 1:
                 raise
-            on_oom(batch)
-            batch //= 2
+        # outside the except block, so the traceback no longer pins the failed batch's tensors
+        on_oom(batch)
+        batch //= 2
 
 
 # --- memory ----------------------------------------------------------------------------
