@@ -1,0 +1,576 @@
+"""The results JSON as one Markdown page with its plots (``python -m bench.report > reports/latest.md``).
+
+Reads what ``bench.verify``, ``bench.throughput``, ``bench.model_speed`` and
+``bench.accuracy`` wrote (by default the files committed under ``reports/``) and renders
+the verdict on the published SReT figures, then every figure, claim, counter, timing and
+top-1 with how it was measured. The page is a pure function of the files: no clock, no
+machine state, so a re-render of the committed results reproduces ``reports/latest.md``.
+"""
+from __future__ import annotations
+
+import os
+import sys
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+from tabulate import tabulate
+
+from bench import plots
+from bench.cli import ArgumentParser, UsageError, run
+from bench.results import ResultsError, read_results
+
+ROOT = Path(__file__).resolve().parents[1]
+REPORTS = ROOT / "reports"
+DEFAULT_PATTERNS = ("verify.json", "throughput-*.json", "model_speed-*.json", "accuracy*.json")
+STATUSES = ("pass", "fail", "known-deviation", "not-measured")
+ACCURACY_PLOT = "accuracy_vs_gflops.png"
+PWC_PREFIX = "Papers with Code"
+README_PREFIX = "official README"
+DEVIATION_MARKER = "known deviation: "
+
+# Keys each kind of document must hold for the page to be rendered from it.
+_REQUIRED = {
+    "verify": ("results", "claims", "counters", "counters_method"),
+    "throughput": ("config", "results", "ratios"),
+    "model_speed": ("results",),
+    "accuracy": ("model", "top1", "top5", "top1_per_seed", "top1_min", "top1_max", "top1_std",
+                 "seeds", "images", "classes", "checkpoint"),
+}
+_REQUIRED_ROWS = {
+    "verify": ("model", "img_size", "metric", "published", "published_text", "measured", "source",
+               "status", "note", "reconstructed"),
+    "throughput": ("model", "batch_size", "batch_size_requested", "img_size", "images_per_s_median",
+                   "flops_per_image"),
+    "model_speed": ("model", "batch_size", "images_per_s", "ratios"),
+}
+
+
+@dataclass
+class Results:
+    """The documents of one report, each with the name it is shown under."""
+
+    verify: tuple[str, dict[str, Any]]
+    throughput: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    model_speed: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    accuracy: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+
+    def files(self) -> list[tuple[str, dict[str, Any]]]:
+        return [self.verify, *self.throughput, *self.model_speed, *self.accuracy]
+
+
+# --- reading ----------------------------------------------------------------------------------
+
+
+def display_name(path: Path) -> str:
+    """A path as the page shows it: relative to the repository when inside it, so it is stable."""
+    try:
+        return path.resolve().relative_to(ROOT).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def default_paths(directory: Path = REPORTS) -> list[Path]:
+    """The committed results: verify.json (required), then every throughput, speed and accuracy file."""
+    verify = directory / "verify.json"
+    if not verify.is_file():
+        raise UsageError(f"results file {display_name(verify)} does not exist: "
+                         f"run `python -m bench.verify --json reports/verify.json` first")
+    found = [verify]
+    for pattern in DEFAULT_PATTERNS[1:]:
+        found += sorted(directory.glob(pattern))
+    return found
+
+
+def _check_document(name: str, document: dict[str, Any]) -> None:
+    kind = document["kind"]
+    missing = [key for key in ("environment", *_REQUIRED[kind]) if key not in document]
+    rows = document.get("results") if kind in _REQUIRED_ROWS else []
+    if not missing and not isinstance(rows, list):
+        missing = ["results (a list)"]
+    for row in rows or []:
+        absent = [key for key in _REQUIRED_ROWS.get(kind, ()) if not isinstance(row, dict) or key not in row]
+        if absent:
+            missing.append(f"{', '.join(absent)} in a results row")
+            break
+    if kind == "verify" and not missing:
+        for row in document["results"] + document["claims"]:
+            if row.get("status") not in STATUSES:
+                raise ResultsError(f"results file {name} has a row of unknown status {row.get('status')!r}")
+    if missing:
+        raise ResultsError(f"results file {name} ({kind}) is malformed: no {'; no '.join(missing)}")
+
+
+def load_results(paths: Sequence[Path]) -> Results:
+    """Read and check every file; exactly one verify document, since the verdict comes from it."""
+    documents = []
+    for path in paths:
+        name = display_name(path)
+        document = read_results(path)
+        _check_document(name, document)
+        documents.append((name, document))
+    verify = [entry for entry in documents if entry[1]["kind"] == "verify"]
+    if len(verify) != 1:
+        given = ", ".join(name for name, _ in verify) or "none"
+        raise UsageError(f"the report needs exactly one verify results file (bench.verify --json), got {given}")
+    return Results(verify=verify[0],
+                   **{kind: [entry for entry in documents if entry[1]["kind"] == kind]
+                      for kind in ("throughput", "model_speed", "accuracy")})
+
+
+# --- plot files -----------------------------------------------------------------------------
+
+
+def plot_names(results: Results) -> dict[str, str]:
+    """The PNG file name of every plot the page shows, keyed by "accuracy" or the throughput file."""
+    names = {"accuracy": ACCURACY_PLOT}
+    taken = {ACCURACY_PLOT}
+    for name, document in results.throughput:
+        if not plots.throughput_series(document):
+            continue
+        stem = Path(name).stem if Path(name).stem.startswith("throughput") else f"throughput-{Path(name).stem}"
+        candidate, number = f"{stem}.png", 2
+        while candidate in taken:
+            candidate, number = f"{stem}-{number}.png", number + 1
+        taken.add(candidate)
+        names[name] = candidate
+    return names
+
+
+def write_plots(results: Results, directory: Path) -> dict[str, Path]:
+    """Draw every plot into ``directory``; returns where each went."""
+    names = plot_names(results)
+    written = {}
+    _, verify = results.verify
+    points = plots.accuracy_points(verify, [d for _, d in results.throughput], [d for _, d in results.accuracy])
+    if points:
+        written["accuracy"] = directory / names["accuracy"]
+        plots.plot_accuracy_vs_gflops(points, written["accuracy"])
+    for name, document in results.throughput:
+        if name in names:
+            written[name] = directory / names[name]
+            plots.plot_throughput(plots.throughput_series(document), throughput_title(document), written[name])
+    return written
+
+
+def plot_links(results: Results, directory: Path, page_dir: Path = REPORTS) -> dict[str, str]:
+    """Each plot's link as written in the page: relative to the page's folder (reports/)."""
+    return {key: Path(os.path.relpath(Path(directory).resolve() / name, page_dir.resolve())).as_posix()
+            for key, name in plot_names(results).items()}
+
+
+# --- formatting helpers -----------------------------------------------------------------------
+
+
+def _table(rows: Iterable[Sequence[Any]], headers: Sequence[str]) -> str:
+    """A GitHub table of preformatted cells ("76.0" stays as printed)."""
+    cleaned = [[_cell(value) for value in row] for row in rows]
+    return tabulate(cleaned, headers=list(headers), tablefmt="github", disable_numparse=True)
+
+
+def _cell(value: Any) -> str:
+    text = "-" if value is None else str(value)
+    return " ".join(text.split()).replace("|", "\\|")
+
+
+def _number(value: Any, digits: int = 3) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, bool) or isinstance(value, int):
+        return str(value)
+    return f"{value:.{digits}f}"
+
+
+def _significant(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return "-" if value is None else str(value)
+
+
+_METRIC_DIGITS = {"gflops": 3, "params_m": 3, "top1": 2}
+_METRIC_LABEL = {"gflops": "GFLOPs", "params_m": "params (M)", "top1": "top-1 (%)"}
+
+
+def _measured(row: dict[str, Any]) -> str:
+    return _number(row["measured"], _METRIC_DIGITS.get(row["metric"], 3))
+
+
+def _status(status: str) -> str:
+    """Statuses as words, a failure in bold so it cannot be missed in a long table."""
+    return "**fail**" if status == "fail" else status
+
+
+def device_label(environment: dict[str, Any]) -> str:
+    """"CPU (AMD EPYC)" or "GPU (NVIDIA H100)": GPU wording only when the file names a GPU."""
+    kind = "GPU" if environment.get("device_type") == "gpu" else "CPU"
+    name = environment.get("device_name")
+    return f"{kind} ({name})" if name else kind
+
+
+def throughput_title(document: dict[str, Any]) -> str:
+    config = document["config"]
+    return (f"Throughput on {device_label(document['environment'])}, {config.get('dtype', 'fp32')}, "
+            f"{config.get('threads')} threads")
+
+
+def _date(document: dict[str, Any]) -> str:
+    return str(document["environment"].get("date") or "undated")
+
+
+# --- sections ---------------------------------------------------------------------------------
+
+
+def verdict_counts(verify: dict[str, Any]) -> dict[str, int]:
+    """How many published figures and claims have each status."""
+    counts = Counter(row["status"] for row in verify["results"] + verify["claims"])
+    return {status: counts.get(status, 0) for status in STATUSES}
+
+
+def verdict_line(verify: dict[str, Any]) -> str:
+    counts = verdict_counts(verify)
+    return (f"**Verdict: {counts['pass']} hold, {counts['fail']} fail, {counts['known-deviation']} known "
+            f"deviations, {counts['not-measured']} not measured** — of the {len(verify['results'])} "
+            f"published figures and {len(verify['claims'])} text claims checked by `bench.verify` "
+            f"on {_date(verify)}.")
+
+
+def _figure_key(row: dict[str, Any]) -> str:
+    return f"{row['model']} {row['img_size']} {row['metric']}"
+
+
+def failing_lines(verify: dict[str, Any]) -> list[str]:
+    lines = [f"- **fail**: {_figure_key(row)}: published {row['published_text']}, measured {_measured(row)}"
+             f" ({row['note'].split('; ')[0]})" for row in verify["results"] if row["status"] == "fail"]
+    lines += [f"- **fail**: claim {claim['claim_id']}: published {claim['published_low']}-"
+              f"{claim['published_high']} {claim['unit']}, measured {_significant(claim['measured'])}"
+              for claim in verify["claims"] if claim["status"] == "fail"]
+    return lines
+
+
+def _pwc_name(row: dict[str, Any]) -> str:
+    name = row["source"].rsplit(": ", 1)[-1]
+    return f"{name} (reconstructed: never released)" if row["reconstructed"] else name
+
+
+def headline_section(verify: dict[str, Any]) -> list[str]:
+    rows = [row for row in verify["results"] if row["source"].startswith(PWC_PREFIX)]
+    lines = ["## The four Papers-with-Code figures", ""]
+    if not rows:
+        return lines + ["Not in this verify run (it was restricted with `--models`).", ""]
+    table = [[_pwc_name(row), row["img_size"], _METRIC_LABEL.get(row["metric"], row["metric"]),
+              row["published_text"], _measured(row), _status(row["status"]), row["source"]] for row in rows]
+    lines += [_table(table, ["figure", "size", "metric", "published", "measured", "status", "source"]), ""]
+    if any(row["reconstructed"] for row in rows):
+        lines += ["SReT-ExT was never released (no code, no checkpoint): its architecture is "
+                  "reconstructed, so its row checks our reconstruction, not the authors' model.", ""]
+    lines += ["GFLOPs are multiply-adds of one image, counted with fvcore (the paper's convention).", ""]
+    return lines
+
+
+def _readme_name(row: dict[str, Any]) -> str:
+    return row["source"].split(" row ", 1)[-1] if " row " in row["source"] else row["source"]
+
+
+def readme_section(verify: dict[str, Any]) -> list[str]:
+    rows = [row for row in verify["results"] if not row["source"].startswith(PWC_PREFIX)]
+    lines = ["## Official README figures (released checkpoints)", ""]
+    if not rows:
+        return lines + ["Not in this verify run.", ""]
+    by_tag: dict[str, dict[str, dict[str, Any]]] = {}
+    for row in rows:
+        by_tag.setdefault(row["model"], {})[row["metric"]] = row
+    metrics = [m for m in ("gflops", "params_m", "top1") if any(m in t for t in by_tag.values())]
+    headers = ["README row", "model", "size"]
+    for metric in metrics:
+        headers += [f"{_METRIC_LABEL[metric]} published / measured", "status"]
+    table = []
+    for tag, metric_rows in by_tag.items():
+        first = next(iter(metric_rows.values()))
+        line = [_readme_name(first), tag, first["img_size"]]
+        for metric in metrics:
+            row = metric_rows.get(metric)
+            line += ([f"{row['published_text']} / {_measured(row)}", _status(row["status"])]
+                     if row else ["-", "-"])
+        table.append(line)
+    lines += [_table(table, headers), ""]
+    lines += ["Each figure holds when the measurement rounds to it as printed (`1.1` accepts [1.05, 1.15)); "
+              "no tolerance is added. ⋇ marks a model without slicing.", ""]
+    reasons: dict[str, list[str]] = {}
+    for row in rows:
+        if row["status"] == "not-measured":
+            reasons.setdefault(row["note"].split("; ")[0], []).append(f"{row['model']} {row['metric']}")
+    for reason, figures in reasons.items():
+        lines += [f"Not measured ({len(figures)} figures: {', '.join(figures)}): {reason}.", ""]
+    return lines
+
+
+def _split_deviation(note: str) -> tuple[str, str, str]:
+    """A known deviation's note as (the comparison, the explanation, how it was measured).
+
+    verify writes ``<comparison>; known deviation: <explanation>; <how>; <figure note>``; the
+    explanation is prose, so it ends at the first ``.;``.
+    """
+    before, _, after = note.partition(DEVIATION_MARKER)
+    explanation, found, rest = after.partition(".; ")
+    return before.rstrip("; "), explanation + ("." if found else ""), rest
+
+
+def _deviation_text(note: str) -> list[str]:
+    comparison, explanation, how = _split_deviation(note)
+    lines = [f"{comparison}.", "", f"> {explanation or 'see expected/deviations.md'}", ""]
+    return lines + ([f"How it was measured, and the figure's note: {how}.", ""] if how else [])
+
+
+def deviations_section(verify: dict[str, Any]) -> list[str]:
+    lines = ["## Known deviations", ""]
+    rows = [row for row in verify["results"] if row["status"] == "known-deviation"]
+    claims = [claim for claim in verify["claims"] if claim["status"] == "known-deviation"]
+    if not rows and not claims:
+        lines += ["None.", ""]
+    for row in rows:
+        lines += [f"### {_figure_key(row)}: published {row['published_text']}, measured {_measured(row)}", "",
+                  *_deviation_text(row["note"])]
+    for claim in claims:
+        lines += [f"### claim {claim['claim_id']}: published {claim['published_low']:g}-"
+                  f"{claim['published_high']:g} {claim['unit']}, measured {_significant(claim['measured'])}", "",
+                  *_deviation_text(claim["note"])]
+    stale = [row for row in verify["results"] if row["status"] == "pass" and "is stale" in row["note"]]
+    for row in stale:
+        lines += [f"Stale: {_figure_key(row)} is marked a known deviation but now holds "
+                  f"({row['note'].split('; ')[0]}).", ""]
+    lines += ["The explanations are kept in [expected/deviations.md](../expected/deviations.md).", ""]
+    return lines
+
+
+def claims_section(verify: dict[str, Any]) -> list[str]:
+    lines = ["## Claims of the paper's text", ""]
+    if not verify["claims"]:
+        return lines + ["None checked in this verify run.", ""]
+    table = [[claim["claim_id"], claim["claim"], f"{claim['published_low']:g}-{claim['published_high']:g} "
+              f"{claim['unit']}", _significant(claim["measured"]), _status(claim["status"])]
+             for claim in verify["claims"]]
+    lines += [_table(table, ["claim", "as stated", "published", "measured", "status"]), ""]
+    for claim in verify["claims"]:
+        note = _split_deviation(claim["note"])[0]
+        lines += [f"### {claim['claim_id']}", "", f"{note}.", ""]
+        details = claim.get("details") or []
+        if details:
+            keys = list(dict.fromkeys(key for detail in details for key in detail))
+            lines += [_table([[_significant(detail.get(key)) for key in keys] for detail in details], keys), ""]
+    return lines
+
+
+def counters_section(verify: dict[str, Any]) -> list[str]:
+    lines = ["## Three FLOP counters side by side", "", verify["counters_method"], ""]
+    table = []
+    for name, count in verify["counters"].items():
+        table.append([name, _number(count["fvcore_macs"] / 1e9), _number(count["thop_macs"] / 1e9),
+                      _number(count["torch_counter_macs"] / 1e9), _number(count["params"] / 1e6),
+                      "; ".join(count.get("differences") or []) or "they agree"])
+    lines += [_table(table, ["model@size", "fvcore GMACs", "thop GMACs", "torch counter GMACs", "params (M)",
+                             "where they differ (GMACs per category)"]), ""]
+    return lines
+
+
+def accuracy_section(results: Results, links: dict[str, str]) -> list[str]:
+    _, verify = results.verify
+    lines = ["## Top-1 and GFLOPs", ""]
+    top1_rows = [row for row in verify["results"] if row["metric"] == "top1"]
+    measured = [row for row in top1_rows if row["measured"] is not None]
+    lines += [f"`bench.verify` measured {len(measured)} of the {len(top1_rows)} published top-1 figures "
+              f"(see the README table above for each, and why the others were not measured).", ""]
+    points = plots.accuracy_points(verify, [d for _, d in results.throughput], [d for _, d in results.accuracy])
+    if points and "accuracy" in links:
+        lines += [f"![Top-1 vs GFLOPs]({links['accuracy']})", "",
+                  f"Drawn: {len(points.published)} published SReT points (hollow), {len(points.measured)} "
+                  f"measured (filled), {len(points.baselines_measured)} baselines with a measured top-1."]
+        if points.baselines_cost_only:
+            costs = ", ".join(f"{name} ({gflops:.3f} GFLOPs)" for name, gflops in points.baselines_cost_only)
+            lines += [f"No top-1 was measured for the baselines {costs}: they are drawn as their cost "
+                      f"alone (dotted lines, GFLOPs from the throughput run halved to multiply-adds); "
+                      f"no accuracy is drawn for them."]
+        elif not points.baselines_measured:
+            lines += ["No baseline was measured (no throughput or accuracy results for one), so none is drawn."]
+        lines += [""]
+    lines += ["### Top-1 measured by `bench.accuracy`", ""]
+    if not results.accuracy:
+        return lines + ["Not measured: no accuracy results file (`python -m bench.accuracy --json ...`).", ""]
+    table = []
+    for name, document in results.accuracy:
+        full = document["images"] >= plots.FULL_VAL_IMAGES and document["classes"] == 1000
+        scope = ("ImageNet-1K val" if full else
+                 f"{document['images']} images of {document['classes']} classes: not the ImageNet-1K val "
+                 f"top-1, not comparable to a published figure")
+        spread = (f"{document['top1_min']:.3f} / {document['top1_max']:.3f} / {document['top1_std']:.3f}"
+                  if len(document["seeds"]) > 1 else "- (one seed)")
+        table.append([document["model"], Path(document["checkpoint"]).name, scope,
+                      ", ".join(map(str, document["seeds"])), f"{document['top1']:.3f}",
+                      ", ".join(f"{value:.3f}" for value in document["top1_per_seed"]), spread,
+                      f"{document['top5']:.3f}", device_label(document["environment"]), name])
+    lines += [_table(table, ["model", "checkpoint", "images", "seeds", "top-1 (%) mean", "top-1 per seed",
+                             "top-1 min / max / std", "top-5 (%)", "device", "file"]), ""]
+    return lines
+
+
+def _load_warning(document: dict[str, Any]) -> list[str]:
+    config, environment = document["config"], document["environment"]
+    start, end = config.get("load_average_1min_start"), config.get("load_average_1min_end")
+    if start is None or end is None:
+        return []
+    line = f"Load average (1 min): {start:.2f} at start, {end:.2f} at end, {environment.get('cpu_count')} CPUs"
+    if max(start, end) > (environment.get("cpu_count") or 1):
+        line += ": the machine was shared, so trust the ratios more than the absolute figures"
+    return [line + "."]
+
+
+def throughput_section(name: str, document: dict[str, Any], links: dict[str, str]) -> list[str]:
+    config, rows = document["config"], document["results"]
+    device = device_label(document["environment"])
+    lines = [f"## Throughput, latency, memory and MFU on {device}", ""]
+    peak = next((row for row in rows if row.get("peak_tflops")), None)
+    lines += [f"From `{name}` ({_date(document)}): {config.get('dtype')}, {config.get('threads')} threads, "
+              f"compile {config.get('compile')}, channels_last {config.get('channels_last')}; "
+              f"warm-up {config.get('warmup_iters')} calls, then {config.get('rounds')} interleaved rounds of "
+              f"{config.get('iters_per_round')} timed calls per model and batch size "
+              f"({config.get('interleaving')}); timing: {config.get('timing')}.", ""]
+    if peak:
+        lines += [f"Peak for MFU: {peak['peak_tflops']:.4g} TFLOP/s ({peak.get('peak_source')}).", ""]
+    memory = next((row.get("memory_method") for row in rows if row.get("memory_method")), None)
+    if memory:
+        lines += [f"Memory: {memory}.", ""]
+    lines += [*_load_warning(document), ""] if _load_warning(document) else []
+    speed = [[row["model"], _batch(row), row["img_size"], _significant(row.get("images_per_s_median")),
+              _significant(row.get("images_per_s_iqr")), _significant(row.get("images_per_s_min")),
+              _significant(row.get("images_per_s_max")), _significant(row.get("latency_ms_p50")),
+              _significant(row.get("latency_ms_p90")), row.get("error") or ""] for row in rows]
+    headers = ["model", "batch", "img", "img/s median", "IQR", "min", "max", "latency p50 ms", "latency p90 ms"]
+    if any(row.get("error") for row in rows):
+        headers.append("error")
+    else:
+        speed = [line[:-1] for line in speed]
+    lines += ["### Throughput and latency", "", _table(speed, headers), "",
+              "Latency is timed at batch 1 only.", ""]
+    cost = [[row["model"], _batch(row), _significant(row.get("peak_memory_mb")),
+             _significant(row["flops_per_image"] / 1e9 if row.get("flops_per_image") else None),
+             _significant(row.get("achieved_tflops")),
+             _significant(row["mfu"] * 100 if row.get("mfu") is not None else None)] for row in rows]
+    lines += ["### Memory and MFU", "",
+              _table(cost, ["model", "batch", "peak memory MB", "GFLOP/img (2 per multiply-add)",
+                            "achieved TFLOP/s", "MFU %"]), "",
+              f"FLOPs: {config.get('flops_method')}.", ""]
+    if name in links:
+        lines += [f"![{throughput_title(document)}]({links[name]})", ""]
+    ratios = document["ratios"]
+    if ratios:
+        table = [[r["model"], r["baseline"], r["batch_size_requested"], _number(r["throughput_ratio"]),
+                  _number(r.get("throughput_ratio_round_min")), _number(r.get("throughput_ratio_round_max")),
+                  _number(r.get("throughput_ratio_best")), _number(r.get("flops_ratio"))] for r in ratios]
+        lines += ["### SReT over the baselines", "",
+                  _table(table, ["model", "baseline", "batch", "img/s ratio (medians)", "round min", "round max",
+                                 "ratio of best calls", "FLOPs ratio"]), "",
+                  "A ratio above 1 means the SReT model is faster than the baseline measured beside it; the "
+                  "ratio of the best calls is the figure that survives other work on a shared machine.", ""]
+    return lines
+
+
+def _batch(row: dict[str, Any]) -> str:
+    if row["batch_size"] not in (None, row["batch_size_requested"]):
+        return f"{row['batch_size']} (asked {row['batch_size_requested']}, did not fit)"
+    return str(row["batch_size_requested"])
+
+
+def model_speed_section(name: str, document: dict[str, Any]) -> list[str]:
+    device = device_label(document["environment"])
+    lines = [f"## Our SReT vs the paper's formulation, same weights, on {device}", ""]
+    first = document["results"][0] if document["results"] else {}
+    lines += [f"From `{name}` ({_date(document)}): {document.get('dtype', 'fp32')}, {document.get('threads')} "
+              f"threads, batch {first.get('batch_size')}, {first.get('rounds')} interleaved rounds of "
+              f"{first.get('iters_per_round')} calls; ratio = our images/s over the paper formulation's, "
+              f"median over rounds (min-max), logits checked equal first.", ""]
+    table = []
+    for row in document["results"]:
+        for form, ratio in row["ratios"].items():
+            table.append([row["model"], form, _significant(row["images_per_s"].get("paper")),
+                          _significant(row["images_per_s"].get(form)),
+                          f"{ratio['ratio_median']:.2f}x ({ratio['ratio_min']:.2f}-{ratio['ratio_max']:.2f})",
+                          f">= {ratio['goal']:.2f}x", "met" if ratio["met"] else "**not met**",
+                          f"{ratio['max_abs_logit_diff']:.1e}"])
+    lines += [_table(table, ["model", "ours", "paper img/s", "ours img/s", "ratio (min-max)", "goal", "",
+                             "max abs logit diff"]), ""]
+    if not any("compiled" in row["ratios"] for row in document["results"]):
+        lines += ["The compiled form was not run (`--no-compile`): its goal is not measured.", ""]
+    return lines
+
+
+_ENVIRONMENT_FIELDS = (("kind", None), ("date", "date"), ("git commit", "git_commit"), ("device", None),
+                       ("torch device", "device"), ("threads", "threads"), ("CPUs", "cpu_count"),
+                       ("python", "python"), ("torch", "torch"), ("timm", "timm"), ("fvcore", "fvcore"),
+                       ("thop", "thop"), ("platform", "platform"))
+
+
+def environment_section(results: Results) -> list[str]:
+    files = results.files()
+    table = []
+    for label, key in _ENVIRONMENT_FIELDS:
+        if label == "kind":
+            cells = [document["kind"] for _, document in files]
+        elif label == "device":
+            cells = [device_label(document["environment"]) for _, document in files]
+        else:
+            cells = [document["environment"].get(key) for _, document in files]
+        if key == "git_commit":
+            cells = [cell[:12] if cell else None for cell in cells]
+        table.append([label, *cells])
+    return ["## Environment of each results file", "",
+            _table(table, ["", *(f"`{name}`" for name, _ in files)]), "",
+            "Regenerate this page from the committed results with `python -m bench.report > reports/latest.md`.", ""]
+
+
+def render_markdown(results: Results, links: dict[str, str] | None = None) -> str:
+    """The whole page: a pure function of the results documents and the plots' links."""
+    links = links or {}
+    _, verify = results.verify
+    lines = ["# SReT (arXiv 2111.05297): do the published figures hold?", "", verdict_line(verify), ""]
+    failing = failing_lines(verify)
+    if failing:
+        lines += [*failing, ""]
+    lines += headline_section(verify)
+    lines += readme_section(verify)
+    lines += deviations_section(verify)
+    lines += claims_section(verify)
+    lines += counters_section(verify)
+    lines += accuracy_section(results, links)
+    for name, document in results.throughput:
+        lines += throughput_section(name, document, links)
+    for name, document in results.model_speed:
+        lines += model_speed_section(name, document)
+    lines += environment_section(results)
+    return "\n".join(lines).rstrip("\n") + "\n"
+
+
+# --- command line -----------------------------------------------------------------------------
+
+
+def parse_args(argv: Sequence[str] | None):
+    parser = ArgumentParser(prog="python -m bench.report", description=__doc__.splitlines()[0])
+    parser.add_argument("--results", nargs="+", metavar="FILE",
+                        help="results JSON files (default: the ones committed under reports/)")
+    parser.add_argument("--plots", default=str(REPORTS), metavar="DIR",
+                        help="where to write the PNG plots (default: reports/)")
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    paths = [Path(p) for p in args.results] if args.results else default_paths()
+    results = load_results(paths)
+    plot_dir = Path(args.plots)
+    for key, path in write_plots(results, plot_dir).items():
+        print(f"wrote {display_name(path)}", file=sys.stderr)
+    sys.stdout.write(render_markdown(results, plot_links(results, plot_dir)))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(run(main))
