@@ -137,10 +137,15 @@ def _module_category(module: nn.Module) -> str:
 def _thop(model: nn.Module, x: torch.Tensor) -> tuple[int, dict[str, int]]:
     from thop import profile
 
-    # thop writes buffers into the modules it profiles: give it a copy.
+    from thop.vision.basic_hooks import count_linear
+
+    # thop writes buffers into the modules it profiles: give it a copy. It matches module
+    # types exactly, so subclasses of nn.Linear (sret's FastLinear) are named for it.
     clone = copy.deepcopy(model)
-    total, _params, layers = profile(clone, inputs=(x,), verbose=False, report_missing=False,
-                                     ret_layer_info=True)
+    linears = {type(m): count_linear for m in clone.modules()
+               if isinstance(m, nn.Linear) and type(m) is not nn.Linear}
+    total, _params, layers = profile(clone, inputs=(x,), custom_ops=linears, verbose=False,
+                                     report_missing=False, ret_layer_info=True)
     by_category: dict[str, int] = defaultdict(int)
 
     def walk(module: nn.Module, info: dict) -> None:
@@ -160,9 +165,13 @@ def _torch_sdpa_cpu_flops(query_shape, key_shape, value_shape, *args, out_shape=
     return 2 * _sdpa_macs(query_shape, key_shape, value_shape)
 
 
+def _torch_onednn_linear_flops(x_shape, w_shape, *args, out_shape=None, **kwargs) -> int:
+    return 2 * math.prod(x_shape[:-1]) * x_shape[-1] * w_shape[0]
+
+
 _TORCH_CATEGORY = {
-    "convolution": "conv", "addmm": "linear", "mm": "linear", "bmm": "attention",
-    "baddbmm": "attention",
+    "convolution": "conv", "addmm": "linear", "mm": "linear", "_linear_pointwise": "linear",
+    "bmm": "attention", "baddbmm": "attention",
 }
 
 
@@ -173,6 +182,9 @@ def _torch_counter(model: nn.Module, x: torch.Tensor) -> tuple[int, dict[str, in
     cpu_sdpa = getattr(torch.ops.aten, "_scaled_dot_product_flash_attention_for_cpu", None)
     if cpu_sdpa is not None:  # uncounted upstream on the CPU (COUNTING.md)
         custom[cpu_sdpa] = _torch_sdpa_cpu_flops
+    onednn_linear = getattr(torch.ops.mkldnn, "_linear_pointwise", None)
+    if onednn_linear is not None:  # the kernel sret's FastLinear runs for CPU inference
+        custom[onednn_linear] = _torch_onednn_linear_flops
     counter = FlopCounterMode(display=False, custom_mapping=custom)
     with counter:
         model(x)

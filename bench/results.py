@@ -19,7 +19,7 @@ from typing import Any
 import torch
 
 SCHEMA = "sret-bench/1"
-KINDS = ("verify", "throughput", "accuracy")
+KINDS = ("verify", "throughput", "accuracy", "model_speed")
 
 
 class ResultsError(Exception):
