@@ -566,7 +566,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     paths = [Path(p) for p in args.results] if args.results else default_paths()
     results = load_results(paths)
     plot_dir = Path(args.plots)
-    for key, path in write_plots(results, plot_dir).items():
+    try:
+        written = write_plots(results, plot_dir)
+    except OSError as error:
+        raise UsageError(f"--plots {args.plots}: cannot write the plots there ({error.strerror or error})") from None
+    for path in written.values():
         print(f"wrote {display_name(path)}", file=sys.stderr)
     sys.stdout.write(render_markdown(results, plot_links(results, plot_dir)))
     return 0

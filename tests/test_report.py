@@ -1,0 +1,209 @@
+"""bench.report: the page says what the results files say, and nothing they do not.
+
+The hand-made results in ``tests/data/`` have statuses chosen so the verdict is known by
+construction (4 hold, 1 fail, 2 known deviations, 1 not measured); a CPU and a GPU throughput
+file check that GPU wording follows the device the file names; the committed page under
+``reports/`` is re-rendered from its JSON and must match byte for byte.
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from bench import report
+from bench.cli import UsageError
+
+REPO = Path(__file__).resolve().parents[1]
+DATA = Path(__file__).resolve().parent / "data"
+VERIFY = DATA / "verify.json"
+CPU_THROUGHPUT = DATA / "throughput-cpu.json"
+GPU_THROUGHPUT = DATA / "throughput-gpu.json"
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+REGENERATE = "python -m bench.report > reports/latest.md"
+
+
+def page(*paths: Path) -> str:
+    return report.render_markdown(report.load_results([VERIFY, *paths]))
+
+
+# --- the verdict ----------------------------------------------------------------------------
+
+
+def test_verdict_counts_the_statuses_of_figures_and_claims():
+    results = report.load_results([VERIFY])
+    verify = results.verify[1]
+    statuses = Counter(row["status"] for row in verify["results"] + verify["claims"])
+    assert report.verdict_counts(verify) == {"pass": 4, "fail": 1, "known-deviation": 2, "not-measured": 1}
+    assert report.verdict_counts(verify) == {status: statuses[status] for status in report.STATUSES}
+    first_lines = report.render_markdown(results).splitlines()[:3]
+    assert ("**Verdict: 4 hold, 1 fail, 2 known deviations, 1 not measured** — of the 6 published figures "
+            "and 2 text claims") in "\n".join(first_lines)
+
+
+def test_a_failing_row_is_visible_in_the_verdict_and_the_tables():
+    markdown = page()
+    verdict = next(line for line in markdown.splitlines() if line.startswith("**Verdict"))
+    assert "1 fail" in verdict
+    assert "**fail**: sret_t 224 gflops: published 1.1, measured 1.200" in markdown
+    headline = next(line for line in markdown.splitlines() if line.startswith("| SReT-T "))
+    assert "| **fail**" in headline and "| 1.1 " in headline and "| 1.200 " in headline
+
+
+def test_headline_marks_the_reconstructed_model_and_names_sources():
+    markdown = page()
+    line = next(line for line in markdown.splitlines() if line.startswith("| SReT-ExT"))
+    assert "reconstructed" in line and "Papers with Code" in line and "| pass " in line
+
+
+def test_known_deviations_carry_their_explanation_and_not_measured_its_reason():
+    markdown = page()
+    assert "The README appears to truncate 21.09 to 21.0." in markdown
+    assert "Our deep model is narrower than the paper's." in markdown
+    assert "needs the released checkpoint and ImageNet val" in markdown
+    assert "76.0 / -" in markdown  # the published top-1 as printed, nothing measured
+
+
+# --- device wording ---------------------------------------------------------------------------
+
+
+def test_a_cpu_run_never_mentions_a_gpu():
+    markdown = page(CPU_THROUGHPUT, DATA / "model_speed-cpu.json", DATA / "accuracy-subset.json")
+    for word in ("GPU", "CUDA", "cuda"):
+        assert word not in markdown
+    assert "## Throughput, latency, memory and MFU on CPU (Test CPU)" in markdown
+
+
+def test_a_gpu_run_names_its_gpu():
+    markdown = page(GPU_THROUGHPUT)
+    assert "## Throughput, latency, memory and MFU on GPU (NVIDIA H100 80GB HBM3)" in markdown
+
+
+def test_each_throughput_file_gets_its_own_device():
+    markdown = page(CPU_THROUGHPUT, GPU_THROUGHPUT)
+    assert "on CPU (Test CPU)" in markdown and "on GPU (NVIDIA H100 80GB HBM3)" in markdown
+
+
+# --- what the other sections show ---------------------------------------------------------
+
+
+def test_a_subset_top1_is_never_presented_as_imagenet():
+    markdown = page(DATA / "accuracy-subset.json")
+    line = next(line for line in markdown.splitlines() if line.startswith("| sret_t ") and "sret_t.pth" in line)
+    assert "11 images of 4 classes: not the ImageNet-1K val top-1" in line
+    assert "36.364, 27.273, 45.455" in line and "27.273 / 45.455 / 9.091" in line
+
+
+def test_baselines_without_a_measured_top1_get_no_accuracy():
+    results = report.load_results([VERIFY, CPU_THROUGHPUT])
+    points = report.plots.accuracy_points(results.verify[1], [results.throughput[0][1]], [])
+    assert points.baselines_measured == []
+    assert points.baselines_cost_only == [("deit_tiny_patch16_224", pytest.approx(2507000000 / 2e9))]
+    assert [tag for tag, _, _ in points.published] == ["sret_t.in1k"]  # the one tag with GFLOPs and top-1
+    assert points.measured == []
+
+
+def test_model_speed_shows_a_missed_goal():
+    markdown = page(DATA / "model_speed-cpu.json")
+    assert "1.10x (1.05-1.12)" in markdown and "**not met**" in markdown
+
+
+def test_environment_block_names_every_file_and_its_date():
+    markdown = page(CPU_THROUGHPUT, DATA / "accuracy-subset.json")
+    environment = markdown.split("## Environment of each results file", 1)[1]
+    for name in ("tests/data/verify.json", "tests/data/throughput-cpu.json", "tests/data/accuracy-subset.json"):
+        assert f"`{name}`" in environment
+    for date in ("2024-05-01T10:00:00+00:00", "2024-05-01T11:00:00+00:00", "2024-05-01T13:00:00+00:00"):
+        assert date in environment
+    assert "0123456789ab" in environment
+
+
+def test_the_page_is_a_pure_function_of_the_files():
+    paths = [VERIFY, CPU_THROUGHPUT, GPU_THROUGHPUT, DATA / "model_speed-cpu.json", DATA / "accuracy-subset.json"]
+    assert report.render_markdown(report.load_results(paths)) == report.render_markdown(report.load_results(paths))
+
+
+# --- plots --------------------------------------------------------------------------------------
+
+
+def test_plots_are_written_and_linked(tmp_path, capsys):
+    plots_dir = tmp_path / "plots"
+    code = report.main(["--results", str(VERIFY), str(CPU_THROUGHPUT), "--plots", str(plots_dir)])
+    markdown = capsys.readouterr().out
+    assert code == 0
+    for name in ("accuracy_vs_gflops.png", "throughput-cpu.png"):
+        png = plots_dir / name
+        assert png.stat().st_size > 0 and png.read_bytes().startswith(PNG_SIGNATURE)
+        link = Path(os.path.relpath(png, report.REPORTS)).as_posix()
+        assert f"]({link})" in markdown
+
+
+def test_plots_rerender_to_the_same_bytes(tmp_path):
+    results = report.load_results([VERIFY, CPU_THROUGHPUT])
+    first = report.write_plots(results, tmp_path / "a")
+    second = report.write_plots(results, tmp_path / "b")
+    assert first.keys() == second.keys() and first
+    for key in first:
+        assert first[key].read_bytes() == second[key].read_bytes(), key
+
+
+# --- bad input: one line naming the file, exit 2 -------------------------------------------------
+
+
+def _run_report(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "bench.report", *args], cwd=REPO, capture_output=True,
+                          text=True, timeout=120)
+
+
+@pytest.mark.parametrize("name, needle", [
+    ("absent.json", "does not exist"),
+    ("malformed.json", "not valid JSON"),
+    ("verify-old-schema.json", "schema 'sret-bench/0'"),
+])
+def test_bad_results_file_is_one_line_and_exit_2(name, needle, tmp_path):
+    completed = _run_report("--results", str(DATA / name), "--plots", str(tmp_path))
+    assert completed.returncode == 2
+    assert completed.stdout == ""
+    lines = completed.stderr.strip().splitlines()
+    assert len(lines) == 1, completed.stderr
+    assert name in lines[0] and needle in lines[0]
+    assert "Traceback" not in completed.stderr
+
+
+def test_a_results_file_missing_its_fields_is_named(tmp_path):
+    broken = tmp_path / "throughput-broken.json"
+    broken.write_text('{"schema": "sret-bench/1", "kind": "throughput", "environment": {}, "results": []}')
+    with pytest.raises(report.ResultsError, match="throughput-broken.json.*config"):
+        report.load_results([VERIFY, broken])
+
+
+def test_the_default_needs_verify_json(tmp_path):
+    with pytest.raises(UsageError, match="verify.json does not exist"):
+        report.default_paths(tmp_path)
+
+
+def test_results_without_a_verify_file_are_refused():
+    with pytest.raises(UsageError, match="exactly one verify"):
+        report.load_results([CPU_THROUGHPUT])
+
+
+# --- the committed page -------------------------------------------------------------------------
+
+
+def test_committed_page_matches_its_results():
+    latest, verify = report.REPORTS / "latest.md", report.REPORTS / "verify.json"
+    if not latest.exists() and not verify.exists():
+        pytest.skip("no committed reports/ yet")
+    assert verify.exists(), "reports/latest.md is committed without reports/verify.json"
+    assert latest.exists(), f"reports/verify.json is committed without its page: run `{REGENERATE}`"
+    results = report.load_results(report.default_paths())
+    rendered = report.render_markdown(results, report.plot_links(results, report.REPORTS))
+    assert rendered == latest.read_text(encoding="utf-8"), (
+        f"reports/latest.md is stale against the results under reports/: run `{REGENERATE}`")
+    for name in report.plot_names(results).values():
+        if f"]({name})" in rendered:
+            assert (report.REPORTS / name).read_bytes().startswith(PNG_SIGNATURE), name
