@@ -33,7 +33,7 @@ KNOWN_DEVIATION = "known-deviation"
 COLUMNS = ("model", "img_size", "metric", "published", "source", "note", "status_override")
 CLAIM_COLUMNS = ("claim_id", "claim", "source", "check", "models", "low", "high", "unit")
 
-DeviationKey = tuple[str, int, str]  # (model, img_size, metric), as in paper_values.csv
+DeviationKey = tuple  # (model, img_size, metric) as in paper_values.csv, or ("claim", claim_id)
 
 # A printed figure: digits, optionally a point and more digits. No exponent, sign or unit,
 # so that the number of decimals (the published precision) is never ambiguous.
@@ -236,7 +236,8 @@ def load_expected(path: str | Path = DEFAULT,
 
 def load_deviations(path: str | Path = DEFAULT_DEVIATIONS) -> dict[DeviationKey, str]:
     """Explanations keyed ``(model, img_size, metric)``: a ``## model img_size metric``
-    heading, then the explanation up to the next heading. Fenced code blocks are skipped."""
+    heading, then the explanation up to the next heading; a text claim's is keyed
+    ``("claim", claim_id)`` from a ``## claim <claim_id>`` heading. Fenced code blocks are skipped."""
     path = Path(path)
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
@@ -266,12 +267,16 @@ def load_deviations(path: str | Path = DEFAULT_DEVIATIONS) -> dict[DeviationKey,
         if not in_fence and raw.startswith("## "):
             close()
             parts = raw[3:].split()
-            if (len(parts) != 3 or not _MODEL.fullmatch(parts[0]) or not parts[1].isdigit()
+            if len(parts) == 2 and parts[0] == "claim":  # a text claim: '## claim <claim_id>'
+                key = ("claim", parts[1])
+            elif (len(parts) != 3 or not _MODEL.fullmatch(parts[0]) or not parts[1].isdigit()
                     or parts[2] not in METRICS):
                 raise ExpectedError(
                     f"{path}, line {number}: heading {raw.strip()!r} is not "
-                    f"'## <model> <img_size> <metric>' (metric one of {', '.join(METRICS)})")
-            key = (parts[0], int(parts[1]), parts[2])
+                    f"'## <model> <img_size> <metric>' (metric one of {', '.join(METRICS)}) "
+                    "or '## claim <claim_id>'")
+            else:
+                key = (parts[0], int(parts[1]), parts[2])
             if key in entries:
                 raise ExpectedError(f"{path}, line {number}: second explanation for "
                                     f"{' '.join(parts)}")

@@ -32,6 +32,7 @@ from timm.layers import DropPath, resample_abs_pos_embed_nhwc, trunc_normal_
 from timm.models import PretrainedCfg, build_model_with_cfg, generate_default_cfgs, register_model
 
 from .checkpoint import CheckpointError
+from .kernels import onednn_linear, use_onednn
 
 __all__ = ["SReT", "SlicedAttention", "SharedBlock", "NonLinearProjection", "RecursiveStage"]
 
@@ -71,29 +72,13 @@ if hasattr(torch, "compiler"):
     draw_permutation = torch.compiler.disable(draw_permutation)
 
 
-_ONEDNN_LINEAR = getattr(torch.ops.mkldnn, "_linear_pointwise", None) if torch.backends.mkldnn.is_available() else None
-
-
-def _onednn_inference(x: torch.Tensor) -> bool:
-    """Whether oneDNN's linear kernel may run: fp32 CPU inference, eager, nothing recording.
-
-    Training, autocast, tracing (fvcore) and torch.compile keep ``F.linear``.
-    """
-    return (_ONEDNN_LINEAR is not None and x.device.type == "cpu" and x.dtype == torch.float32
-            and not torch.is_grad_enabled() and not torch.is_autocast_enabled("cpu")
-            and not torch.jit.is_tracing() and not torch.compiler.is_compiling())
-
-
 class FastLinear(nn.Linear):
-    """``nn.Linear`` (same parameters, init and keys) that runs CPU inference on oneDNN.
-
-    oneDNN's fused matmul+bias measured 1.7-2.1x MKL's ``addmm`` for every SReT layer shape
-    on this project's CPU (``bench/linear_kernel.py``); elsewhere it is ``F.linear``.
-    """
+    """``nn.Linear`` (same parameters, init and keys) whose fp32 CPU inference runs on oneDNN,
+    measured about 2x faster there (see ``sret/kernels.py``); elsewhere ``F.linear``."""
 
     def forward(self, x: torch.Tensor, activation: str = "none") -> torch.Tensor:
-        if _onednn_inference(x):
-            return _ONEDNN_LINEAR(x, self.weight, self.bias, activation, [], "none" if activation == "gelu" else "")
+        if use_onednn(x):
+            return onednn_linear(x, self.weight, self.bias, activation)
         x = F.linear(x, self.weight, self.bias)
         return F.gelu(x) if activation == "gelu" else x
 
@@ -109,7 +94,7 @@ class Mlp(nn.Module):
         self.drop = nn.Dropout(drop)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.fc1(x, activation="gelu") if _onednn_inference(x) else self.act(self.fc1(x))
+        x = self.fc1(x, activation="gelu") if use_onednn(x) else self.act(self.fc1(x))
         return self.drop(self.fc2(self.drop(x)))
 
 
@@ -120,11 +105,14 @@ class SlicedAttention(nn.Module):
     (and back afterwards), so each slice sees a random subset. All slices share the
     projections and run as one batched call of shape ``(B * groups, heads, N / groups, dim)``.
 
-    ``fused_attn`` selects ``F.scaled_dot_product_attention``: ``None`` (default) uses it on
-    GPUs only, because on the CPU it measured slower than the explicit
-    matmul-softmax-matmul for SReT's shapes (``bench/attention_kernel.py``, SPEED.md);
+    ``fused_attn`` selects ``F.scaled_dot_product_attention``: ``None`` (default) chooses by
+    measurement (``python -m bench.kernels``): always on GPUs; on the CPU only for slices of
+    at least ``CPU_SDPA_MIN_TOKENS`` tokens, where it measured 2.7-3.3x the explicit
+    matmul-softmax-matmul (392 tokens), while it measured 0.6-0.98x for 49-196 tokens.
     ``True``/``False`` force a choice. FLOP counters see both (``bench/flops.py``).
     """
+
+    CPU_SDPA_MIN_TOKENS = 256
 
     def __init__(self, dim: int, num_heads: int, qkv_bias: bool = True, attn_drop: float = 0.0,
                  proj_drop: float = 0.0, fused_attn: Optional[bool] = None) -> None:
@@ -154,7 +142,7 @@ class SlicedAttention(nn.Module):
         # One copy makes q, k and v contiguous, so the matmuls below copy nothing more.
         q, k, v = qkv.permute(2, 0, 3, 1, 4).contiguous().unbind(0)  # (B * groups, heads, slice, dim)
 
-        if self._use_sdpa(x):
+        if self._use_sdpa(x, slice_len):
             x = F.scaled_dot_product_attention(
                 q, k, v, dropout_p=self.attn_drop.p if self.training else 0.0)
         else:
@@ -167,9 +155,9 @@ class SlicedAttention(nn.Module):
             x = x[:, torch.argsort(permutation)]
         return self.proj_drop(self.proj(x))
 
-    def _use_sdpa(self, x: torch.Tensor) -> bool:
+    def _use_sdpa(self, x: torch.Tensor, slice_len: int) -> bool:
         if self.fused_attn is None:
-            return x.device.type != "cpu"
+            return x.device.type != "cpu" or slice_len >= self.CPU_SDPA_MIN_TOKENS
         return self.fused_attn
 
 

@@ -1,0 +1,220 @@
+"""The paper-claims gate: does every published SReT figure hold? (``python -m bench.verify``)
+
+Builds each model, measures its GFLOPs (fvcore, the paper's multiply-add convention, with
+thop and the torch counter beside it) and parameters, its ImageNet top-1 when a checkpoint
+and data are given, and the paper's text claims; compares each with ``expected/`` by the
+rounding rule; prints a table and exits 0 (all hold), 1 (a figure fails) or 2 (bad input).
+"""
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import timm
+import torch
+from tabulate import tabulate
+from tqdm import tqdm
+
+import sret  # noqa: F401  (registers the models)
+from bench.claims import measure_claim
+from bench.cli import ArgumentParser, UsageError, run, split_list, unknown_name
+from bench.expected import (DEFAULT, DEFAULT_CLAIMS, DEFAULT_DEVIATIONS, ExpectedFigure, load_claims,
+                            load_deviations, load_expected, status)
+from bench.flops import FlopCount, count_flops, explain_differences
+from bench.results import document, write_json_atomic
+
+Builder = Callable[..., torch.nn.Module]
+FAILING = ("fail",)
+
+
+@dataclass
+class Measurer:
+    """Measures each (architecture, image size) once, however many rows ask for it."""
+
+    build: Builder = timm.create_model
+    counts: dict[tuple[str, int], FlopCount] = field(default_factory=dict)
+
+    def count(self, architecture: str, img_size: int) -> FlopCount:
+        key = (architecture, img_size)
+        if key not in self.counts:
+            model = self.build(architecture, img_size=img_size)
+            self.counts[key] = count_flops(model, img_size, architecture)
+        return self.counts[key]
+
+
+def _checkpoint_for(tag: str, checkpoints: Path) -> Path | None:
+    for suffix in (".pth", ".pt", ".safetensors"):
+        if (checkpoints / f"{tag}{suffix}").is_file():
+            return checkpoints / f"{tag}{suffix}"
+    return None
+
+
+def measure_top1(figure: ExpectedFigure, device: str, checkpoints: Path | None,
+                 data: Path | None, cache: dict[str, dict]) -> tuple[float | None, str]:
+    """Top-1 of a released checkpoint on ImageNet val, or None and why it was not measured."""
+    if checkpoints is None or data is None:
+        return None, "needs the released checkpoint and ImageNet val (--checkpoints DIR --data DIR)"
+    path = _checkpoint_for(figure.model, checkpoints)
+    if path is None:
+        return None, f"no checkpoint {figure.model}.pth in {checkpoints}"
+    if figure.model not in cache:
+        from bench.accuracy import evaluate_checkpoint
+
+        cache[figure.model] = evaluate_checkpoint(figure.model, path, data, device=device)
+    record = cache[figure.model]
+    return record["top1"], f"{record['images']} images of {record['classes']} classes, checkpoint {path.name}"
+
+
+def measure_figure(figure: ExpectedFigure, measurer: Measurer, device: str, checkpoints: Path | None,
+                   data: Path | None, top1_cache: dict[str, dict]) -> dict[str, Any]:
+    """One row of the gate: the published figure, what was measured, and its status."""
+    how = ""
+    if figure.metric == "top1":
+        measured, how = measure_top1(figure, device, checkpoints, data, top1_cache)
+    else:
+        counts = measurer.count(figure.architecture, figure.img_size)
+        measured = counts.gflops if figure.metric == "gflops" else counts.params / 1e6
+        how = "fvcore, one image, multiply-adds" if figure.metric == "gflops" else "unique parameters"
+    row_status, note = status(figure, measured, None if measured is not None else how)
+    return {
+        "model": figure.model, "img_size": figure.img_size, "metric": figure.metric,
+        "published": figure.published, "published_text": figure.published_text,
+        "measured": measured, "source": figure.source, "status": row_status,
+        "note": "; ".join(part for part in (note, how if measured is not None else "", figure.note) if part),
+        "reconstructed": "reconstructed" in figure.note,
+    }
+
+
+def measure_claims(architectures: set[str], measurer: Measurer, deviations: dict) -> list[dict[str, Any]]:
+    """The paper's text claims, each measured on the selected models it concerns."""
+    out = []
+    for claim in load_claims(DEFAULT_CLAIMS):
+        models = tuple(m for m in claim.models if m in architectures) if claim.models else ()
+        if claim.models and not models:
+            continue
+        result = measure_claim(claim.claim_id, models, measurer.count,
+                               build=lambda name: measurer.build(name))
+        explanation = deviations.get(("claim", claim.claim_id))
+        if claim.agrees(result.measured):
+            claim_status = "pass"
+        else:
+            claim_status = "known-deviation" if explanation else "fail"
+        out.append({
+            "claim_id": claim.claim_id, "claim": claim.claim, "source": claim.source,
+            "published_low": claim.low, "published_high": claim.high, "unit": claim.unit,
+            "measured": result.measured, "status": claim_status, "details": result.details,
+            "note": result.note + (f"; known deviation: {' '.join(explanation.split())}"
+                                   if claim_status == "known-deviation" else ""),
+        })
+    return out
+
+
+def verify(models: Sequence[str] | None = None, device: str = "cpu", checkpoints: Path | None = None,
+           data: Path | None = None, build: Builder = timm.create_model,
+           expected_path: Path = DEFAULT, progress: bool | None = None) -> dict[str, Any]:
+    """Measure every selected figure and claim; returns the body of the results document."""
+    started = time.perf_counter()
+    figures = select(load_expected(expected_path), models)
+    measurer = Measurer(build)
+    top1_cache: dict[str, dict] = {}
+    results = [measure_figure(f, measurer, device, checkpoints, data, top1_cache)
+               for f in tqdm(figures, desc="verify", unit="figure", file=sys.stderr, disable=progress is False
+                             if progress is not None else None)]
+    architectures = {f.architecture for f in figures}
+    claims = measure_claims(architectures, measurer, load_deviations(DEFAULT_DEVIATIONS))
+    counters = {f"{arch}@{size}": {**count.to_dict(), "differences": explain_differences(count)}
+                for (arch, size), count in measurer.counts.items()}
+    return {"results": results, "claims": claims, "counters": counters,
+            "counters_method": COUNTERS_METHOD, "elapsed_s": round(time.perf_counter() - started, 2)}
+
+
+COUNTERS_METHOD = (
+    "One image at the model's size, eval mode, on the CPU. fvcore FlopCountAnalysis (1 per "
+    "multiply-add; the headline) with a handler for aten::scaled_dot_product_attention; thop.profile "
+    "(multiply-adds of nn.Module leaves only: functional matmuls such as attention are not seen); "
+    "torch.utils.flop_counter.FlopCounterMode (2 per multiply-add, halved here; norms and pooling "
+    "not counted) with a formula for the CPU flash-attention kernel it leaves uncounted.")
+
+
+def select(figures: list[ExpectedFigure], models: Sequence[str] | None) -> list[ExpectedFigure]:
+    """The figures of the named architectures or tags (all when ``models`` is None)."""
+    if not models:
+        return figures
+    known = {f.architecture for f in figures} | {f.model for f in figures}
+    for name in models:
+        if name not in known:
+            raise unknown_name("model", name, sorted(known))
+    wanted = set(models)
+    return [f for f in figures if f.architecture in wanted or f.model in wanted]
+
+
+def failed(body: dict[str, Any]) -> bool:
+    return any(r["status"] in FAILING for r in body["results"] + body["claims"])
+
+
+def _format(value: Any, metric: str) -> str:
+    if value is None:
+        return "-"
+    return f"{value:.2f}" if metric == "top1" else f"{value:.3f}"
+
+
+def render_table(body: dict[str, Any]) -> str:
+    """The gate's verdict as plain-text tables (figures, claims, counters)."""
+    rows = [[r["model"] + (" (reconstructed)" if r["reconstructed"] else ""), r["img_size"], r["metric"],
+             r["published_text"], _format(r["measured"], r["metric"]), r["status"]] for r in body["results"]]
+    figures = tabulate(rows, headers=["model", "size", "metric", "published", "measured", "status"],
+                       disable_numparse=True)  # "76.0" stays as printed
+    claims = tabulate([[c["claim_id"], f"{c['published_low']}-{c['published_high']} {c['unit']}",
+                        f"{c['measured']:.3g}", c["status"], c["note"][:90]] for c in body["claims"]],
+                      headers=["claim", "published", "measured", "status", "how"])
+    counters = tabulate([[name, c["fvcore_macs"] / 1e9, c["thop_macs"] / 1e9, c["torch_counter_macs"] / 1e9,
+                          c["params"] / 1e6] for name, c in body["counters"].items()],
+                        headers=["model@size", "fvcore GMACs", "thop GMACs", "torch counter GMACs", "params M"],
+                        floatfmt=".3f")
+    counts = {s: sum(r["status"] == s for r in body["results"] + body["claims"])
+              for s in ("pass", "fail", "known-deviation", "not-measured")}
+    verdict = ", ".join(f"{n} {s}" for s, n in counts.items())
+    return f"{figures}\n\n{claims}\n\n{counters}\n\nverdict: {verdict} ({body['elapsed_s']:.1f} s)"
+
+
+def _existing_dir(text: str | None, flag: str) -> Path | None:
+    if text is None:
+        return None
+    path = Path(text)
+    if not path.is_dir():
+        raise UsageError(f"{flag} {text}: no such directory")
+    return path
+
+
+def parse_args(argv: Sequence[str] | None):
+    parser = ArgumentParser(prog="python -m bench.verify", description=__doc__.splitlines()[0])
+    parser.add_argument("--models", default="all", help="comma-separated architectures or tags, or 'all'")
+    parser.add_argument("--device", default="cpu", help="cpu or cuda (top-1 evaluation only)")
+    parser.add_argument("--json", help="write the results document here (atomically)")
+    parser.add_argument("--checkpoints", help="directory of released checkpoints, one per tag: <tag>.pth")
+    parser.add_argument("--data", help="ImageNet validation folder (one folder per WordNet id)")
+    args = parser.parse_args(argv)
+    if args.device not in ("cpu", "cuda") and not args.device.startswith("cuda:"):
+        raise UsageError(f"unknown device {args.device!r} (cpu or cuda)")
+    if args.device.startswith("cuda") and not torch.cuda.is_available():
+        raise UsageError(f"--device {args.device}: no CUDA GPU is available on this machine")
+    args.checkpoints = _existing_dir(args.checkpoints, "--checkpoints")
+    args.data = _existing_dir(args.data, "--data")
+    args.models = None if args.models == "all" else split_list(args.models)
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    body = verify(args.models, args.device, args.checkpoints, args.data)
+    if args.json:
+        write_json_atomic(args.json, document("verify", args.device, **body))
+    print(render_table(body))
+    return 1 if failed(body) else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(run(main))
