@@ -79,6 +79,13 @@ def count_flops(model: nn.Module, img_size: int, name: str = "") -> FlopCount:
     )
 
 
+def headline_macs(model: nn.Module, img_size: int) -> int:
+    """fvcore's multiply-adds alone (the paper's convention), for callers that need only that."""
+    model = model.eval()
+    with torch.no_grad():
+        return _fvcore(model, example_input(img_size, _in_chans(model)))[0]
+
+
 def _in_chans(model: nn.Module) -> int:
     cfg = getattr(model, "pretrained_cfg", None) or {}
     return int(cfg.get("input_size", (3,))[0])

@@ -20,6 +20,7 @@ import torch
 
 from bench import timing
 from bench.cli import ArgumentParser, EXIT_FAILED, EXIT_OK, UsageError, run, split_list, unknown_name
+from bench.flops import headline_macs
 from bench.results import device_name, document, write_json_atomic
 
 DEFAULT_MODELS = ("sret_t", "sret_s", "deit_tiny_patch16_224", "pit_ti_224",
@@ -169,41 +170,17 @@ def parse_args(argv: Sequence[str] | None) -> Config:
 # --- models and their cost ---------------------------------------------------------------
 
 
-def _cpu_flash_attention_flop(query_shape, key_shape, value_shape, *args, out_shape=None, **kwargs) -> int:
-    """FlopCounterMode has no formula for the CPU's fused attention (torch 2.13/2.14): add it."""
-    from torch.utils.flop_counter import sdpa_flop_count
-    return sdpa_flop_count(query_shape, key_shape, value_shape)
-
-
 def model_macs(model: torch.nn.Module, img_size: int) -> int:
-    """Multiply-adds of one forward on one image, attention included whatever kernel runs it.
-
-    One small function on purpose: bench.flops can replace it once it exists.
-    """
-    from torch.utils.flop_counter import FlopCounterMode
-    mapping = {torch.ops.aten._scaled_dot_product_flash_attention_for_cpu: _cpu_flash_attention_flop}
-    image = torch.randn(1, 3, img_size, img_size)
-    # FlopCounterMode's module tracker hooks module inputs that require grad and fails on views
-    # of parameters made without autograd (timm's PiT passes its expanded cls token between
-    # stages), so the parameters stop requiring grad while counting.
-    requires_grad = [p.requires_grad for p in model.parameters()]
-    model.requires_grad_(False)
-    try:
-        with torch.inference_mode(), FlopCounterMode(display=False, custom_mapping=mapping) as counter:
-            model(image)
-    finally:
-        for parameter, flag in zip(model.parameters(), requires_grad):
-            parameter.requires_grad_(flag)
-    return counter.get_total_flops() // 2
+    """Multiply-adds of one forward on one image: the gate's headline count (fvcore, with
+    fused attention counted like the explicit one), so MFU and the verify table agree."""
+    return headline_macs(model, img_size)
 
 
 def create_model(name: str, img_size: int | None) -> tuple[torch.nn.Module, int]:
     """A randomly initialised model in eval mode and the resolution it runs at."""
     import timm
-    try:
-        import sret  # noqa: F401  registers the SReT models with timm
-    except ImportError:
-        pass
+
+    import sret  # noqa: F401  registers the SReT models with timm
     if img_size is None:
         model = timm.create_model(name, pretrained=False)
         img_size = int(model.pretrained_cfg["input_size"][-1])

@@ -312,7 +312,7 @@ def test_gpu_peaks_come_from_the_spec_sheet_table(name, dtype, peak):
 
 
 def test_macs_of_pit_which_passes_its_cls_token_between_stages():
-    """FlopCounterMode's module tracker once failed on PiT's tuple input; grads come back after."""
+    """PiT passes its cls token between stages as a tuple; it is counted, grads untouched."""
     import timm
     model = timm.create_model("pit_ti_224", img_size=64).eval()
     assert throughput.model_macs(model, 64) > 0
