@@ -85,11 +85,20 @@ def document(kind: str, device: str, **body: Any) -> dict[str, Any]:
     return {"schema": SCHEMA, "kind": kind, "environment": environment(device), **body}
 
 
+def _temporary_beside(path: Path) -> tuple[int, str]:
+    """A temporary file in ``path``'s folder (so the rename is atomic) with normal permissions."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600 files; results are meant to be shared
+    return fd, tmp
+
+
 def write_json_atomic(path: str | os.PathLike, payload: Any) -> None:
     """Write JSON so that a crash leaves either the old file or the new one, never half."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = _temporary_beside(path)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             json.dump(payload, handle, indent=2, sort_keys=False)
@@ -105,8 +114,7 @@ def write_json_atomic(path: str | os.PathLike, payload: Any) -> None:
 def write_text_atomic(path: str | os.PathLike, text: str) -> None:
     """Write a text file (CSV, Markdown) atomically, like :func:`write_json_atomic`."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = _temporary_beside(path)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)

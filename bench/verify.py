@@ -105,6 +105,7 @@ def measure_claims(architectures: set[str], measurer: Measurer, deviations: dict
         out.append({
             "claim_id": claim.claim_id, "claim": claim.claim, "source": claim.source,
             "published_low": claim.low, "published_high": claim.high, "unit": claim.unit,
+            "published_text": f"{claim.low_text}-{claim.high_text}",
             "measured": result.measured, "status": claim_status, "details": result.details,
             "note": result.note + (f"; known deviation: {' '.join(explanation.split())}"
                                    if claim_status == "known-deviation" else ""),
@@ -167,7 +168,7 @@ def render_table(body: dict[str, Any]) -> str:
              r["published_text"], _format(r["measured"], r["metric"]), r["status"]] for r in body["results"]]
     figures = tabulate(rows, headers=["model", "size", "metric", "published", "measured", "status"],
                        disable_numparse=True)  # "76.0" stays as printed
-    claims = tabulate([[c["claim_id"], f"{c['published_low']}-{c['published_high']} {c['unit']}",
+    claims = tabulate([[c["claim_id"], f"{c['published_text']} {c['unit']}",
                         f"{c['measured']:.3g}", c["status"], c["note"][:90]] for c in body["claims"]],
                       headers=["claim", "published", "measured", "status", "how"])
     counters = tabulate([[name, c["fvcore_macs"] / 1e9, c["thop_macs"] / 1e9, c["torch_counter_macs"] / 1e9,
