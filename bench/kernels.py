@@ -43,11 +43,7 @@ def linear_shapes(model: torch.nn.Module, batch_size: int) -> list[tuple[int, in
     hooks = [m.register_forward_hook(lambda m, args, out: shapes.add(
         (args[0].shape[:-1].numel(), m.in_features, m.out_features)))
         for m in model.modules() if isinstance(m, torch.nn.Linear) and m is not model.get_classifier()]
-    size = model.pretrained_cfg["input_size"][-1]
-    with torch.no_grad():
-        model(torch.randn(batch_size, 3, size, size))
-    for hook in hooks:
-        hook.remove()
+    _run_once(model, batch_size, hooks)
     return sorted(shapes)
 
 
@@ -60,12 +56,19 @@ def attention_shapes(model: torch.nn.Module, batch_size: int) -> list[tuple[int,
         shapes.add((x.shape[0] * groups, module.num_heads, x.shape[1] // groups, module.head_dim))
 
     hooks = [m.register_forward_hook(record, with_kwargs=True) for m in model.modules() if isinstance(m, SlicedAttention)]
-    size = model.pretrained_cfg["input_size"][-1]
-    with torch.no_grad():
-        model(torch.randn(batch_size, 3, size, size))
-    for hook in hooks:
-        hook.remove()
+    _run_once(model, batch_size, hooks)
     return sorted(shapes)
+
+
+def _run_once(model: torch.nn.Module, batch_size: int, hooks: list) -> None:
+    """One forward at the model's size so the ``hooks`` record what runs, then remove them."""
+    size = model.pretrained_cfg["input_size"][-1]
+    try:
+        with torch.no_grad():
+            model(torch.randn(batch_size, 3, size, size))
+    finally:
+        for hook in hooks:
+            hook.remove()
 
 
 def measure(models: Sequence[str], batch_size: int, rounds: int, iters: int) -> dict[str, list[dict]]:

@@ -5,17 +5,13 @@ head ranks the same five classes first for every image.
 """
 from __future__ import annotations
 
-import contextlib
 import csv
-import functools
 import hashlib
-import http.server
 import json
 import math
 import os
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
 import pytest
@@ -25,6 +21,7 @@ from _imagenet_fixtures import (
     IMAGES_PER_CLASS, RANKING, TOP1, TOP5, TOTAL, known_answer_model, make_folder,
     random_head_model, save_checkpoint, wnid,
 )
+from _serving import serve
 from bench import accuracy
 from bench.cli import run
 
@@ -180,29 +177,12 @@ def test_pretrained_downloads_from_its_url(data, checkpoints, capsys, tmp_path, 
 
     monkeypatch.setenv("SRET_CACHE", str(tmp_path / "cache"))
     real = timm.models.get_pretrained_cfg("test_vit.r160_in1k")
-    with _serve(checkpoints["official"].parent) as base:
+    with serve(checkpoints["official"].parent) as base:
         patched = dataclasses.replace(real, url=f"{base}/official.pth", hf_hub_id=None)
         monkeypatch.setattr(timm.models, "get_pretrained_cfg", lambda name: patched)
         code, _, err = cli(capsys, "--pretrained", "test_vit.r160_in1k", "--data", data, "--workers", "0")
     assert code == 0, err
     assert (tmp_path / "cache" / "test_vit.r160_in1k.pth").read_bytes() == checkpoints["official"].read_bytes()
-
-
-@contextlib.contextmanager
-def _serve(directory: Path):
-    class Quiet(http.server.SimpleHTTPRequestHandler):
-        def log_message(self, *args):
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(directory)))
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
 
 
 # --- bad input: one line naming it, exit 2 -----------------------------------------------------
