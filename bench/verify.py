@@ -121,9 +121,9 @@ def verify(models: Sequence[str] | None = None, device: str = "cpu", checkpoints
     figures = select(load_expected(expected_path), models)
     measurer = Measurer(build)
     top1_cache: dict[str, dict] = {}
-    results = [measure_figure(f, measurer, device, checkpoints, data, top1_cache)
-               for f in tqdm(figures, desc="verify", unit="figure", file=sys.stderr, disable=progress is False
-                             if progress is not None else None)]
+    # progress None: a bar only when stderr is a terminal (tqdm's disable=None); False: never.
+    bar = tqdm(figures, desc="verify", unit="figure", file=sys.stderr, disable=None if progress is None else not progress)
+    results = [measure_figure(f, measurer, device, checkpoints, data, top1_cache) for f in bar]
     architectures = {f.architecture for f in figures}
     claims = measure_claims(architectures, measurer, load_deviations(DEFAULT_DEVIATIONS))
     counters = {f"{arch}@{size}": {**count.to_dict(), "differences": explain_differences(count)}
