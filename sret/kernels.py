@@ -1,6 +1,6 @@
 """Which CPU kernel runs SReT's linear layers, and how torch.compile is told about it.
 
-oneDNN's fused matmul+bias(+GELU), ``torch.ops.mkldnn._linear_pointwise``, measured 1.7-2.1x
+oneDNN's fused matmul+bias(+GELU), ``torch.ops.mkldnn._linear_pointwise``, measured 1.7-2.4x
 MKL's ``addmm`` (what ``F.linear`` runs) for every SReT layer shape on this project's CPU
 (``python -m bench.kernels``). It is used for fp32 CPU inference only; training, autocast
 and tracing (fvcore) keep ``F.linear``. Inductor cannot lower that op without frozen

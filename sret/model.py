@@ -9,12 +9,16 @@ several times (recursion), each application followed by its own small non-linear
 (NLL). Recursive applications attend within random slices of the token sequence ("sliced
 group self-attention"), which is what makes deep recursion cheap.
 
-Differences from the official code, none of which changes a weight or a logit:
+Differences from the official code, none of which changes a weight or a logit (beyond
+float rounding, < 1e-6 on the official fixtures):
 * all groups of a sliced attention run in one batched call, for any ``depth / recursive_num``
   (the official ``(i + 2) % 4`` recursion marker is only right when every block runs twice);
 * the attention scale is applied to ``q`` rather than to the (larger) attention matrix, and
   the learnable residual coefficients are applied with fused multiply-adds;
-* ``F.scaled_dot_product_attention`` is used where it is faster (see ``SlicedAttention``);
+* the stem runs channels-last and the token stream stays contiguous (the release's
+  transposed stream made every LayerNorm copy it);
+* kernels are chosen by measurement (``python -m bench.kernels``): oneDNN linears for CPU
+  inference (``sret/kernels.py``), ``F.scaled_dot_product_attention`` where it is faster;
 * the random token permutation can come from a model-owned seed or generator
   (``set_permutation_seed`` / ``set_permutation_generator``) instead of the global RNG.
 """
@@ -66,10 +70,9 @@ def draw_permutation(num_tokens: int, generator: Optional[torch.Generator]) -> t
     return torch.randperm(num_tokens, generator=generator)
 
 
-if hasattr(torch, "compiler"):
-    # Keep the draw out of compiled graphs so compiled and eager models consume the
-    # generator identically (same permutations, same logits).
-    draw_permutation = torch.compiler.disable(draw_permutation)
+# Keep the draw out of compiled graphs so compiled and eager models consume the generator
+# identically (same permutations, same logits).
+draw_permutation = torch.compiler.disable(draw_permutation)
 
 
 class FastLinear(nn.Linear):
