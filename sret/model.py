@@ -25,7 +25,7 @@ float rounding, < 1e-6 on the official fixtures):
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Optional, Sequence
+from typing import Optional, Sequence
 
 import torch
 import torch.nn.functional as F
