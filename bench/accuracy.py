@@ -58,23 +58,8 @@ def build_model(model_name: str, checkpoint: str | os.PathLike) -> torch.nn.Modu
     except RuntimeError as error:  # an unknown tag of a known architecture
         raise UsageError(f"model {model_name!r}: {' '.join(str(error).split())}") from None
     filter_fn = getattr(sys.modules.get(type(model).__module__), "checkpoint_filter_fn", None)
-    load_checkpoint(model, checkpoint, _named_filter(filter_fn, checkpoint, model_name))
+    load_checkpoint(model, checkpoint, filter_fn)
     return model.eval()
-
-
-def _named_filter(filter_fn, checkpoint, model_name):
-    """``filter_fn``, with whatever it raises on a foreign checkpoint turned into one line naming it."""
-    if filter_fn is None:
-        return None
-
-    def apply(state_dict, model):
-        try:
-            return filter_fn(state_dict, model)
-        except Exception as error:  # noqa: BLE001 - a foreign checkpoint can break a filter anywhere
-            reason = " ".join(str(error).split()) or type(error).__name__
-            raise CheckpointError(f"checkpoint {checkpoint} does not fit {model_name}: {reason}") from None
-
-    return apply
 
 
 def resolve_pretrained(tag: str) -> tuple[str, Path]:

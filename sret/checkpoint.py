@@ -93,10 +93,17 @@ def check_compatible(model: nn.Module, state_dict: Mapping[str, torch.Tensor], s
 
 
 def load_checkpoint(model: nn.Module, path: str | os.PathLike, filter_fn=None) -> nn.Module:
-    """Load a checkpoint file into ``model`` strictly, adapting it with ``filter_fn`` first."""
+    """Load a checkpoint file into ``model`` strictly, adapting it with ``filter_fn`` first.
+
+    Whatever ``filter_fn`` raises on a foreign checkpoint becomes one line naming the file.
+    """
     state_dict = read_state_dict(path)
     if filter_fn is not None:
-        state_dict = filter_fn(state_dict, model)
+        try:
+            state_dict = filter_fn(state_dict, model)
+        except Exception as error:  # a foreign checkpoint can break a filter anywhere
+            reason = " ".join(str(error).split()) or type(error).__name__
+            raise CheckpointError(f"checkpoint {path} does not fit {_model_name(model)}: {reason}") from None
     check_compatible(model, state_dict, str(path))
     model.load_state_dict(state_dict, strict=True)
     return model

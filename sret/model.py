@@ -35,7 +35,7 @@ from timm.data import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
 from timm.layers import DropPath, resample_abs_pos_embed_nhwc, trunc_normal_
 from timm.models import PretrainedCfg, build_model_with_cfg, generate_default_cfgs, register_model
 
-from .checkpoint import CheckpointError
+from .checkpoint import CheckpointError, load_checkpoint
 from .kernels import onednn_linear, use_onednn
 
 __all__ = ["SReT", "SlicedAttention", "SharedBlock", "NonLinearProjection", "RecursiveStage"]
@@ -430,17 +430,17 @@ def _check_shared_copies(state_dict: dict[str, torch.Tensor], model: SReT) -> No
 
 def _load_pretrained(model: SReT, pretrained_cfg: dict) -> None:
     """Load a released checkpoint safely (tensors only, strict), keeping shared blocks shared."""
-    from .checkpoint import check_compatible, read_state_dict
     from .hub import checkpoint_path
 
-    path = checkpoint_path(pretrained_cfg)
-    state_dict = checkpoint_filter_fn(read_state_dict(path), model)
-    if model.num_classes != pretrained_cfg.get("num_classes", 1000):
-        # A new head for another label set, as timm does when num_classes differs.
-        state_dict = {k: v for k, v in state_dict.items() if not k.startswith("head.")}
-        state_dict.update({f"head.{k}": v for k, v in model.head.state_dict().items()})
-    check_compatible(model, state_dict, str(path))
-    model.load_state_dict(state_dict, strict=True)
+    def adapt(state_dict: dict[str, torch.Tensor], model: SReT) -> dict[str, torch.Tensor]:
+        state_dict = checkpoint_filter_fn(state_dict, model)
+        if model.num_classes != pretrained_cfg.get("num_classes", 1000):
+            # A new head for another label set, as timm does when num_classes differs.
+            state_dict = {k: v for k, v in state_dict.items() if not k.startswith("head.")}
+            state_dict.update({f"head.{k}": v for k, v in model.head.state_dict().items()})
+        return state_dict
+
+    load_checkpoint(model, checkpoint_path(pretrained_cfg), adapt)
 
 
 def _create_sret(variant: str, pretrained: bool = False, **kwargs) -> SReT:
