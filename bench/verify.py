@@ -96,7 +96,7 @@ def measure_claims(architectures: set[str], measurer: Measurer, deviations: dict
         if claim.models and not models:
             continue
         result = measure_claim(claim.claim_id, models, measurer.count,
-                               build=lambda name: measurer.build(name))
+                               build=measurer.build)
         explanation = deviations.get(("claim", claim.claim_id))
         if claim.agrees(result.measured):
             claim_status = "pass"
