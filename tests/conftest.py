@@ -90,12 +90,13 @@ def weights_mismatch(state: Mapping[str, torch.Tensor], recorded: dict) -> str |
             cause = "sret/model.py builds this tensor differently from the release"
         else:
             first = f"the values of {key} differ"
-            reproduced_by = recorded["reproduced_by_torch"]
-            cause = (f"torch {torch.__version__} draws the seed-0 initialisation differently from torch "
-                     f"{reproduced_by}, which reproduced it, or sret/model.py initialises in another order"
-                     if torch.__version__ != reproduced_by else
-                     f"sret/model.py no longer initialises in the official order (torch {reproduced_by} "
-                     "reproduced the official weights)")
+            reproduced_by = recorded["reproduced_by_torch"] or "none"
+            if torch.__version__.split("+")[0] == reproduced_by.split("+")[0]:
+                cause = (f"sret/model.py no longer initialises in the official order (torch {reproduced_by} "
+                         "reproduced the official weights)")
+            else:
+                cause = (f"torch {torch.__version__} draws the seed-0 initialisation differently from torch "
+                         f"{reproduced_by}, which reproduced it, or sret/model.py initialises in another order")
     return (f"the seed-0 weights of sret_t are not the official ones ({first}; sha256 "
             f"{measured['sha256'][:12]} != {recorded['sha256'][:12]}): {cause}")
 
