@@ -1,5 +1,14 @@
-"""Sessions of sret-bench: `nox -s verify` is the main job, `nox -s tests` the test suite."""
+"""Sessions of sret-bench: `nox -s verify` is the main job, `nox -s tests` the test suite.
+
+verify, throughput and model_speed write their JSON under runs/ (ignored by git), so running
+them never changes a committed file; only `nox -s report` re-measures into reports/ and
+re-renders reports/latest.md, to be reviewed and committed.
+"""
 from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
 
 import nox
 
@@ -7,15 +16,24 @@ nox.options.sessions = ["tests", "verify"]
 nox.options.reuse_existing_virtualenvs = True
 nox.options.error_on_missing_interpreters = True
 
-# The torch/torchvision builds that lie on this project's machines (pip takes them from
-# disk); PyPI's torchvision does not work beside the CPU-only torch file there.
-TORCH = ("torch==2.14.1", "torchvision==0.29.1")
+# The exact builds the suite is tested with (pyproject.toml gives only lower bounds). On this
+# project's machines pip takes torch/torchvision from the local disk; PyPI's torchvision does
+# not work beside the CPU-only torch file there. fvcore and thop are the versions the official
+# FLOP counts in tests/fixtures were recorded with.
+TESTED = ("torch==2.14.1", "torchvision==0.29.1", "timm==1.0.31", "fvcore==0.1.5.post20221221",
+          "thop==0.1.1.post2209072238")
+RUNS = Path("runs")
 
 
 def install(session: nox.Session, extras: str = "") -> None:
-    """Install torch first (pinned), then this project and its dependencies."""
-    session.install(*TORCH)
+    """Install the tested pins first, then this project and its other dependencies."""
+    session.install(*TESTED)
     session.install("-e", f".[{extras}]" if extras else ".")
+
+
+def run_folder() -> Path:
+    RUNS.mkdir(exist_ok=True)
+    return RUNS
 
 
 @nox.session
@@ -27,18 +45,18 @@ def tests(session: nox.Session) -> None:
 
 @nox.session
 def verify(session: nox.Session) -> None:
-    """The paper-claims gate on the CPU; writes reports/verify.json, fails when a figure fails."""
+    """The paper-claims gate on the CPU; writes runs/verify.json, fails when a figure fails."""
     install(session)
-    session.run("python", "-m", "bench.verify", "--device", "cpu", "--json", "reports/verify.json",
+    session.run("python", "-m", "bench.verify", "--device", "cpu", "--json", str(run_folder() / "verify.json"),
                 *session.posargs)
 
 
 @nox.session(default=False)
 def throughput(session: nox.Session) -> None:
-    """Throughput, latency and memory of SReT against timm baselines (CPU by default)."""
+    """Throughput, latency and memory of SReT against timm baselines (CPU; runs/throughput-cpu.json)."""
     install(session)
     session.run("python", "-m", "bench.throughput",
-                *(session.posargs or ("--device", "cpu", "--json", "reports/throughput-cpu.json")))
+                *(session.posargs or ("--device", "cpu", "--json", str(run_folder() / "throughput-cpu.json"))))
 
 
 @nox.session(default=False)
@@ -50,17 +68,15 @@ def accuracy(session: nox.Session) -> None:
 
 @nox.session(default=False)
 def model_speed(session: nox.Session) -> None:
-    """Our SReT against the paper's formulation of it, eager and compiled (CPU, batch 8)."""
+    """Our SReT against the paper's formulation of it, eager and compiled (CPU, batch 8; runs/model_speed-cpu.json)."""
     install(session)
-    session.run("python", "-m", "bench.model_speed", *session.posargs)
+    session.run("python", "-m", "bench.model_speed",
+                *(session.posargs or ("--json", str(run_folder() / "model_speed-cpu.json"))))
 
 
 @nox.session(default=False)
 def report(session: nox.Session) -> None:
-    """Re-measure on the CPU (verify, throughput, model speed) and re-render reports/latest.md."""
-    import os
-    import tempfile
-
+    """Re-measure on the CPU (verify, throughput, model speed) into reports/ and re-render reports/latest.md."""
     install(session)
     session.run("python", "-m", "bench.verify", "--device", "cpu", "--json", "reports/verify.json",
                 success_codes=[0, 1])  # a failing figure belongs in the report, not in a crash

@@ -14,7 +14,7 @@ from bench.expected import (
 )
 from bench.results import ResultsError
 
-PAPER_VALUES = Path(__file__).resolve().parents[1].parent / "shared" / "PAPER_VALUES.md"
+PAPER_VALUES = Path(__file__).resolve().parent / "fixtures" / "PAPER_VALUES.md"
 HEADER = "model,img_size,metric,published,source,note,status_override\n"
 GOOD_ROW = "sret_t,224,gflops,1.1,Papers with Code: SReT-T,,\n"
 

@@ -2,18 +2,23 @@
 
 The hand-made results in ``tests/data/`` have statuses chosen so the verdict is known by
 construction (4 hold, 1 fail, 2 known deviations, 1 not measured); a CPU and a GPU throughput
-file check that GPU wording follows the device the file names; the committed page under
-``reports/`` is re-rendered from its JSON and must match byte for byte.
+file check that GPU wording follows the device the file names; the page and the plots show
+what those files hold, written out here by hand. The committed page under ``reports/`` is
+re-rendered from the committed JSON (git's copy, not whatever a local run last wrote there)
+and must match byte for byte.
 """
 from __future__ import annotations
 
+import datetime
 import os
+import struct
 import subprocess
 import sys
 from collections import Counter
 from pathlib import Path
 
 import pytest
+import torch
 
 from bench import report
 from bench.cli import UsageError
@@ -122,9 +127,28 @@ def test_environment_block_names_every_file_and_its_date():
     assert "0123456789ab" in environment
 
 
-def test_the_page_is_a_pure_function_of_the_files():
+def test_the_page_shows_the_files_and_not_the_machine_that_renders_it(tmp_path):
+    """No clock and no machine state: the hand-made files' torch and dates, never this machine's,
+    and the same bytes from another process, folder and time zone."""
     paths = [VERIFY, CPU_THROUGHPUT, GPU_THROUGHPUT, DATA / "model_speed-cpu.json", DATA / "accuracy-subset.json"]
-    assert report.render_markdown(report.load_results(paths)) == report.render_markdown(report.load_results(paths))
+    results = report.load_results(paths)
+    markdown = report.render_markdown(results, report.plot_links(results, tmp_path))
+    environment = markdown.split("## Environment of each results file", 1)[1]
+    rows = {cells[0]: cells[1:] for cells in ([cell.strip() for cell in line.strip("|").split("|")]
+                                               for line in environment.splitlines() if line.startswith("|"))}
+    assert rows["torch"] == ["2.4.1"] * 5 and rows["python"] == ["3.11.7"] * 5  # as the files say
+    assert torch.__version__ not in markdown
+    today = datetime.date.today().isoformat()
+    assert today not in markdown and "2024-05-01T12:00:00+00:00" in environment
+
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    completed = subprocess.run(
+        [sys.executable, "-m", "bench.report", "--results", *map(str, paths), "--plots", str(tmp_path)],
+        cwd=elsewhere, capture_output=True, text=True, timeout=120,
+        env={**os.environ, "PYTHONPATH": str(REPO), "TZ": "Pacific/Kiritimati", "LC_ALL": "C"})
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout == markdown
 
 
 # --- plots --------------------------------------------------------------------------------------
@@ -142,13 +166,43 @@ def test_plots_are_written_and_linked(tmp_path, capsys):
         assert f"]({link})" in markdown
 
 
-def test_plots_rerender_to_the_same_bytes(tmp_path):
-    results = report.load_results([VERIFY, CPU_THROUGHPUT])
-    first = report.write_plots(results, tmp_path / "a")
-    second = report.write_plots(results, tmp_path / "b")
-    assert first.keys() == second.keys() and first
-    for key in first:
-        assert first[key].read_bytes() == second[key].read_bytes(), key
+def _png_chunks(data: bytes) -> list[tuple[bytes, bytes]]:
+    chunks, offset = [], len(PNG_SIGNATURE)
+    while offset < len(data):
+        (length,) = struct.unpack(">I", data[offset:offset + 4])
+        chunks.append((data[offset + 4:offset + 8], data[offset + 8:offset + 8 + length]))
+        offset += 12 + length
+    return chunks
+
+
+def test_plots_are_800_by_500_pixels_with_no_timestamp_or_software_stamp(tmp_path):
+    """8 x 5 inches at 100 dpi; with no tIME or text chunk the same data re-renders the same bytes."""
+    written = report.write_plots(report.load_results([VERIFY, CPU_THROUGHPUT]), tmp_path)
+    assert sorted(path.name for path in written.values()) == ["accuracy_vs_gflops.png", "throughput-cpu.png"]
+    for path in written.values():
+        chunks = _png_chunks(path.read_bytes())
+        assert chunks[0][0] == b"IHDR" and struct.unpack(">II", chunks[0][1][:8]) == (800, 500)
+        assert {kind for kind, _ in chunks} <= {b"IHDR", b"pHYs", b"IDAT", b"IEND"}, path.name
+
+
+def test_plots_draw_what_the_files_hold(tmp_path, monkeypatch):
+    """The throughput plot's lines are the medians of tests/data/throughput-cpu.json against the batch
+    size; the accuracy plot marks the published sret_t.in1k point and deit_tiny's cost alone."""
+    drawn = {}
+
+    def keep(figure, path):
+        drawn[path.name] = figure
+
+    monkeypatch.setattr(report.plots, "_save", keep)
+    report.write_plots(report.load_results([VERIFY, CPU_THROUGHPUT]), tmp_path)
+    lines = {line.get_label(): line.get_xydata().tolist() for line in drawn["throughput-cpu.png"].axes[0].lines}
+    assert lines == {"sret_t": [[1, 45.0], [8, 68.20724549296791]],
+                     "deit_tiny_patch16_224": [[1, 60.0], [8, 90.94299399062389]]}
+    axes = drawn["accuracy_vs_gflops.png"].axes[0]
+    scattered = [collection.get_offsets().tolist() for collection in axes.collections]
+    assert scattered == [[[1.1, 76.0]]]  # published sret_t.in1k: 1.1 GFLOPs, 76.0 %
+    cost_only = [line.get_xdata()[0] for line in axes.lines]
+    assert cost_only == [pytest.approx(2507000000 / 2 / 1e9)]  # deit_tiny: flops_per_image / 2
 
 
 # --- bad input: one line naming the file, exit 2 -------------------------------------------------
@@ -194,16 +248,39 @@ def test_results_without_a_verify_file_are_refused():
 # --- the committed page -------------------------------------------------------------------------
 
 
-def test_committed_page_matches_its_results():
-    latest, verify = report.REPORTS / "latest.md", report.REPORTS / "verify.json"
-    if not latest.exists() and not verify.exists():
-        pytest.skip("no committed reports/ yet")
-    assert verify.exists(), "reports/latest.md is committed without reports/verify.json"
-    assert latest.exists(), f"reports/verify.json is committed without its page: run `{REGENERATE}`"
-    results = report.load_results(report.default_paths())
-    rendered = report.render_markdown(results, report.plot_links(results, report.REPORTS))
+def _committed_reports(tmp_path: Path) -> tuple[Path, str]:
+    """reports/ as committed, copied under ``tmp_path``: git's copy of each tracked file (HEAD plus
+    anything staged), so a local run that rewrote a results file changes nothing here; outside a
+    git checkout, the working files."""
+    def git(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(["git", *args], cwd=REPO, capture_output=True, timeout=60)
+
+    try:
+        top = git("rev-parse", "--show-toplevel")
+    except OSError:  # no git
+        return REPO, "the working files under reports/"
+    if top.returncode != 0 or Path(top.stdout.decode().strip()).resolve() != REPO.resolve():
+        return REPO, "the working files under reports/"
+    names = [name for name in git("ls-files", "-z", "--", "reports").stdout.decode().split("\0") if name]
+    for name in names:
+        blob = git("show", f":{name}")
+        assert blob.returncode == 0, blob.stderr.decode()
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_bytes(blob.stdout)
+    return tmp_path, "the files under reports/ as committed"
+
+
+def test_committed_page_matches_its_results(tmp_path, monkeypatch):
+    root, what = _committed_reports(tmp_path)
+    monkeypatch.setattr(report, "ROOT", root)  # the page names the files as reports/...
+    reports = root / "reports"
+    latest, verify = reports / "latest.md", reports / "verify.json"
+    assert verify.exists(), f"reports/verify.json is not among {what}"
+    assert latest.exists(), f"reports/latest.md is not among {what}: run `{REGENERATE}`"
+    results = report.load_results(report.default_paths(reports))
+    rendered = report.render_markdown(results, report.plot_links(results, reports, page_dir=reports))
     assert rendered == latest.read_text(encoding="utf-8"), (
-        f"reports/latest.md is stale against the results under reports/: run `{REGENERATE}`")
+        f"reports/latest.md is stale against the results beside it ({what}): run `{REGENERATE}` and commit reports/")
     for name in report.plot_names(results).values():
         if f"]({name})" in rendered:
-            assert (report.REPORTS / name).read_bytes().startswith(PNG_SIGNATURE), name
+            assert (reports / name).read_bytes().startswith(PNG_SIGNATURE), name

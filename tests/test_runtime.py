@@ -1,10 +1,20 @@
-"""The model runs the ways a deployment runs it: compiled, in bf16, channels-last."""
+"""The model runs the ways a deployment runs it: compiled, in bf16, channels-last.
+
+Each keeps the official logits to the precision README.md states: channels-last as eager
+(1e-6), compiled to 1e-5 (inductor generates its own kernels per machine; 4.8e-7 measured
+here), bf16 autocast to 0.05 (bf16 keeps 8 bits of mantissa; 0.012 measured here, on logits
+up to 2.1).
+"""
 from __future__ import annotations
 
 import timm
 import torch
 
 import sret  # noqa: F401
+from conftest import LOGITS_ATOL
+
+COMPILED_ATOL = 1e-5
+BF16_ATOL = 0.05
 
 
 def _official_model(official_weights, name="sret_t"):
@@ -20,7 +30,7 @@ def test_compiled_model_gives_the_official_logits_random_slices_included(officia
         compiled(official_logits["input"])  # compile outside the seeded pass
         torch.manual_seed(1234)
         logits = compiled(official_logits["input"])
-    torch.testing.assert_close(logits, official_logits["SReT_T"], rtol=0, atol=1e-4)
+    torch.testing.assert_close(logits, official_logits["SReT_T"], rtol=0, atol=COMPILED_ATOL)
 
 
 def test_bf16_autocast_on_the_cpu_stays_close_to_fp32(official_weights, official_logits):
@@ -29,7 +39,7 @@ def test_bf16_autocast_on_the_cpu_stays_close_to_fp32(official_weights, official
         torch.manual_seed(1234)
         logits = model(official_logits["input"])
     assert logits.dtype == torch.bfloat16
-    assert (logits.float() - official_logits["SReT_T"]).abs().max() < 0.1 * official_logits["SReT_T"].abs().max()
+    torch.testing.assert_close(logits.float(), official_logits["SReT_T"], rtol=0, atol=BF16_ATOL)
 
 
 def test_channels_last_input_and_model_give_the_same_logits(official_weights, official_logits):
@@ -38,4 +48,4 @@ def test_channels_last_input_and_model_give_the_same_logits(official_weights, of
     torch.manual_seed(1234)
     with torch.no_grad():
         logits = model(x)
-    torch.testing.assert_close(logits, official_logits["SReT_T"], rtol=0, atol=1e-5)
+    torch.testing.assert_close(logits, official_logits["SReT_T"], rtol=0, atol=LOGITS_ATOL)

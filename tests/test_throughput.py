@@ -67,8 +67,15 @@ def test_bad_input_from_the_command_line_has_no_traceback():
 
 
 def test_default_models_are_registered():
-    """The default comparison (SReT and its paper baselines) names only real models."""
-    assert throughput.parse_args([]).models == throughput.DEFAULT_MODELS
+    """The default comparison names only models timm builds: SReT-T and -S and baselines to compare them with."""
+    import timm
+
+    import sret  # noqa: F401  (registers the models)
+
+    models = throughput.parse_args([]).models
+    assert [name for name in models if not timm.is_model(name)] == []
+    assert {"sret_t", "sret_s"} <= set(models)
+    assert any(not name.startswith("sret") for name in models)  # something to take the ratios against
 
 
 # --- a real (tiny) run: JSON, table, traces ----------------------------------------------------
