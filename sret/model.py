@@ -428,7 +428,7 @@ class SReT(nn.Module):
     def set_permutation_seed(self, seed: Optional[int]) -> None:
         """Repeatable slices: every forward draws from a fresh generator seeded with ``seed``
         (the global RNG is never touched). ``None`` returns to the official behaviour.
-        A scripted model always draws from the global generator."""
+        Not for TorchScript: a scripted model draws from the global generator."""
         self.permutation_seed = seed
         self.permutation_generator = None
 
@@ -437,6 +437,13 @@ class SReT(nn.Module):
         """Draw slices from ``generator`` (a CPU ``torch.Generator``), advancing it each pass."""
         self.permutation_generator = generator
         self.permutation_seed = None
+
+    def __prepare_scriptable__(self) -> "SReT":
+        # torch.jit.script calls this first. A scripted model draws from the global generator.
+        if self.permutation_seed is not None or self.permutation_generator is not None:
+            raise RuntimeError("a scripted SReT draws its slices from PyTorch's global generator: "
+                               "call set_permutation_seed(None) before torch.jit.script")
+        return self
 
     # -- timm model API ----------------------------------------------------------------------
     @torch.jit.ignore

@@ -222,6 +222,10 @@ def test_torchscript_computes_what_eager_computes(groups_recursive):
         torch.testing.assert_close(seeded(torch.jit.script(model), x), seeded(model, x), rtol=0, atol=1e-6)
         for ours, eager in zip(seeded(torch.jit.script(features), x), seeded(features, x)):
             torch.testing.assert_close(ours, eager, rtol=0, atol=1e-6)
+    # A scripted model draws from the global generator, so a private one cannot be scripted.
+    model.set_permutation_seed(3)
+    with pytest.raises(RuntimeError, match="set_permutation_seed"):
+        torch.jit.script(model)
 
 
 def test_fx_features_equal_the_eager_features_in_both_permutation_modes():
