@@ -164,8 +164,8 @@ class SlicedAttention(nn.Module):
     def forward(self, x: torch.Tensor, groups: int = 1, permutation: Optional[torch.Tensor] = None) -> torch.Tensor:
         batch, num_tokens, dim = x.shape
         if num_tokens % groups:
-            raise ValueError(f"{num_tokens} tokens cannot be cut into {groups} equal groups "
-                             "(an image side that is a multiple of 32 pixels always can)")
+            raise ValueError(f"{num_tokens} tokens cannot be cut into {groups} equal groups: "
+                             "this image size does not fit the model's slices")
         if permutation is not None:
             permutation = permutation.to(x.device)
             x = x[:, permutation]
