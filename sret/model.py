@@ -17,26 +17,34 @@ float rounding, < 1e-6 on the official fixtures):
   the learnable residual coefficients are applied with fused multiply-adds;
 * the stem runs channels-last and the token stream stays contiguous (the release's
   transposed stream made every LayerNorm copy it);
-* kernels are chosen by measurement (``python -m bench.kernels``): oneDNN linears for CPU
-  inference (``sret/kernels.py``), ``F.scaled_dot_product_attention`` where it is faster;
+* attention kernels are chosen by measurement (``python -m bench.kernels``):
+  ``F.scaled_dot_product_attention`` where it is faster;
 * the random token permutation can come from a model-owned seed or generator
-  (``set_permutation_seed`` / ``set_permutation_generator``) instead of the global RNG.
-"""
-from __future__ import annotations
+  (``set_permutation_seed`` / ``set_permutation_generator``) instead of the global RNG; it is
+  drawn by the stage, before the block, so a checkpointed block recomputes with the same one.
 
+The timm model API on top of the release: ``dynamic_img_size`` (``pos_embed`` resampled at
+run time, as timm's ViT does), ``forward_intermediates`` / ``features_only`` (each stage's
+map), ``set_grad_checkpointing``, ``torch.jit.script`` and timm's ``torch.fx`` tracer.
+"""
+# No `from __future__ import annotations`: torch.fx copies forward's annotations into the code
+# it generates, and TorchScript cannot read them back as strings.
 from dataclasses import dataclass
-from typing import Optional, Sequence
+from typing import List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.utils.checkpoint import checkpoint
 
 from timm.data import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
-from timm.layers import DropPath, resample_abs_pos_embed_nhwc, trunc_normal_
-from timm.models import PretrainedCfg, build_model_with_cfg, generate_default_cfgs, register_model
+from timm.layers import DropPath, to_2tuple, trunc_normal_
+from timm.models import (PretrainedCfg, adapt_input_conv, build_model_with_cfg, generate_default_cfgs,
+                         register_model, register_notrace_function, register_notrace_module,
+                         resolve_pretrained_cfg)
+from timm.models._features import feature_take_indices
 
 from .checkpoint import CheckpointError, load_checkpoint
-from .kernels import onednn_linear, use_onednn
 
 __all__ = ["SReT", "SlicedAttention", "SharedBlock", "NonLinearProjection", "RecursiveStage"]
 
@@ -47,20 +55,25 @@ class LearnableCoefficient(nn.Module):
     Kept as a module so the state-dict keys stay ``coefficientK.bias`` as in the release.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, device=None, dtype=None) -> None:
         super().__init__()
-        self.bias = nn.Parameter(torch.ones(1))
+        self.bias = nn.Parameter(torch.ones(1, device=device, dtype=dtype))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x * self.bias
 
 
-def scaled_residual(x: torch.Tensor, x_scale: LearnableCoefficient,
-                    branch: torch.Tensor, branch_scale: LearnableCoefficient) -> torch.Tensor:
+def scaled_residual(x: torch.Tensor, x_scale: torch.Tensor, branch: torch.Tensor,
+                    branch_scale: torch.Tensor) -> torch.Tensor:
     """``x_scale * x + branch_scale * branch`` in two kernels instead of three."""
-    return torch.addcmul(x * x_scale.bias, branch, branch_scale.bias)
+    return torch.addcmul(x * x_scale, branch, branch_scale)
 
 
+# timm's fx tracer records the calls to the functions below instead of tracing into them:
+# the first two draw random numbers or read Python objects, the third branches on shapes.
+
+@register_notrace_function
+@torch.compiler.disable  # compiled and eager models consume the generator identically
 def draw_permutation(num_tokens: int, generator: Optional[torch.Generator]) -> torch.Tensor:
     """A random token order, drawn on the CPU as the official code draws it.
 
@@ -70,43 +83,60 @@ def draw_permutation(num_tokens: int, generator: Optional[torch.Generator]) -> t
     return torch.randperm(num_tokens, generator=generator)
 
 
-# Keep the draw out of compiled graphs so compiled and eager models consume the generator
-# identically (same permutations, same logits).
-draw_permutation = torch.compiler.disable(draw_permutation)
+@register_notrace_function
+def generator_for_pass(x: torch.Tensor, seed: Optional[int],
+                       generator: Optional[torch.Generator]) -> Optional[torch.Generator]:
+    """The generator one forward pass draws its slices from: a fresh one seeded with ``seed``,
+    else ``generator``; ``None`` means PyTorch's global generator, as released.
+
+    ``x`` (the pass's input, unused) makes fx record the call, so that a traced model calls it
+    every pass; fx runs a call without traced arguments once, while tracing.
+    """
+    if seed is not None:
+        return torch.Generator().manual_seed(seed)
+    return generator
 
 
-class FastLinear(nn.Linear):
-    """``nn.Linear`` (same parameters, init and keys) whose fp32 CPU inference runs on oneDNN,
-    measured about 2x faster there (see ``sret/kernels.py``); elsewhere ``F.linear``."""
+@register_notrace_function
+def pos_embed_for_grid(pos_embed: torch.Tensor, grid: List[int], resample: bool) -> torch.Tensor:
+    """``pos_embed`` (1, C, h, w) at a ``grid`` of tokens, bicubic as timm resamples one.
 
-    def forward(self, x: torch.Tensor, activation: str = "none") -> torch.Tensor:
-        if use_onednn(x):
-            return onednn_linear(x, self.weight, self.bias, activation)
-        x = F.linear(x, self.weight, self.bias)
-        return F.gelu(x) if activation == "gelu" else x
+    Without ``resample`` another grid is an error that says how to build the model instead.
+    """
+    if pos_embed.shape[-2] == grid[0] and pos_embed.shape[-1] == grid[1]:
+        return pos_embed
+    if not resample:
+        raise ValueError(
+            f"the image gives a {grid[0]}x{grid[1]} token grid but the model was built for "
+            f"{pos_embed.shape[-2]}x{pos_embed.shape[-1]} (8 pixels a token): create it with that "
+            f"img_size, or with dynamic_img_size=True")
+    resampled = F.interpolate(pos_embed.float(), size=[grid[0], grid[1]], mode="bicubic",
+                              align_corners=False, antialias=True)
+    return resampled.to(pos_embed.dtype)
 
 
 class Mlp(nn.Module):
-    """Linear, GELU, Linear (keys ``fc1``, ``fc2`` as released); GELU fused into fc1 where it can."""
+    """Linear, GELU, Linear (keys ``fc1``, ``fc2`` as released)."""
 
-    def __init__(self, dim: int, hidden: int, drop: float = 0.0) -> None:
+    def __init__(self, dim: int, hidden: int, drop: float = 0.0, device=None, dtype=None) -> None:
         super().__init__()
-        self.fc1 = FastLinear(dim, hidden)
+        dd = {"device": device, "dtype": dtype}
+        self.fc1 = nn.Linear(dim, hidden, **dd)
         self.act = nn.GELU()
-        self.fc2 = FastLinear(hidden, dim)
+        self.fc2 = nn.Linear(hidden, dim, **dd)
         self.drop = nn.Dropout(drop)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.fc1(x, activation="gelu") if use_onednn(x) else self.act(self.fc1(x))
-        return self.drop(self.fc2(self.drop(x)))
+        return self.drop(self.fc2(self.drop(self.act(self.fc1(x)))))
 
 
+@register_notrace_module  # timm's fx tracer keeps it whole: its kernel choice branches on shapes
 class SlicedAttention(nn.Module):
     """Multi-head self-attention run independently within ``groups`` slices of the tokens.
 
-    Slices are contiguous; with ``shuffle=True`` the tokens are first put in a random order
-    (and back afterwards), so each slice sees a random subset. All slices share the
-    projections and run as one batched call of shape ``(B * groups, heads, N / groups, dim)``.
+    Slices are contiguous; with a ``permutation`` the tokens are first put in that order (and
+    back afterwards), so each slice sees a random subset. All slices share the projections
+    and run as one batched call of shape ``(B * groups, heads, N / groups, dim)``.
 
     ``fused_attn`` selects ``F.scaled_dot_product_attention``: ``None`` (default) chooses by
     measurement (``python -m bench.kernels``): always on GPUs; on the CPU only for slices of
@@ -116,28 +146,28 @@ class SlicedAttention(nn.Module):
     """
 
     CPU_SDPA_MIN_TOKENS = 256
+    __constants__ = ["CPU_SDPA_MIN_TOKENS"]  # so that TorchScript reads the class attribute
 
     def __init__(self, dim: int, num_heads: int, qkv_bias: bool = True, attn_drop: float = 0.0,
-                 proj_drop: float = 0.0, fused_attn: Optional[bool] = None) -> None:
+                 proj_drop: float = 0.0, fused_attn: Optional[bool] = None, device=None, dtype=None) -> None:
         super().__init__()
         assert dim % num_heads == 0, f"dim {dim} is not divisible by num_heads {num_heads}"
         self.num_heads = num_heads
         self.head_dim = dim // num_heads
         self.scale = self.head_dim ** -0.5
         self.fused_attn = fused_attn
-        self.qkv = FastLinear(dim, dim * 3, bias=qkv_bias)
+        self.qkv = nn.Linear(dim, dim * 3, bias=qkv_bias, device=device, dtype=dtype)
         self.attn_drop = nn.Dropout(attn_drop)
-        self.proj = FastLinear(dim, dim)
+        self.proj = nn.Linear(dim, dim, device=device, dtype=dtype)
         self.proj_drop = nn.Dropout(proj_drop)
 
-    def forward(self, x: torch.Tensor, groups: int = 1, shuffle: bool = False,
-                generator: Optional[torch.Generator] = None) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, groups: int = 1, permutation: Optional[torch.Tensor] = None) -> torch.Tensor:
         batch, num_tokens, dim = x.shape
         if num_tokens % groups:
-            raise ValueError(f"{num_tokens} tokens cannot be cut into {groups} equal groups")
-        permutation = None
-        if shuffle and groups > 1:
-            permutation = draw_permutation(num_tokens, generator).to(x.device)
+            raise ValueError(f"{num_tokens} tokens cannot be cut into {groups} equal groups: "
+                             "this image size does not fit the model's slices")
+        if permutation is not None:
+            permutation = permutation.to(x.device)
             x = x[:, permutation]
 
         slice_len = num_tokens // groups
@@ -171,39 +201,41 @@ class SharedBlock(nn.Module):
     """
 
     def __init__(self, dim: int, num_heads: int, mlp_ratio: float, drop: float = 0.0,
-                 attn_drop: float = 0.0, drop_path: float = 0.0, fused_attn: Optional[bool] = None) -> None:
+                 attn_drop: float = 0.0, drop_path: float = 0.0, fused_attn: Optional[bool] = None,
+                 device=None, dtype=None) -> None:
         super().__init__()
-        self.norm1 = nn.LayerNorm(dim, eps=1e-6)
+        dd = {"device": device, "dtype": dtype}
+        self.norm1 = nn.LayerNorm(dim, eps=1e-6, **dd)
         self.attn = SlicedAttention(dim, num_heads, qkv_bias=True, attn_drop=attn_drop,
-                                    proj_drop=drop, fused_attn=fused_attn)
+                                    proj_drop=drop, fused_attn=fused_attn, **dd)
         self.drop_path = DropPath(drop_path) if drop_path > 0.0 else nn.Identity()
-        self.norm2 = nn.LayerNorm(dim, eps=1e-6)
-        self.mlp = Mlp(dim, int(dim * mlp_ratio), drop=drop)
-        self.coefficient1 = LearnableCoefficient()
-        self.coefficient2 = LearnableCoefficient()
-        self.coefficient3 = LearnableCoefficient()
-        self.coefficient4 = LearnableCoefficient()
+        self.norm2 = nn.LayerNorm(dim, eps=1e-6, **dd)
+        self.mlp = Mlp(dim, int(dim * mlp_ratio), drop=drop, **dd)
+        self.coefficient1 = LearnableCoefficient(**dd)
+        self.coefficient2 = LearnableCoefficient(**dd)
+        self.coefficient3 = LearnableCoefficient(**dd)
+        self.coefficient4 = LearnableCoefficient(**dd)
 
-    def forward(self, x: torch.Tensor, groups: int = 1, shuffle: bool = False,
-                generator: Optional[torch.Generator] = None) -> torch.Tensor:
-        attn = self.attn(self.norm1(x), groups, shuffle, generator)
-        x = scaled_residual(x, self.coefficient1, self.drop_path(attn), self.coefficient2)
+    def forward(self, x: torch.Tensor, groups: int = 1, permutation: Optional[torch.Tensor] = None) -> torch.Tensor:
+        attn = self.attn(self.norm1(x), groups, permutation)
+        x = scaled_residual(x, self.coefficient1.bias, self.drop_path(attn), self.coefficient2.bias)
         mlp = self.mlp(self.norm2(x))
-        return scaled_residual(x, self.coefficient3, self.drop_path(mlp), self.coefficient4)
+        return scaled_residual(x, self.coefficient3.bias, self.drop_path(mlp), self.coefficient4.bias)
 
 
 class NonLinearProjection(nn.Module):
     """The non-shared layer after every block application ("NLL"): ``c1 * x + c2 * mlp(norm1(x))``."""
 
-    def __init__(self, dim: int, mlp_ratio: float, drop: float = 0.0) -> None:
+    def __init__(self, dim: int, mlp_ratio: float, drop: float = 0.0, device=None, dtype=None) -> None:
         super().__init__()
-        self.norm1 = nn.LayerNorm(dim, eps=1e-6)
-        self.mlp = Mlp(dim, int(dim * mlp_ratio), drop=drop)
-        self.coefficient1 = LearnableCoefficient()
-        self.coefficient2 = LearnableCoefficient()
+        dd = {"device": device, "dtype": dtype}
+        self.norm1 = nn.LayerNorm(dim, eps=1e-6, **dd)
+        self.mlp = Mlp(dim, int(dim * mlp_ratio), drop=drop, **dd)
+        self.coefficient1 = LearnableCoefficient(**dd)
+        self.coefficient2 = LearnableCoefficient(**dd)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return scaled_residual(x, self.coefficient1, self.mlp(self.norm1(x)), self.coefficient2)
+        return scaled_residual(x, self.coefficient1.bias, self.mlp(self.norm1(x)), self.coefficient2.bias)
 
 
 class RecursiveStage(nn.Module):
@@ -219,27 +251,34 @@ class RecursiveStage(nn.Module):
     def __init__(self, dim: int, num_heads: int, depth: int, recursive_num: int,
                  groups_first: int, groups_recursive: int, mlp_ratio: float, np_mlp_ratio: float,
                  drop_rate: float = 0.0, attn_drop_rate: float = 0.0,
-                 drop_path_rates: Optional[Sequence[float]] = None, fused_attn: Optional[bool] = None) -> None:
+                 drop_path_rates: Optional[Sequence[float]] = None, fused_attn: Optional[bool] = None,
+                 device=None, dtype=None) -> None:
         super().__init__()
+        dd = {"device": device, "dtype": dtype}
         if depth % recursive_num:
             raise ValueError(f"depth {depth} is not a multiple of recursive_num {recursive_num}")
         self.loops = depth // recursive_num
         self.groups_first = groups_first
         self.groups_recursive = groups_recursive
+        self.grad_checkpointing = False
         drop_path_rates = drop_path_rates or [0.0] * depth
         # Creation order (all shared blocks, then all NLLs) follows the release, so that the
         # same seed gives the same initial weights.
         shared = [
             SharedBlock(dim, num_heads, mlp_ratio, drop=drop_rate, attn_drop=attn_drop_rate,
-                        drop_path=drop_path_rates[i], fused_attn=fused_attn)
+                        drop_path=drop_path_rates[i], fused_attn=fused_attn, **dd)
             for i in range(recursive_num)
         ]
-        nlls = [NonLinearProjection(dim, np_mlp_ratio, drop=drop_rate) for _ in range(depth)]
-        sequence = []
+        nlls = [NonLinearProjection(dim, np_mlp_ratio, drop=drop_rate, **dd) for _ in range(depth)]
+        sequence: List[nn.Module] = []
         for b in range(recursive_num):
             for loop in range(self.loops):
                 sequence += [shared[b], nlls[b * self.loops + loop]]
         self.blocks = nn.ModuleList(sequence)
+        # Per index of `blocks` (NLL entries unused): the slices and whether they are shuffled.
+        recursive = [index // 2 % self.loops > 0 for index in range(len(sequence))]
+        self.slot_groups = [groups_recursive if r else groups_first for r in recursive]
+        self.slot_shuffled = [r and groups_recursive > 1 for r in recursive]
 
     def forward(self, x: torch.Tensor, generator: Optional[torch.Generator] = None) -> torch.Tensor:
         batch, channels, height, width = x.shape
@@ -247,25 +286,39 @@ class RecursiveStage(nn.Module):
         # channels-last map): otherwise the residual stream keeps the transposed layout and
         # every LayerNorm copies it.
         x = x.flatten(2).transpose(1, 2).contiguous()
-        for application in range(len(self.blocks) // 2):
-            recursive = application % self.loops > 0
-            groups = self.groups_recursive if recursive else self.groups_first
-            x = self.blocks[2 * application](x, groups, shuffle=recursive, generator=generator)
-            x = self.blocks[2 * application + 1](x)
+        # A loop over the modules themselves, as TorchScript needs, telling blocks from NLLs by
+        # their attention: TorchScript resolves hasattr statically for each module, while its
+        # isinstance misses blocks of another compiled type (a DropPath instead of an Identity).
+        for index, layer in enumerate(self.blocks):
+            if hasattr(layer, "attn"):
+                groups = self.slot_groups[index]
+                permutation: Optional[torch.Tensor] = None
+                if self.slot_shuffled[index]:
+                    # Drawn here, outside the checkpointed block: a recomputation reuses it.
+                    permutation = draw_permutation(x.shape[1], generator)
+                if self.grad_checkpointing and not torch.jit.is_scripting():
+                    x = checkpoint(layer, x, groups, permutation, use_reentrant=False)
+                else:
+                    x = layer(x, groups, permutation)
+            elif self.grad_checkpointing and not torch.jit.is_scripting():
+                x = checkpoint(layer, x, use_reentrant=False)
+            else:
+                x = layer(x)
         return x.transpose(1, 2).reshape(batch, channels, height, width)
 
 
 class ConvEmbedding(nn.Module):
     """Three 3x3 stride-2 convolutions with BatchNorm and ReLU: the image at 1/8 resolution."""
 
-    def __init__(self, in_chans: int, embed_dim: int) -> None:
+    def __init__(self, in_chans: int, embed_dim: int, device=None, dtype=None) -> None:
         super().__init__()
-        self.conv1 = nn.Conv2d(in_chans, embed_dim // 2, kernel_size=3, stride=2, padding=1)
-        self.bn1 = nn.BatchNorm2d(embed_dim // 2)
-        self.conv2 = nn.Conv2d(embed_dim // 2, embed_dim, kernel_size=3, stride=2, padding=1)
-        self.bn2 = nn.BatchNorm2d(embed_dim)
-        self.conv3 = nn.Conv2d(embed_dim, embed_dim, kernel_size=3, stride=2, padding=1)
-        self.bn3 = nn.BatchNorm2d(embed_dim)
+        dd = {"device": device, "dtype": dtype}
+        self.conv1 = nn.Conv2d(in_chans, embed_dim // 2, kernel_size=3, stride=2, padding=1, **dd)
+        self.bn1 = nn.BatchNorm2d(embed_dim // 2, **dd)
+        self.conv2 = nn.Conv2d(embed_dim // 2, embed_dim, kernel_size=3, stride=2, padding=1, **dd)
+        self.bn2 = nn.BatchNorm2d(embed_dim, **dd)
+        self.conv3 = nn.Conv2d(embed_dim, embed_dim, kernel_size=3, stride=2, padding=1, **dd)
+        self.bn3 = nn.BatchNorm2d(embed_dim, **dd)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         # Channels-last: oneDNN's convolutions run about 1.5x faster on the CPU that way, and
@@ -279,9 +332,10 @@ class ConvEmbedding(nn.Module):
 class ConvPooling(nn.Module):
     """Halves the resolution and widens the channels with a grouped 3x3 stride-2 convolution."""
 
-    def __init__(self, in_dim: int, out_dim: int) -> None:
+    def __init__(self, in_dim: int, out_dim: int, device=None, dtype=None) -> None:
         super().__init__()
-        self.conv = nn.Conv2d(in_dim, out_dim, kernel_size=3, stride=2, padding=1, groups=in_dim)
+        self.conv = nn.Conv2d(in_dim, out_dim, kernel_size=3, stride=2, padding=1, groups=in_dim,
+                              device=device, dtype=dtype)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.conv(x)
@@ -289,11 +343,15 @@ class ConvPooling(nn.Module):
 
 class SReT(nn.Module):
     """Sliced Recursive Transformer: conv stem, three recursive stages with pooling between,
-    global average pooling, LayerNorm and a linear head (no class token)."""
+    global average pooling, LayerNorm and a linear head (no class token).
+
+    ``img_size`` sets the ``pos_embed`` grid (1/8 of the image); other image sizes are an error
+    unless ``dynamic_img_size=True``, which resamples ``pos_embed`` to each input at run time.
+    """
 
     def __init__(
             self,
-            img_size: int = 224,
+            img_size: Union[int, Tuple[int, int]] = 224,
             base_dims: Sequence[int] = (32, 32, 32),
             heads: Sequence[int] = (2, 4, 8),
             depth: Sequence[int] = (4, 10, 6),
@@ -308,25 +366,33 @@ class SReT(nn.Module):
             drop_rate: float = 0.0,
             attn_drop_rate: float = 0.0,
             drop_path_rate: float = 0.1,
+            dynamic_img_size: bool = False,
             fused_attn: Optional[bool] = None,
             permutation_seed: Optional[int] = None,
+            device=None,
+            dtype=None,
     ) -> None:
         super().__init__()
-        img_size = img_size[-1] if isinstance(img_size, (tuple, list)) else img_size
-        if img_size % 32:
-            raise ValueError(f"img_size {img_size} must be a multiple of 32 (stem /8, two pools /2)")
+        dd = {"device": device, "dtype": dtype}
+        reduction = 8 * 2 ** (len(depth) - 1)  # stem /8, then /2 per pool
+        height, width = to_2tuple(img_size)
+        if height % reduction or width % reduction:
+            raise ValueError(f"img_size {img_size} must be a multiple of {reduction} "
+                             f"(stem /8, {len(depth) - 1} pools /2)")
         assert global_pool in ("avg", ""), f"unsupported global_pool {global_pool!r}"
         widths = [d * h for d, h in zip(base_dims, heads)]
         self.num_classes = num_classes
+        self.in_chans = in_chans
         self.global_pool = global_pool
         self.num_features = self.head_hidden_size = self.embed_dim = widths[-1]
-        self.grid_size = img_size // 8
+        self.grid_size = (height // 8, width // 8)
+        self.dynamic_img_size = dynamic_img_size
         self.permutation_seed = permutation_seed
-        self.permutation_generator: Optional[torch.Generator] = None
+        self.permutation_generator = None  # a torch.Generator, see set_permutation_generator
 
         # Same creation order as the release: pos_embed, stem, stages with pools, norm, head.
-        self.pos_embed = nn.Parameter(torch.randn(1, widths[0], self.grid_size, self.grid_size))
-        self.patch_embed = ConvEmbedding(in_chans, widths[0])
+        self.pos_embed = nn.Parameter(torch.randn(1, widths[0], *self.grid_size, **dd))
+        self.patch_embed = ConvEmbedding(in_chans, widths[0], **dd)
         self.pos_drop = nn.Dropout(p=drop_rate)
         self.transformers = nn.ModuleList()
         self.pools = nn.ModuleList()
@@ -337,12 +403,13 @@ class SReT(nn.Module):
             self.transformers.append(RecursiveStage(
                 widths[stage], heads[stage], depth[stage], recursive_num[stage],
                 groups_first[stage], groups_recursive[stage], mlp_ratio, np_mlp_ratio,
-                drop_rate, attn_drop_rate, rates, fused_attn))
+                drop_rate, attn_drop_rate, rates, fused_attn, **dd))
             if stage < len(depth) - 1:
-                self.pools.append(ConvPooling(widths[stage], widths[stage + 1]))
+                self.pools.append(ConvPooling(widths[stage], widths[stage + 1], **dd))
         self.avgpool = nn.AdaptiveAvgPool2d(1)  # a module, so that thop counts it as released
-        self.norm = nn.LayerNorm(self.embed_dim, eps=1e-6)
-        self.head = nn.Linear(self.embed_dim, num_classes) if num_classes > 0 else nn.Identity()
+        self.norm = nn.LayerNorm(self.embed_dim, eps=1e-6, **dd)
+        self.head = nn.Linear(self.embed_dim, num_classes, **dd) if num_classes > 0 else nn.Identity()
+        # Each stage's output map (before the pool that follows it).
         self.feature_info = [
             dict(num_chs=w, reduction=8 * 2 ** i, module=f"transformers.{i}") for i, w in enumerate(widths)]
 
@@ -357,21 +424,26 @@ class SReT(nn.Module):
             nn.init.constant_(module.weight, 1.0)
 
     # -- the random slices -------------------------------------------------------------------
+    @torch.jit.ignore
     def set_permutation_seed(self, seed: Optional[int]) -> None:
         """Repeatable slices: every forward draws from a fresh generator seeded with ``seed``
-        (the global RNG is never touched). ``None`` returns to the official behaviour."""
+        (the global RNG is never touched). ``None`` returns to the official behaviour.
+        Not for TorchScript: a scripted model draws from the global generator."""
         self.permutation_seed = seed
         self.permutation_generator = None
 
+    @torch.jit.ignore
     def set_permutation_generator(self, generator: Optional[torch.Generator]) -> None:
         """Draw slices from ``generator`` (a CPU ``torch.Generator``), advancing it each pass."""
         self.permutation_generator = generator
         self.permutation_seed = None
 
-    def _generator_for_pass(self) -> Optional[torch.Generator]:
-        if self.permutation_seed is not None:
-            return torch.Generator().manual_seed(self.permutation_seed)
-        return self.permutation_generator  # None: the global default generator, as released
+    def __prepare_scriptable__(self) -> "SReT":
+        # torch.jit.script calls this first. A scripted model draws from the global generator.
+        if self.permutation_seed is not None or self.permutation_generator is not None:
+            raise RuntimeError("a scripted SReT draws its slices from PyTorch's global generator: "
+                               "call set_permutation_seed(None) before torch.jit.script")
+        return self
 
     # -- timm model API ----------------------------------------------------------------------
     @torch.jit.ignore
@@ -379,22 +451,110 @@ class SReT(nn.Module):
         return {"pos_embed"}
 
     @torch.jit.ignore
+    def group_matcher(self, coarse: bool = False) -> dict:
+        """Parameter groups in forward order (layer-wise lr decay); a pool joins the stage before it."""
+        return dict(
+            stem=r"^pos_embed|^patch_embed",
+            blocks=[(r"^transformers\.(\d+)", None), (r"^pools\.(\d+)", (99999,))] if coarse else [
+                (r"^transformers\.(\d+)\.blocks\.(\d+)", None),
+                (r"^pools\.(\d+)", (99999,)),
+                (r"^norm", (99999,)),
+            ],
+        )
+
+    @torch.jit.ignore
+    def set_grad_checkpointing(self, enable: bool = True) -> None:
+        """Recompute every block application and NLL in the backward pass instead of storing them."""
+        for stage in self.transformers:
+            stage.grad_checkpointing = enable
+
+    @torch.jit.ignore
     def get_classifier(self) -> nn.Module:
         return self.head
 
+    @torch.jit.ignore
+    def load_pretrained(self, checkpoint_path: str) -> None:
+        """timm's hook for a pretrained file (``custom_load``): tensors only, strict, errors name the file."""
+        load_checkpoint(self, checkpoint_path, adapt_pretrained)
+
     def reset_classifier(self, num_classes: int, global_pool: Optional[str] = None) -> None:
-        self.num_classes = num_classes
         if global_pool is not None:
+            assert global_pool in ("avg", ""), f"unsupported global_pool {global_pool!r}"
             self.global_pool = global_pool
-        self.head = nn.Linear(self.embed_dim, num_classes) if num_classes > 0 else nn.Identity()
+        self.num_classes = num_classes
+        dd = {"device": self.pos_embed.device, "dtype": self.pos_embed.dtype}
+        self.head = nn.Linear(self.num_features, num_classes, **dd) if num_classes > 0 else nn.Identity()
+        self.head.train(self.training)
+
+    def _stem(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.patch_embed(x)
+        pos_embed = pos_embed_for_grid(self.pos_embed, [x.shape[-2], x.shape[-1]], self.dynamic_img_size)
+        return self.pos_drop(x + pos_embed)
+
+    def _stages(self, x: torch.Tensor, take_indices: List[int], last_index: int) -> Tuple[torch.Tensor, List[torch.Tensor]]:
+        """Run the stages (and the pools between them) up to ``last_index``; also return the
+        output maps of the stages in ``take_indices``."""
+        generator: Optional[torch.Generator] = None
+        if not torch.jit.is_scripting():  # scripted models draw from the global generator
+            generator = generator_for_pass(x, self.permutation_seed, self.permutation_generator)
+        intermediates: List[torch.Tensor] = []
+        # TorchScript can neither index modules by a loop variable nor leave a loop over
+        # modules early, hence the inner loop for the pool before stage `index`.
+        for index, stage in enumerate(self.transformers):
+            if index <= last_index:
+                for pool_index, pool in enumerate(self.pools):
+                    if pool_index == index - 1:
+                        x = pool(x)
+                x = stage(x, generator)
+                if index in take_indices:
+                    intermediates.append(x)
+        return x, intermediates
+
+    def forward_intermediates(
+            self,
+            x: torch.Tensor,
+            indices: Optional[Union[int, List[int]]] = None,
+            norm: bool = False,
+            stop_early: bool = False,
+            output_fmt: str = "NCHW",
+            intermediates_only: bool = False,
+    ) -> Union[List[torch.Tensor], Tuple[torch.Tensor, List[torch.Tensor]]]:
+        """The output maps (B, C_i, H / 2^(3+i), W / 2^(3+i)) of the stages in ``indices`` (the
+        last n if an int, all if None) and the final map of ``forward_features``.
+
+        ``norm`` has no effect: SReT's norm acts on the pooled vector, never on a map.
+        ``stop_early`` stops after the last stage asked for (then that map is the final one).
+        """
+        assert output_fmt == "NCHW", "Output shape must be NCHW."
+        take_indices, max_index = feature_take_indices(len(self.transformers), indices)
+        last_index = max_index if stop_early else len(self.transformers) - 1
+        x, intermediates = self._stages(self._stem(x), take_indices, last_index)
+        if intermediates_only:
+            return intermediates
+        return x, intermediates
+
+    def prune_intermediate_layers(
+            self,
+            indices: Union[int, List[int]] = 1,
+            prune_norm: bool = False,
+            prune_head: bool = True,
+    ) -> List[int]:
+        """Drop the stages (and pools) after the last of ``indices``, and the norm and head as asked."""
+        take_indices, max_index = feature_take_indices(len(self.transformers), indices)
+        prune_end = max_index < len(self.transformers) - 1
+        self.transformers = self.transformers[:max_index + 1]
+        self.pools = self.pools[:max_index]
+        if prune_end:
+            self.num_features = self.head_hidden_size = self.feature_info[max_index]["num_chs"]
+        if prune_norm or prune_head or prune_end:
+            self.norm = nn.Identity()  # sized for the last stage, and only the head uses it
+        if prune_head or prune_end:
+            self.reset_classifier(0, "")
+        return take_indices
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
-        """The last stage's feature map, (B, C, H/32, W/32)."""
-        generator = self._generator_for_pass()
-        x = self.pos_drop(self.patch_embed(x) + self.pos_embed)
-        for stage, pool in zip(self.transformers[:-1], self.pools):
-            x = pool(stage(x, generator))
-        return self.transformers[-1](x, generator)
+        """The last stage's feature map, (B, C, H/32, W/32), not pooled."""
+        return self._stages(self._stem(x), [], len(self.transformers) - 1)[0]
 
     def forward_head(self, x: torch.Tensor, pre_logits: bool = False) -> torch.Tensor:
         if self.global_pool == "avg":
@@ -410,9 +570,8 @@ def checkpoint_filter_fn(state_dict: dict[str, torch.Tensor], model: SReT) -> di
     check that every copy of a shared block holds the same tensors."""
     out = dict(state_dict)
     pos_embed = out.get("pos_embed")
-    if pos_embed is not None and pos_embed.ndim == 4 and pos_embed.shape[-2:] != model.pos_embed.shape[-2:]:
-        resampled = resample_abs_pos_embed_nhwc(pos_embed.permute(0, 2, 3, 1), list(model.pos_embed.shape[-2:]))
-        out["pos_embed"] = resampled.permute(0, 3, 1, 2).contiguous()
+    if pos_embed is not None and pos_embed.ndim == 4:
+        out["pos_embed"] = pos_embed_for_grid(pos_embed, list(model.pos_embed.shape[-2:]), resample=True)
     _check_shared_copies(out, model)
     return out
 
@@ -428,32 +587,36 @@ def _check_shared_copies(state_dict: dict[str, torch.Tensor], model: SReT) -> No
                     "which this model shares (not a recursive SReT checkpoint?)")
 
 
-def _load_pretrained(model: SReT, pretrained_cfg: dict) -> None:
-    """Load a released checkpoint safely (tensors only, strict), keeping shared blocks shared."""
-    from .hub import checkpoint_path
-
-    def adapt(state_dict: dict[str, torch.Tensor], model: SReT) -> dict[str, torch.Tensor]:
-        state_dict = checkpoint_filter_fn(state_dict, model)
-        if model.num_classes != pretrained_cfg.get("num_classes", 1000):
-            # A new head for another label set, as timm does when num_classes differs.
-            state_dict = {k: v for k, v in state_dict.items() if not k.startswith("head.")}
-            state_dict.update({f"head.{k}": v for k, v in model.head.state_dict().items()})
-        return state_dict
-
-    load_checkpoint(model, checkpoint_path(pretrained_cfg), adapt)
+def adapt_pretrained(state_dict: dict[str, torch.Tensor], model: SReT) -> dict[str, torch.Tensor]:
+    """A released checkpoint made to fit ``model`` as timm adapts one: the filter above, the
+    first convolution summed or repeated for another ``in_chans``, and a new head (the
+    model's own initialisation) for another ``num_classes``."""
+    state_dict = checkpoint_filter_fn(state_dict, model)
+    first_conv = "patch_embed.conv1.weight"
+    if first_conv in state_dict and state_dict[first_conv].shape[1] != model.in_chans:
+        state_dict[first_conv] = adapt_input_conv(model.in_chans, state_dict[first_conv])
+    if model.num_classes != getattr(model, "pretrained_cfg", {}).get("num_classes", 1000):
+        state_dict = {k: v for k, v in state_dict.items() if not k.startswith("head.")}
+        state_dict.update({f"head.{k}": v for k, v in model.head.state_dict().items()})
+    return state_dict
 
 
 def _create_sret(variant: str, pretrained: bool = False, **kwargs) -> SReT:
-    # timm builds the model and resolves the pretrained cfg (tags, pretrained_cfg_overlay);
-    # the weights are loaded by _load_pretrained, which never unpickles arbitrary objects.
-    model = build_model_with_cfg(
-        SReT, variant, pretrained=False,
-        feature_cfg=dict(flatten_sequential=True, out_indices=(0, 1, 2)),
+    if pretrained:
+        # The released file is fetched here (gdown, sha256-checked cache); timm builds the model
+        # and hands the file to SReT.load_pretrained before any features_only wrapping.
+        from .hub import checkpoint_path
+
+        overlay = kwargs.pop("pretrained_cfg_overlay", None) or {}
+        cfg = resolve_pretrained_cfg(variant, kwargs.get("pretrained_cfg"), overlay)
+        path = checkpoint_path(cfg.to_dict(), kwargs.get("cache_dir"))
+        kwargs["pretrained_cfg_overlay"] = dict(overlay, file=str(path), custom_load=True)
+    return build_model_with_cfg(
+        SReT, variant, pretrained,
+        # features_only: each stage's map through forward_intermediates (stages and pools interleave)
+        feature_cfg=dict(feature_cls="getter", out_indices=(0, 1, 2)),
         **kwargs,
     )
-    if pretrained:
-        _load_pretrained(model, model.pretrained_cfg)
-    return model
 
 
 # -- weights ---------------------------------------------------------------------------------
@@ -475,8 +638,10 @@ def _cfg(drive_id: str = "", paper_row: str = "", img_size: int = 224, **kwargs)
         "drive_id": drive_id or None,
         "paper_row": paper_row or None,
         "paper_source": "official README (szq0214/SReT), ImageNet-1K results table" if paper_row else None,
-        "num_classes": 1000, "input_size": (3, img_size, img_size), "pool_size": None,
-        "crop_pct": 0.875, "interpolation": "bicubic", "fixed_input_size": False,
+        # A fixed input size, as for timm's ViTs: pos_embed has one grid unless the model is
+        # built with another img_size, or with dynamic_img_size=True.
+        "num_classes": 1000, "input_size": (3, img_size, img_size), "pool_size": (img_size // 32, img_size // 32),
+        "crop_pct": 0.875, "interpolation": "bicubic", "fixed_input_size": True,
         "mean": IMAGENET_DEFAULT_MEAN, "std": IMAGENET_DEFAULT_STD,
         "first_conv": "patch_embed.conv1", "classifier": "head",
         "license": "apache-2.0", "origin_url": "https://github.com/szq0214/SReT",

@@ -67,10 +67,9 @@ def test_batched_groups_equal_one_group_at_a_time(groups, shuffle):
     torch.manual_seed(0)
     attn = SlicedAttention(dim=24, num_heads=3).eval()
     x = torch.randn(2, 32, 24)
-    generator = torch.Generator().manual_seed(5)
+    permutation = torch.randperm(32, generator=torch.Generator().manual_seed(5)) if shuffle else None
     with torch.no_grad():
-        ours = attn(x, groups, shuffle=shuffle, generator=generator)
-        permutation = torch.randperm(32, generator=torch.Generator().manual_seed(5)) if shuffle else None
+        ours = attn(x, groups, permutation)
         expected = _reference_sliced_attention(attn, x, groups, permutation)
     torch.testing.assert_close(ours, expected, rtol=0, atol=1e-5)
 
