@@ -17,8 +17,9 @@ float rounding, < 1e-6 on the official fixtures):
   the learnable residual coefficients are applied with fused multiply-adds;
 * the stem runs channels-last and the token stream stays contiguous (the release's
   transposed stream made every LayerNorm copy it);
-* kernels are chosen by measurement (``python -m bench.kernels``): oneDNN linears for CPU
-  inference (``sret/kernels.py``), ``F.scaled_dot_product_attention`` where it is faster;
+* the model is built from plain modules (``nn.Linear``; SDPA attention as timm's default,
+  the explicit matmuls when traced); the kernels measured faster on a device are applied to
+  it, as to any timm model, by ``sret.kernels.apply_kernel_policy(model, "tuned")``;
 * the random token permutation can come from a model-owned seed or generator
   (``set_permutation_seed`` / ``set_permutation_generator``) instead of the global RNG.
 """
@@ -32,11 +33,10 @@ import torch.nn.functional as F
 from torch import nn
 
 from timm.data import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
-from timm.layers import DropPath, resample_abs_pos_embed_nhwc, trunc_normal_
+from timm.layers import DropPath, resample_abs_pos_embed_nhwc, trunc_normal_, use_fused_attn
 from timm.models import PretrainedCfg, build_model_with_cfg, generate_default_cfgs, register_model
 
 from .checkpoint import CheckpointError, load_checkpoint
-from .kernels import onednn_linear, use_onednn
 
 __all__ = ["SReT", "SlicedAttention", "SharedBlock", "NonLinearProjection", "RecursiveStage"]
 
@@ -75,30 +75,19 @@ def draw_permutation(num_tokens: int, generator: Optional[torch.Generator]) -> t
 draw_permutation = torch.compiler.disable(draw_permutation)
 
 
-class FastLinear(nn.Linear):
-    """``nn.Linear`` (same parameters, init and keys) whose fp32 CPU inference runs on oneDNN,
-    measured about 2x faster there (see ``sret/kernels.py``); elsewhere ``F.linear``."""
-
-    def forward(self, x: torch.Tensor, activation: str = "none") -> torch.Tensor:
-        if use_onednn(x):
-            return onednn_linear(x, self.weight, self.bias, activation)
-        x = F.linear(x, self.weight, self.bias)
-        return F.gelu(x) if activation == "gelu" else x
-
-
 class Mlp(nn.Module):
-    """Linear, GELU, Linear (keys ``fc1``, ``fc2`` as released); GELU fused into fc1 where it can."""
+    """Linear, GELU, Linear (keys ``fc1``, ``fc2`` as released). Plain modules: the tuned
+    kernel policy (``sret.kernels``) fuses the GELU into ``fc1`` where that is faster."""
 
     def __init__(self, dim: int, hidden: int, drop: float = 0.0) -> None:
         super().__init__()
-        self.fc1 = FastLinear(dim, hidden)
+        self.fc1 = nn.Linear(dim, hidden)
         self.act = nn.GELU()
-        self.fc2 = FastLinear(hidden, dim)
+        self.fc2 = nn.Linear(hidden, dim)
         self.drop = nn.Dropout(drop)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.fc1(x, activation="gelu") if use_onednn(x) else self.act(self.fc1(x))
-        return self.drop(self.fc2(self.drop(x)))
+        return self.drop(self.fc2(self.drop(self.act(self.fc1(x)))))
 
 
 class SlicedAttention(nn.Module):
@@ -108,14 +97,12 @@ class SlicedAttention(nn.Module):
     (and back afterwards), so each slice sees a random subset. All slices share the
     projections and run as one batched call of shape ``(B * groups, heads, N / groups, dim)``.
 
-    ``fused_attn`` selects ``F.scaled_dot_product_attention``: ``None`` (default) chooses by
-    measurement (``python -m bench.kernels``): always on GPUs; on the CPU only for slices of
-    at least ``CPU_SDPA_MIN_TOKENS`` tokens, where it measured 2.7-3.3x the explicit
-    matmul-softmax-matmul (392 tokens), while it measured 0.6-0.98x for 49-196 tokens.
-    ``True``/``False`` force a choice. FLOP counters see both (``bench/flops.py``).
+    ``fused_attn`` selects ``F.scaled_dot_product_attention`` as in timm's ``Attention``:
+    ``None`` (default) follows timm's global switch (``TIMM_FUSED_ATTN``, on by default).
+    Traced (fvcore, ``torch.jit.trace``) it always runs the explicit matmul-softmax-matmul,
+    so any counter sees the attention matmuls. The tuned kernel policy (``sret.kernels``)
+    sets ``fused_attn`` per call by slice length on the CPU, where that measured faster.
     """
-
-    CPU_SDPA_MIN_TOKENS = 256
 
     def __init__(self, dim: int, num_heads: int, qkv_bias: bool = True, attn_drop: float = 0.0,
                  proj_drop: float = 0.0, fused_attn: Optional[bool] = None) -> None:
@@ -124,10 +111,10 @@ class SlicedAttention(nn.Module):
         self.num_heads = num_heads
         self.head_dim = dim // num_heads
         self.scale = self.head_dim ** -0.5
-        self.fused_attn = fused_attn
-        self.qkv = FastLinear(dim, dim * 3, bias=qkv_bias)
+        self.fused_attn = use_fused_attn() if fused_attn is None else fused_attn
+        self.qkv = nn.Linear(dim, dim * 3, bias=qkv_bias)
         self.attn_drop = nn.Dropout(attn_drop)
-        self.proj = FastLinear(dim, dim)
+        self.proj = nn.Linear(dim, dim)
         self.proj_drop = nn.Dropout(proj_drop)
 
     def forward(self, x: torch.Tensor, groups: int = 1, shuffle: bool = False,
@@ -135,7 +122,7 @@ class SlicedAttention(nn.Module):
         batch, num_tokens, dim = x.shape
         if num_tokens % groups:
             raise ValueError(f"{num_tokens} tokens cannot be cut into {groups} equal groups")
-        permutation = None
+        permutation: Optional[torch.Tensor] = None
         if shuffle and groups > 1:
             permutation = draw_permutation(num_tokens, generator).to(x.device)
             x = x[:, permutation]
@@ -145,7 +132,7 @@ class SlicedAttention(nn.Module):
         # One copy makes q, k and v contiguous, so the matmuls below copy nothing more.
         q, k, v = qkv.permute(2, 0, 3, 1, 4).contiguous().unbind(0)  # (B * groups, heads, slice, dim)
 
-        if self._use_sdpa(x, slice_len):
+        if self.fused_attn and not torch.jit.is_tracing():
             x = F.scaled_dot_product_attention(
                 q, k, v, dropout_p=self.attn_drop.p if self.training else 0.0)
         else:
@@ -157,11 +144,6 @@ class SlicedAttention(nn.Module):
         if permutation is not None:
             x = x[:, torch.argsort(permutation)]
         return self.proj_drop(self.proj(x))
-
-    def _use_sdpa(self, x: torch.Tensor, slice_len: int) -> bool:
-        if self.fused_attn is None:
-            return x.device.type != "cpu" or slice_len >= self.CPU_SDPA_MIN_TOKENS
-        return self.fused_attn
 
 
 class SharedBlock(nn.Module):
