@@ -70,10 +70,6 @@ def draw_permutation(num_tokens: int, generator: Optional[torch.Generator]) -> t
     return torch.randperm(num_tokens, generator=generator)
 
 
-# Keep the draw out of compiled graphs so compiled and eager models consume the generator
-# identically (same permutations, same logits).
-draw_permutation = torch.compiler.disable(draw_permutation)
-
 
 class Mlp(nn.Module):
     """Linear, GELU, Linear (keys ``fc1``, ``fc2`` as released). Plain modules: the tuned
