@@ -19,7 +19,7 @@ from tabulate import tabulate
 
 import sret  # noqa: F401  (registers the models)
 from bench.cli import ArgumentParser, run, split_list
-from sret.kernels import ATTENTION_TOKENS, CPU_SDPA_MIN_TOKENS, GELU_MLPS, onednn_linear
+from sret.kernels import ATTENTION_TOKENS, CPU_SDPA_MIN_TOKENS, GELU_MLPS, ONEDNN_MIN_MACS, onednn_linear
 
 
 def relative_speed(candidates: dict[str, Callable[[], object]], rounds: int, iters: int) -> dict[str, float]:
@@ -62,8 +62,7 @@ def linear_shapes(model: torch.nn.Module, batch_size: int) -> list[tuple[int, in
     def record(module, args, _out) -> None:
         shapes.add((args[0].shape[:-1].numel(), module.in_features, module.out_features, id(module) in gelu_fc1))
 
-    hooks = [m.register_forward_hook(record) for m in model.modules()
-             if isinstance(m, torch.nn.Linear) and m is not model.get_classifier()]
+    hooks = [m.register_forward_hook(record) for m in model.modules() if isinstance(m, torch.nn.Linear)]
     run_with_hooks(model, batch_size, hooks)
     return sorted(shapes)
 
@@ -86,16 +85,13 @@ def attention_shapes(model: torch.nn.Module, batch_size: int) -> list[tuple[int,
 def _linear_row(name: str, shape: tuple[int, int, int, bool], rounds: int, iters: int) -> dict[str, Any]:
     tokens, fan_in, fan_out, gelu = shape
     x, w, b = torch.randn(tokens, fan_in), torch.randn(fan_out, fan_in), torch.randn(fan_out)
-    if gelu:
-        speeds = relative_speed({"F.linear+F.gelu": lambda: F.gelu(F.linear(x, w, b)),
-                                 "oneDNN fused": lambda: onednn_linear(x, w, b, "gelu")}, rounds, iters)
-        faster = speeds["oneDNN fused"]
-    else:
-        speeds = relative_speed({"F.linear (addmm)": lambda: F.linear(x, w, b),
-                                 "oneDNN": lambda: onednn_linear(x, w, b)}, rounds, iters)
-        faster = speeds["oneDNN"]
+    activation = "gelu" if gelu else "none"
+    speeds = relative_speed({"stock": lambda: F.gelu(F.linear(x, w, b)) if gelu else F.linear(x, w, b),
+                             "oneDNN": lambda: onednn_linear(x, w, b, activation)}, rounds, iters)
+    picks_onednn = tokens * fan_in * fan_out >= ONEDNN_MIN_MACS
     return {"model": name, "tokens": tokens, "in": fan_in, "out": fan_out, "GELU": "fused" if gelu else "",
-            "tuned / stock": faster, "tuned faster": faster > 1}
+            "oneDNN / F.linear": speeds["oneDNN"], "tuned picks": "oneDNN" if picks_onednn else "F.linear",
+            "tuned picks the faster": (speeds["oneDNN"] > 1) == picks_onednn}
 
 
 def _attention_row(name: str, shape: tuple[int, int, int, int], rounds: int, iters: int) -> dict[str, Any]:

@@ -6,15 +6,16 @@ and SReT). ``"tuned"`` applies the substitutions measured faster here (``python 
 bench.kernels``) by one module transform, to SReT and to timm baselines alike, so a ratio
 between two models compares architectures, not implementations:
 
-* every ``nn.Linear`` runs oneDNN's matmul+bias for fp32 CPU inference, with the GELU of a
-  known MLP (``fc1 -> act``) fused into its first linear;
+* every ``nn.Linear`` runs oneDNN's matmul+bias for fp32 CPU inference (calls of at least
+  ``ONEDNN_MIN_MACS`` multiply-adds), with the GELU of a known MLP (``fc1 -> act``) fused in;
 * attention on the CPU picks SDPA or the explicit matmul-softmax-matmul by the number of
   tokens attended over (``CPU_SDPA_MIN_TOKENS``).
 
 A policy keeps the parameters (the same tensors), state-dict keys and logits (float
 rounding, < 1e-5). Training, autocast, tracing (fvcore), dispatch modes
-(``FlopCounterMode``), ``torch.compile`` and CUDA always take the plain path, so counters
-and compilers see ordinary ops. Importing this module also registers the FLOP formula that
+(``FlopCounterMode``) and CUDA always take the plain path, so counters see ordinary ops;
+under ``torch.compile`` linears are plain ``F.linear`` (inductor picks its own kernels) and
+the attention choice, between two plain formulations, stays. Importing this module also registers the FLOP formula that
 ``FlopCounterMode`` lacks for the CPU's flash-attention op (see ``register_cpu_sdpa_flops``).
 """
 from __future__ import annotations
@@ -35,21 +36,25 @@ __all__ = ["KERNEL_POLICIES", "apply_kernel_policy", "kernel_policy_of", "TunedL
 
 _MKLDNN_LINEAR = getattr(torch.ops.mkldnn, "_linear_pointwise", None) if torch.backends.mkldnn.is_available() else None
 
-# Measured by ``python -m bench.kernels`` (CPU fp32, 2 threads): SDPA over the explicit
-# matmul-softmax-matmul by tokens attended over. See the module docstring of bench/kernels.py.
-CPU_SDPA_MIN_TOKENS = 256
+# Thresholds measured by ``python -m bench.kernels`` (see its docstring for the figures).
+CPU_SDPA_MIN_TOKENS = 256  # SDPA from here, the explicit matmul-softmax-matmul below
+ONEDNN_MIN_MACS = 1 << 20  # oneDNN's linear from about a million multiply-adds, F.linear below
 
 
 def use_tuned_path(x: torch.Tensor) -> bool:
-    """Whether ``x`` may take a tuned kernel: fp32 CPU inference, eager, nothing watching."""
-    return (x.device.type == "cpu" and x.dtype == torch.float32 and not torch.is_grad_enabled()
-            and not torch.is_autocast_enabled("cpu") and not torch.jit.is_tracing()
-            and not torch.compiler.is_compiling() and _get_current_dispatch_mode() is None)
+    """Whether ``x`` may take a tuned choice: fp32 CPU inference, nothing tracing or counting."""
+    if x.device.type != "cpu" or x.dtype != torch.float32 or torch.is_grad_enabled():
+        return False
+    if torch.is_autocast_enabled("cpu"):
+        return False
+    # Under torch.compile nothing traces or counts this code; asking would break the graph.
+    return torch.compiler.is_compiling() or (not torch.jit.is_tracing() and _get_current_dispatch_mode() is None)
 
 
 def use_onednn(x: torch.Tensor) -> bool:
-    """Whether ``x`` may go through oneDNN's linear (see :func:`use_tuned_path`)."""
-    return _MKLDNN_LINEAR is not None and use_tuned_path(x)
+    """Whether ``x`` may go through oneDNN's linear: :func:`use_tuned_path`, and eager, since
+    the op is opaque to inductor (which packs oneDNN linears itself under freezing)."""
+    return not torch.compiler.is_compiling() and _MKLDNN_LINEAR is not None and use_tuned_path(x)
 
 
 def onednn_linear(x: torch.Tensor, weight: torch.Tensor, bias: Optional[torch.Tensor],
@@ -84,7 +89,7 @@ class TunedLinear(nn.Linear):
         return tuned
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if use_onednn(x):
+        if x.numel() * self.out_features >= ONEDNN_MIN_MACS and use_onednn(x):
             return onednn_linear(x, self.weight, self.bias, self.activation)
         x = F.linear(x, self.weight, self.bias)
         return F.gelu(x) if self.activation == "gelu" else x
