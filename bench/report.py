@@ -504,9 +504,10 @@ def model_speed_section(name: str, document: dict[str, Any]) -> list[str]:
                      f"{ratio['max_abs_logit_diff']:.1e}"]
             if with_mfu:
                 cells.append(f"{row['mfu'][form]:.1%}" if form in row.get("mfu", {}) else "")
+                cells.append(f"{ratio['ratio_of_best_calls']:.2f}x" if "ratio_of_best_calls" in ratio else "")
             table.append(cells)
     lines += [_table(table, ["model", "ours", "paper img/s", "ours img/s", "ratio (min-max)", "goal", "",
-                             "max abs logit diff", *(["MFU"] if with_mfu else [])]), ""]
+                             "max abs logit diff", *(["MFU", "ratio of best calls"] if with_mfu else [])]), ""]
     if with_mfu:
         lines += [f"MFU: model FLOPs (2 per fvcore multiply-add) per second over "
                   f"{document['peak_tflops']:.3f} TFLOP/s, {document['peak_source']}.", ""]
