@@ -36,7 +36,12 @@ __all__ = ["KERNEL_POLICIES", "apply_kernel_policy", "kernel_policy_of", "TunedL
 
 _MKLDNN_LINEAR = getattr(torch.ops.mkldnn, "_linear_pointwise", None) if torch.backends.mkldnn.is_available() else None
 
-# Thresholds measured by ``python -m bench.kernels`` (see its docstring for the figures).
+# Thresholds measured on this project's 2-core CPU (2026-11-27, ``python -m bench.kernels``,
+# batch 8, 2 threads, load 1.2): oneDNN's linear ran 1.8-2.5x F.linear on every SReT, DeiT and
+# PiT layer of at least 2^20 multiply-adds (fused GELU included), 0.2-0.4x on PiT's 8-token
+# class-token layers; a 1-thread scan put the crossover near 1M multiply-adds (64 rows of
+# 128x256: 1.36x, 32 rows: 0.98x). The explicit attention ran 1.3-5.5x SDPA on slices of 49-98
+# tokens, 0.84-1.10x at 196-197, and SDPA 2.2-3.4x the explicit one at 392-730 tokens.
 CPU_SDPA_MIN_TOKENS = 256  # SDPA from here, the explicit matmul-softmax-matmul below
 ONEDNN_MIN_MACS = 1 << 20  # oneDNN's linear from about a million multiply-adds, F.linear below
 
