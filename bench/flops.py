@@ -3,10 +3,13 @@
 The paper's "FLOPs" are multiply-adds (MACs), as fvcore counts them; fvcore is the headline.
 thop and ``torch.utils.flop_counter`` are measured beside it, converted to MACs, and broken
 down by kind of operation so a report can say *where* they differ. Out of the box none of
-the three sees ``F.scaled_dot_product_attention`` (shared/COUNTING.md); fvcore and the
-torch counter are given a handler for it here, so a model that runs fused attention is
-counted the same as one that runs matmul-softmax-matmul. thop is left as published: it
-only counts ``nn.Module`` leaves, which the report states.
+the three sees ``F.scaled_dot_product_attention`` (shared/COUNTING.md). SReT runs the
+explicit matmuls when traced, and importing ``sret`` registers the torch counter's missing
+formula for the CPU's SDPA op (``sret.kernels``), so plain fvcore and the plain torch
+counter count SReT right; fvcore is given a handler here for the fused attention of timm
+baselines, so a model that runs fused attention is counted the same as one that runs
+matmul-softmax-matmul. thop is left as published: it only counts ``nn.Module`` leaves,
+which the report states. Counts do not depend on the kernel policy (``sret.kernels``).
 """
 from __future__ import annotations
 
@@ -19,6 +22,8 @@ from typing import Any
 
 import torch
 from torch import nn
+
+import sret.kernels  # noqa: F401  (registers the torch counter's formula for the CPU's SDPA)
 
 # The operation kinds every counter's breakdown is reduced to.
 CATEGORIES = ("conv", "linear", "attention", "norm", "pool", "other")
@@ -147,7 +152,7 @@ def _thop(model: nn.Module, x: torch.Tensor) -> tuple[int, dict[str, int]]:
     from thop.vision.basic_hooks import count_linear
 
     # thop writes buffers into the modules it profiles: give it a copy. It matches module
-    # types exactly, so subclasses of nn.Linear (sret's FastLinear) are named for it.
+    # types exactly, so subclasses of nn.Linear (the tuned policy's TunedLinear) are named for it.
     clone = copy.deepcopy(model)
     linears = {type(m): count_linear for m in clone.modules()
                if isinstance(m, nn.Linear) and type(m) is not nn.Linear}
@@ -168,31 +173,17 @@ def _thop(model: nn.Module, x: torch.Tensor) -> tuple[int, dict[str, int]]:
 
 
 # -- torch.utils.flop_counter ----------------------------------------------------------------
-def _torch_sdpa_cpu_flops(query_shape, key_shape, value_shape, *args, out_shape=None, **kwargs) -> int:
-    return 2 * _sdpa_macs(query_shape, key_shape, value_shape)
-
-
-def _torch_onednn_linear_flops(x_shape, w_shape, *args, out_shape=None, **kwargs) -> int:
-    return 2 * math.prod(x_shape[:-1]) * x_shape[-1] * w_shape[0]
-
-
 _TORCH_CATEGORY = {
-    "convolution": "conv", "addmm": "linear", "mm": "linear", "_linear_pointwise": "linear",
-    "bmm": "attention", "baddbmm": "attention",
+    "convolution": "conv", "addmm": "linear", "mm": "linear", "bmm": "attention", "baddbmm": "attention",
 }
 
 
 def _torch_counter(model: nn.Module, x: torch.Tensor) -> tuple[int, dict[str, int]]:
+    """The counter as a user runs it: importing ``sret`` taught it the CPU's SDPA op, and
+    tuned kernels step aside under it (``sret.kernels``), so it needs no mapping of ours."""
     from torch.utils.flop_counter import FlopCounterMode
 
-    custom = {}
-    cpu_sdpa = getattr(torch.ops.aten, "_scaled_dot_product_flash_attention_for_cpu", None)
-    if cpu_sdpa is not None:  # uncounted upstream on the CPU (COUNTING.md)
-        custom[cpu_sdpa] = _torch_sdpa_cpu_flops
-    onednn_linear = getattr(torch.ops.mkldnn, "_linear_pointwise", None)
-    if onednn_linear is not None:  # the kernel sret's FastLinear runs for CPU inference
-        custom[onednn_linear] = _torch_onednn_linear_flops
-    counter = FlopCounterMode(display=False, custom_mapping=custom)
+    counter = FlopCounterMode(display=False)
     with counter:
         model(x)
     by_category: dict[str, int] = defaultdict(int)

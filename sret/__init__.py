@@ -5,5 +5,7 @@
 """
 from .checkpoint import CheckpointError, load_checkpoint, read_state_dict
 from .model import SReT, checkpoint_filter_fn
+from .kernels import KERNEL_POLICIES, apply_kernel_policy, kernel_policy_of  # also counts CPU SDPA
 
-__all__ = ["SReT", "CheckpointError", "checkpoint_filter_fn", "load_checkpoint", "read_state_dict"]
+__all__ = ["SReT", "CheckpointError", "KERNEL_POLICIES", "apply_kernel_policy", "checkpoint_filter_fn",
+           "kernel_policy_of", "load_checkpoint", "read_state_dict"]

@@ -17,8 +17,9 @@ float rounding, < 1e-6 on the official fixtures):
   the learnable residual coefficients are applied with fused multiply-adds;
 * the stem runs channels-last and the token stream stays contiguous (the release's
   transposed stream made every LayerNorm copy it);
-* attention kernels are chosen by measurement (``python -m bench.kernels``):
-  ``F.scaled_dot_product_attention`` where it is faster;
+* the model is built from plain modules (``nn.Linear``; SDPA attention as timm's default,
+  the explicit matmuls when traced); the kernels measured faster on a device are applied to
+  it, as to any timm model, by ``sret.kernels.apply_kernel_policy(model, "tuned")``;
 * the random token permutation can come from a model-owned seed or generator
   (``set_permutation_seed`` / ``set_permutation_generator``) instead of the global RNG; it is
   drawn by the stage, before the block, so a checkpointed block recomputes with the same one.
@@ -38,7 +39,7 @@ from torch import nn
 from torch.utils.checkpoint import checkpoint
 
 from timm.data import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
-from timm.layers import DropPath, to_2tuple, trunc_normal_
+from timm.layers import DropPath, to_2tuple, trunc_normal_, use_fused_attn
 from timm.models import (PretrainedCfg, adapt_input_conv, build_model_with_cfg, generate_default_cfgs,
                          register_model, register_notrace_function, register_notrace_module,
                          resolve_pretrained_cfg)
@@ -73,7 +74,6 @@ def scaled_residual(x: torch.Tensor, x_scale: torch.Tensor, branch: torch.Tensor
 # the first two draw random numbers or read Python objects, the third branches on shapes.
 
 @register_notrace_function
-@torch.compiler.disable  # compiled and eager models consume the generator identically
 def draw_permutation(num_tokens: int, generator: Optional[torch.Generator]) -> torch.Tensor:
     """A random token order, drawn on the CPU as the official code draws it.
 
@@ -116,7 +116,8 @@ def pos_embed_for_grid(pos_embed: torch.Tensor, grid: List[int], resample: bool)
 
 
 class Mlp(nn.Module):
-    """Linear, GELU, Linear (keys ``fc1``, ``fc2`` as released)."""
+    """Linear, GELU, Linear (keys ``fc1``, ``fc2`` as released). Plain modules: the tuned
+    kernel policy (``sret.kernels``) fuses the GELU into ``fc1`` where that is faster."""
 
     def __init__(self, dim: int, hidden: int, drop: float = 0.0, device=None, dtype=None) -> None:
         super().__init__()
@@ -138,15 +139,12 @@ class SlicedAttention(nn.Module):
     back afterwards), so each slice sees a random subset. All slices share the projections
     and run as one batched call of shape ``(B * groups, heads, N / groups, dim)``.
 
-    ``fused_attn`` selects ``F.scaled_dot_product_attention``: ``None`` (default) chooses by
-    measurement (``python -m bench.kernels``): always on GPUs; on the CPU only for slices of
-    at least ``CPU_SDPA_MIN_TOKENS`` tokens, where it measured 2.7-3.3x the explicit
-    matmul-softmax-matmul (392 tokens), while it measured 0.6-0.98x for 49-196 tokens.
-    ``True``/``False`` force a choice. FLOP counters see both (``bench/flops.py``).
+    ``fused_attn`` selects ``F.scaled_dot_product_attention`` as in timm's ``Attention``:
+    ``None`` (default) follows timm's global switch (``TIMM_FUSED_ATTN``, on by default).
+    Traced (fvcore, ``torch.jit.trace``) it always runs the explicit matmul-softmax-matmul,
+    so any counter sees the attention matmuls. The tuned kernel policy (``sret.kernels``)
+    sets ``fused_attn`` per call by slice length on the CPU, where that measured faster.
     """
-
-    CPU_SDPA_MIN_TOKENS = 256
-    __constants__ = ["CPU_SDPA_MIN_TOKENS"]  # so that TorchScript reads the class attribute
 
     def __init__(self, dim: int, num_heads: int, qkv_bias: bool = True, attn_drop: float = 0.0,
                  proj_drop: float = 0.0, fused_attn: Optional[bool] = None, device=None, dtype=None) -> None:
@@ -155,7 +153,7 @@ class SlicedAttention(nn.Module):
         self.num_heads = num_heads
         self.head_dim = dim // num_heads
         self.scale = self.head_dim ** -0.5
-        self.fused_attn = fused_attn
+        self.fused_attn = use_fused_attn() if fused_attn is None else fused_attn
         self.qkv = nn.Linear(dim, dim * 3, bias=qkv_bias, device=device, dtype=dtype)
         self.attn_drop = nn.Dropout(attn_drop)
         self.proj = nn.Linear(dim, dim, device=device, dtype=dtype)
@@ -175,7 +173,7 @@ class SlicedAttention(nn.Module):
         # One copy makes q, k and v contiguous, so the matmuls below copy nothing more.
         q, k, v = qkv.permute(2, 0, 3, 1, 4).contiguous().unbind(0)  # (B * groups, heads, slice, dim)
 
-        if self._use_sdpa(x, slice_len):
+        if self.fused_attn and not torch.jit.is_tracing():
             x = F.scaled_dot_product_attention(
                 q, k, v, dropout_p=self.attn_drop.p if self.training else 0.0)
         else:
@@ -187,11 +185,6 @@ class SlicedAttention(nn.Module):
         if permutation is not None:
             x = x[:, torch.argsort(permutation)]
         return self.proj_drop(self.proj(x))
-
-    def _use_sdpa(self, x: torch.Tensor, slice_len: int) -> bool:
-        if self.fused_attn is None:
-            return x.device.type != "cpu" or slice_len >= self.CPU_SDPA_MIN_TOKENS
-        return self.fused_attn
 
 
 class SharedBlock(nn.Module):
