@@ -5,7 +5,8 @@ in the half-open interval [1.05, 1.15), decided exactly with :class:`decimal.Dec
 function here widens that interval; a figure that is known not to hold is marked
 ``known-deviation`` in ``paper_values.csv`` and explained in ``deviations.md``, and the
 explanation covers the one measurement it records, not any: when the measurement moves
-away from that value, the row fails again. Everything here is pure: no printing, errors are :class:`ExpectedError` (one line).
+away from that value, the row fails again. Everything here is pure: no printing, errors
+are :class:`ExpectedError` (one line).
 """
 from __future__ import annotations
 
@@ -282,10 +283,9 @@ def load_deviations(path: str | Path = DEFAULT_DEVIATIONS) -> dict[DeviationKey,
         if recorded is None:
             raise ExpectedError(f"{path}, line {number}: entry {name} records no measured value: "
                                 f"its first line must be '{RECORDED_FORMAT}'")
-        try:
-            _parse_printed(recorded.group(1))
-        except ValueError as error:
-            raise ExpectedError(f"{path}, line {number}: entry {name}: measured {error}") from None
+        if not _PRINTED.fullmatch(recorded.group(1)):
+            raise ExpectedError(f"{path}, line {number}: entry {name}: recorded value "
+                                f"{recorded.group(1)!r} is not a plain decimal number such as '21.091'")
         explanation = "\n".join(text for n, text in body if n > number).strip()
         if not explanation:
             raise ExpectedError(f"{path}, line {line}: heading {name} has no explanation under "

@@ -378,7 +378,7 @@ def test_known_deviation_with_explanation_loads(tmp_path):
     ("# Deviations\n\n## sret_t 224 gflops\n\nThe counter differs.\n",
      "line 5: entry '## sret_t 224 gflops' records no measured value: its first line must be 'Measured: "),
     ("## claim deep\n\nMeasured 9.565\n\nwhy\n", "line 3: entry '## claim deep' records no measured value"),
-    ("## sret_t 224 gflops\n\nMeasured: 1.2G\n\nwhy\n", "line 3: entry '## sret_t 224 gflops': measured"),
+    ("## sret_t 224 gflops\n\nMeasured: 1.2G\n\nwhy\n", "line 3: entry '## sret_t 224 gflops': recorded value '1.2G' is not a plain decimal"),
     ("## sret_t 224 gflops\n\nMeasured: 1.2\n\n## sret_s 224 gflops\n",
      "line 1: heading '## sret_t 224 gflops' has no explanation under its measured value"),
 ])
