@@ -33,9 +33,10 @@ DEEP_MODEL_ARGS = dict(_TINY, depth=(16, 80, 24), recursive_num=(2, 5, 3))
 # Nor for the "even 1000": SReT-T's 10 shared blocks, each applied 100 times in a row,
 # 1000 block applications (2000 layers with their NLLs).
 THOUSAND_LOOPS = 100
-# Its image runs on one thread: its 2000 layers are small, sequential kernels, and with two
-# threads on a machine shared with other work each kernel's thread barrier waited so long
-# that one image took 20-48 s instead of 1 s (2.8 s on one thread, measured side by side).
+# Its image runs on one thread: its 2000 layers are small, sequential kernels whose thread
+# barriers stall when the CPU is shared. On the 2-core dev machine at a 1-minute load of 5-7,
+# one image took 21-48 s on two threads and 2.8 s on one, measured side by side (1.0 s on
+# two threads when the machine was idle).
 RUN_THREADS = 1
 
 
