@@ -19,9 +19,9 @@ from _imagenet_fixtures import IMAGES_PER_CLASS, RANKING, TOTAL, make_folder
 
 HEADER = "model,img_size,metric,published,source,note,status_override\n"
 CLAIM_HEADER = "claim_id,claim,source,check,models,low,high,unit\n"
-# A claim measured only when sret_t is selected: a data folder with it alone keeps a run on other
-# models free of claims (the deep-model claims build models of 120 and 1000 block applications).
-SRET_T_CLAIM = "slicing_cuts_flops_10_30,cuts 10-30%,hand-made,k,sret_t,10,30,% FLOPs reduction\n"
+# A claim about sret_lt alone, which no test here selects: a data folder with it measures no claim
+# (the shipped deep-model claims build and run models of 120 and 1000 block applications).
+NO_CLAIM = CLAIM_HEADER + "slicing_cuts_flops_10_30,cuts 10-30%,hand-made,k,sret_lt,10,30,% FLOPs reduction\n"
 # Parameter counts recorded from the official code (the fixtures' manifest.json).
 OFFICIAL_PARAMS = {"sret_t": 4_755_979, "sret_s_wo_slice_384": 21_091_212}
 
@@ -48,7 +48,7 @@ def _row(body: dict, model: str, metric: str) -> dict:
 
 
 def test_the_papers_sret_t_passes_and_one_block_more_fails(tmp_path):
-    folder = data_folder(tmp_path / "expected", claims=CLAIM_HEADER + SRET_T_CLAIM)
+    folder = data_folder(tmp_path / "expected", claims=NO_CLAIM)
     body = gate.verify(["sret_t"], expected=folder, progress=False)
     assert _row(body, "sret_t", "gflops")["status"] == "pass"
     assert _row(body, "sret_t.in1k", "params_m")["measured"] == OFFICIAL_PARAMS["sret_t"] / 1e6
@@ -67,7 +67,7 @@ def test_the_papers_sret_t_passes_and_one_block_more_fails(tmp_path):
 
 def test_a_known_deviation_explains_one_measurement_not_a_changed_model(tmp_path):
     # The shipped data: sret_s_wo_slice_384's 21.0M is a known deviation explaining 21.091.
-    folder = data_folder(tmp_path / "expected", claims=CLAIM_HEADER + SRET_T_CLAIM)
+    folder = data_folder(tmp_path / "expected", claims=NO_CLAIM)
     body = gate.verify(["sret_s_wo_slice_384"], expected=folder, progress=False)
     row = _row(body, "sret_s_wo_slice_384.distill_in1k", "params_m")
     assert row["measured"] == OFFICIAL_PARAMS["sret_s_wo_slice_384"] / 1e6
@@ -89,28 +89,27 @@ def test_a_known_deviation_explains_one_measurement_not_a_changed_model(tmp_path
 
 
 def test_the_data_folder_applies_to_figures_claims_and_deviations(tmp_path):
-    # The '100' part's model: SReT-T less its 20 NLL layers (1,159,208 parameters, 2d^2 + 4d + 2 each
-    # at d = 64, 128, 256), plus 16 + 80 + 24 of them: 3,596,771 + 135,200 + 2,662,560 + 3,170,352.
-    deep_params_m = 9_564_883 / 1e6
+    # A hand-made range that sret_ext's shared blocks (0 parameters added) do not meet, explained
+    # for 0 in one folder and for 5 in the other.
     values = HEADER + "sret_ext,224,gflops,0.7,hand-made,,\n"
-    claims = CLAIM_HEADER + "deep_sliced_recursion_compact,c,hand-made,k,,13,15,M parameters\n"
+    claims = CLAIM_HEADER + "recursion_adds_no_params,c,hand-made,k,sret_ext,1,2,parameters added\n"
     statuses = {}
-    for recorded in ("9.565", "9.4"):
+    for recorded in ("0", "5"):
         folder = data_folder(tmp_path / recorded, values, claims,
-                             f"## claim deep_sliced_recursion_compact\n\nMeasured: {recorded}\n\nNarrower.\n")
+                             f"## claim recursion_adds_no_params\n\nMeasured: {recorded}\n\nShared.\n")
         body = gate.verify(["sret_ext"], expected=folder, progress=False)
-        assert [(r["model"], r["metric"]) for r in body["results"]] == [("sret_ext", "gflops")]
+        assert [(r["model"], r["metric"], r["status"]) for r in body["results"]] == [("sret_ext", "gflops", "pass")]
         (claim,) = body["claims"]
-        assert claim["measured"] == pytest.approx(deep_params_m)
+        assert claim["measured"] == 0
         statuses[recorded] = claim["status"], claim["note"]
-    assert statuses["9.565"][0] == "known-deviation" and "Narrower." in statuses["9.565"][1]
-    assert statuses["9.4"][0] == "fail" and "no longer matches" in statuses["9.4"][1]
+    assert statuses["0"][0] == "known-deviation" and "Shared." in statuses["0"][1]
+    assert statuses["5"][0] == "fail" and "no longer matches" in statuses["5"][1]
 
 
 def test_statuses_follow_the_rounding_rule_on_hand_made_figures(tmp_path):
     folder = data_folder(tmp_path, HEADER + "sret_ext,224,gflops,0.7,a,,\nsret_ext,224,params_m,3.2,b,,\n"
                          "sret_t,224,gflops,1.10,c,,\nsret_t,224,params_m,4.7,d,,\n",
-                         CLAIM_HEADER + SRET_T_CLAIM.replace(",sret_t,", ",sret_lt,"), "")
+                         NO_CLAIM, "")
     body = gate.verify(["sret_ext", "sret_t"], expected=folder, progress=False)
     statuses = [(r["model"], r["metric"], r["status"]) for r in body["results"]]
     # 1.1217 rounds to 1.12, not 1.10; 4.756 rounds to 4.8, not 4.7; 3.188 rounds to 3.2.
@@ -132,7 +131,7 @@ def _answers_ranking_first(checkpoints: Path) -> Path:
 
 def test_top1_is_not_measured_without_data_and_a_subset_never_passes(tmp_path):
     folder = data_folder(tmp_path / "expected", HEADER + "sret_t.in1k,224,top1,36.4,hand-made,,\n",
-                         CLAIM_HEADER + SRET_T_CLAIM, "")
+                         NO_CLAIM, "")
     body = gate.verify(["sret_t.in1k"], expected=folder, progress=False)
     row = body["results"][0]
     assert row["status"] == "not-measured" and row["measured"] is None and "--data" in row["note"]
@@ -152,7 +151,7 @@ def test_forty_images_of_twenty_classes_are_a_subset(tmp_path):
     classes = [3, 10, 500, 999] + list(range(20, 36))  # 20 classes, 2 images each
     make_folder(tmp_path / "val", {label: 2 for label in classes})
     folder = data_folder(tmp_path / "expected", HEADER + "sret_t.in1k,224,top1,76.0,hand-made,,\n",
-                         CLAIM_HEADER + SRET_T_CLAIM, "")
+                         NO_CLAIM, "")
     body = gate.verify(["sret_t.in1k"], checkpoints=_answers_ranking_first(tmp_path / "checkpoints"),
                        data=tmp_path / "val", expected=folder, progress=False)
     row = body["results"][0]
@@ -183,7 +182,7 @@ def test_bad_input_is_one_line_naming_the_culprit_and_exit_2(args, culprit):
 
 
 def test_a_claim_without_a_measurement_is_a_load_error_naming_it(tmp_path):
-    folder = data_folder(tmp_path, claims=CLAIM_HEADER + SRET_T_CLAIM + "slicing_cuts_flops,c,s,k,,10,30,%\n")
+    folder = data_folder(tmp_path, claims=NO_CLAIM + "slicing_cuts_flops,c,s,k,,10,30,%\n")
     done = _run("--models", "sret_ext", "--expected", str(folder))
     assert done.returncode == 2 and "Traceback" not in done.stderr
     (line,) = done.stderr.strip().splitlines()
@@ -201,7 +200,7 @@ def test_a_deviation_without_its_measured_value_is_a_load_error(tmp_path):
 
 def test_json_is_complete(tmp_path):
     out = tmp_path / "verify.json"
-    folder = data_folder(tmp_path / "expected", claims=CLAIM_HEADER + SRET_T_CLAIM)
+    folder = data_folder(tmp_path / "expected", claims=NO_CLAIM)
     done = _run("--models", "sret_ext", "--json", str(out), "--expected", str(folder))
     assert done.returncode == 0, done.stderr
     doc = json.loads(out.read_text())
@@ -215,7 +214,7 @@ def test_json_is_complete(tmp_path):
     assert row["model"] == "sret_ext" and row["published"] == 0.7 and row["status"] == "pass"
     counter = doc["counters"]["sret_ext@224"]
     assert {"fvcore_macs", "thop_macs", "torch_counter_flops", "differences"} <= set(counter)
-    assert doc["claims"] == []  # the one claim of this data folder is about sret_t
+    assert doc["claims"] == []  # the one claim of this data folder is about sret_lt
     assert "pass" in done.stdout and "sret_ext (reconstructed)" in done.stdout
 
 
