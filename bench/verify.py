@@ -22,7 +22,7 @@ from tabulate import tabulate
 from tqdm import tqdm
 
 import sret  # noqa: F401  (registers the models)
-from bench.claims import MEASUREMENTS
+from bench.claims import MEASUREMENTS, torch_threads
 from bench.cli import ArgumentParser, UsageError, run, split_list, unknown_name
 from bench.expected import (DEFAULT, DEFAULT_CLAIMS, DEFAULT_DEVIATIONS, EXPECTED_DIR, STATUSES, SUBSET, Claim,
                             Deviation, DeviationKey, ExpectedFigure, load_claims, load_deviations, load_expected,
@@ -34,6 +34,11 @@ Builder = Callable[..., torch.nn.Module]
 FAILING = ("fail",)
 # The set every published top-1 is measured on: ImageNet-1k val. Anything else is a subset.
 IMAGENET_VAL_IMAGES, IMAGENET_VAL_CLASSES = 50_000, 1_000
+# Counting runs one image through small kernels, which gain nothing from more threads and
+# stall at their thread barriers when the CPU is shared: on the 2-core dev machine at a
+# 1-minute load of 3-4 the whole gate took 147-153 s with torch's two threads and 13.6-13.9 s
+# with one (OMP_NUM_THREADS=1), measured interleaved. Counts do not depend on threads.
+COUNT_THREADS = 1
 
 
 @dataclass
@@ -46,8 +51,9 @@ class Measurer:
     def count(self, architecture: str, img_size: int) -> FlopCount:
         key = (architecture, img_size)
         if key not in self.counts:
-            model = self.build(architecture, img_size=img_size)
-            self.counts[key] = count_flops(model, img_size, architecture)
+            with torch_threads(COUNT_THREADS):
+                model = self.build(architecture, img_size=img_size)
+                self.counts[key] = count_flops(model, img_size, architecture)
         return self.counts[key]
 
 
@@ -115,7 +121,8 @@ def measure_claims(claims: list[Claim], architectures: set[str], measurer: Measu
         models = tuple(m for m in claim.models if m in architectures) if claim.models else ()
         if claim.models and not models:
             continue
-        result = MEASUREMENTS[claim.claim_id](models, measurer.count, measurer.build)
+        with torch_threads(COUNT_THREADS):
+            result = MEASUREMENTS[claim.claim_id](models, measurer.count, measurer.build)
         claim_status, shown, note = claim.judge(result.values, result.unmet,
                                                 deviations.get(("claim", claim.claim_id)))
         out.append({
