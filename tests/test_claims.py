@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import copy
 
+import pytest
 import timm
 
 from bench import claims
@@ -27,6 +28,13 @@ BLOCK = {64: 46_634, 128: 184_912, 256: 736_925}
 WIDTHS, SHARED_BLOCKS = (64, 128, 256), (2, 5, 3)
 SRET_T_PARAMS = 4_755_979  # official manifest
 SRET_T_WITHOUT_NLLS = SRET_T_PARAMS - sum(2 * r * NLL[d] for d, r in zip(WIDTHS, SHARED_BLOCKS))
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Count on one thread, as the gate does (bench.verify.COUNT_THREADS): counts do not depend on it."""
+    with claims.torch_threads(1):
+        yield
 
 
 def test_the_hand_counts_add_up_to_the_official_sret_t():
@@ -104,5 +112,4 @@ def test_the_1000_part_is_built_counted_and_run():
     # The GFLOPs are scaled from the blocks applied once and twice; fvcore on the 1000-application
     # model itself (20-50 s) must give the same count, to the multiply-add.
     model = claims.build_sret(claims.sret_t_blocks_applied(claims.THOUSAND_LOOPS))
-    with claims.torch_threads(1):  # the count does not depend on threads; one is fastest on a shared CPU
-        assert round(detail["gflops"] * 1e9) == headline_macs(model, 224)
+    assert round(detail["gflops"] * 1e9) == headline_macs(model, 224)
