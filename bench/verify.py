@@ -34,10 +34,11 @@ Builder = Callable[..., torch.nn.Module]
 FAILING = ("fail",)
 # The set every published top-1 is measured on: ImageNet-1k val. Anything else is a subset.
 IMAGENET_VAL_IMAGES, IMAGENET_VAL_CLASSES = 50_000, 1_000
-# Counting runs one image through small kernels, which gain nothing from more threads and
-# stall at their thread barriers when the CPU is shared: on the 2-core dev machine at a
-# 1-minute load of 3-4 the whole gate took 147-153 s with torch's two threads and 13.6-13.9 s
-# with one (OMP_NUM_THREADS=1), measured interleaved. Counts do not depend on threads.
+# Counting runs one image through small kernels, which stall at their thread barriers when
+# the CPU is shared: on the 2-core dev machine at a 1-minute load of 3-4 the gate before the
+# claims grew took 147-153 s with torch's two threads and 13.6-13.9 s with one
+# (OMP_NUM_THREADS=1); idle, one thread cost 2.5 s (11.5 -> 14.1 s). Measured interleaved;
+# counts do not depend on threads.
 COUNT_THREADS = 1
 
 
