@@ -1,11 +1,11 @@
 """bench.report: the page says what the results files say, and nothing they do not.
 
 The hand-made results in ``tests/data/`` have statuses chosen so the verdict is known by
-construction (4 hold, 1 fail, 2 known deviations, 1 not measured); a CPU and a GPU throughput
-file check that GPU wording follows the device the file names; the page and the plots show
-what those files hold, written out here by hand. The committed page under ``reports/`` is
-re-rendered from the committed JSON (git's copy, not whatever a local run last wrote there)
-and must match byte for byte.
+construction (5 hold, 1 fail, 2 known deviations, 1 top-1 on a subset, 1 not measured); a CPU
+and a GPU throughput file check that GPU wording follows the device the file names; the page and
+the plots show what those files hold, written out here by hand. The committed page under
+``reports/`` is re-rendered from the committed JSON (git's copy, not whatever a local run last
+wrote there) and must match byte for byte.
 """
 from __future__ import annotations
 
@@ -43,11 +43,23 @@ def test_verdict_counts_the_statuses_of_figures_and_claims():
     results = report.load_results([VERIFY])
     verify = results.verify[1]
     statuses = Counter(row["status"] for row in verify["results"] + verify["claims"])
-    assert report.verdict_counts(verify) == {"pass": 4, "fail": 1, "known-deviation": 2, "not-measured": 1}
+    assert report.verdict_counts(verify) == {"pass": 5, "fail": 1, "known-deviation": 2, "subset": 1,
+                                             "not-measured": 1}
     assert report.verdict_counts(verify) == {status: statuses[status] for status in report.STATUSES}
     first_lines = report.render_markdown(results).splitlines()[:3]
-    assert ("**Verdict: 4 hold, 1 fail, 2 known deviations, 1 not measured** — of the 6 published figures "
-            "and 2 text claims") in "\n".join(first_lines)
+    assert ("**Verdict: 5 hold, 1 fail, 2 known deviations, 1 measured on a subset (not ImageNet-1k val), "
+            "1 not measured** — of the 8 published figures and 2 text claims") in "\n".join(first_lines)
+
+
+def test_a_top1_on_a_subset_is_shown_apart_from_pass_and_fail():
+    markdown = page()
+    line = next(line for line in markdown.splitlines() if line.startswith("| SReT_LT [8-4-1,2-1-1]"))
+    assert "| 76.7 / 75.00 " in line and "| subset " in line and "| pass " in line  # GFLOPs pass, top-1 subset
+    assert "On a subset: sret_lt.in1k top1 75.00, a subset, not the ImageNet-1k validation set" in markdown
+    assert "40 images of 20 classes" in markdown
+    assert "measured 0 of the 2 published top-1 figures on ImageNet-1k val, and 1 on a subset" in markdown
+    points = report.plots.accuracy_points(report.load_results([VERIFY]).verify[1], [], [])
+    assert points.measured == []  # a subset top-1 is never drawn as a measured point
 
 
 def test_a_failing_row_is_visible_in_the_verdict_and_the_tables():
@@ -108,7 +120,7 @@ def test_baselines_without_a_measured_top1_get_no_accuracy():
     points = report.plots.accuracy_points(results.verify[1], [results.throughput[0][1]], [])
     assert points.baselines_measured == []
     assert points.baselines_cost_only == [("deit_tiny_patch16_224", pytest.approx(2507000000 / 2e9))]
-    assert [tag for tag, _, _ in points.published] == ["sret_t.in1k"]  # the one tag with GFLOPs and top-1
+    assert [tag for tag, _, _ in points.published] == ["sret_t.in1k", "sret_lt.in1k"]  # tags with GFLOPs and top-1
     assert points.measured == []
 
 
