@@ -68,6 +68,7 @@ def non_recursive_counterpart(model: nn.Module) -> nn.Module:
             firsts = range(0, len(stage.blocks) // 2, stage.loops)
             stage.blocks = nn.ModuleList(stage.blocks[2 * a + i] for a in firsts for i in (0, 1))
             stage.loops = 1
+            stage.reschedule()
     return counterpart.eval()
 
 
