@@ -3,8 +3,10 @@
 A figure printed as ``1.1`` means "rounds to 1.1": a measurement agrees with it when it lies
 in the half-open interval [1.05, 1.15), decided exactly with :class:`decimal.Decimal`. No
 function here widens that interval; a figure that is known not to hold is marked
-``known-deviation`` in ``paper_values.csv`` and explained in ``deviations.md``.
-Everything here is pure: no printing, errors are :class:`ExpectedError` (one line).
+``known-deviation`` in ``paper_values.csv`` and explained in ``deviations.md``, and the
+explanation covers the one measurement it records, not any: when the measurement moves
+away from that value, the row fails again. Everything here is pure: no printing, errors
+are :class:`ExpectedError` (one line).
 """
 from __future__ import annotations
 
@@ -14,12 +16,13 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
+from typing import Collection, Sequence
 
 from bench.results import ResultsError
 
 __all__ = [
-    "Claim", "ExpectedError", "ExpectedFigure", "agrees", "interval", "load_claims",
-    "load_deviations", "load_expected", "status",
+    "Claim", "Deviation", "ExpectedError", "ExpectedFigure", "agrees", "interval", "judge",
+    "load_claims", "load_deviations", "load_expected", "status",
 ]
 
 EXPECTED_DIR = Path(__file__).resolve().parents[1] / "expected"
@@ -28,8 +31,9 @@ DEFAULT_DEVIATIONS = EXPECTED_DIR / "deviations.md"
 DEFAULT_CLAIMS = EXPECTED_DIR / "claims.csv"
 
 METRICS = ("gflops", "params_m", "top1")
-STATUSES = ("pass", "fail", "known-deviation", "not-measured")
 KNOWN_DEVIATION = "known-deviation"
+SUBSET = "subset"  # a top-1 measured on anything but the full ImageNet-1k val: neither pass nor fail
+STATUSES = ("pass", "fail", KNOWN_DEVIATION, SUBSET, "not-measured")
 COLUMNS = ("model", "img_size", "metric", "published", "source", "note", "status_override")
 CLAIM_COLUMNS = ("claim_id", "claim", "source", "check", "models", "low", "high", "unit")
 
@@ -39,6 +43,9 @@ DeviationKey = tuple  # (model, img_size, metric) as in paper_values.csv, or ("c
 # so that the number of decimals (the published precision) is never ambiguous.
 _PRINTED = re.compile(r"-?\d+(?:\.\d+)?")
 _MODEL = re.compile(r"[a-z0-9_]+(?:\.[a-z0-9_]+)?")
+# The first line of every deviations.md entry: the measurement the explanation was written for.
+_RECORDED = re.compile(r"Measured:\s*(\S+)")
+RECORDED_FORMAT = "Measured: <the value it explains, as the gate prints it, e.g. 21.091>"
 
 
 class ExpectedError(ResultsError):
@@ -99,6 +106,18 @@ def agrees(measured: float | int | Decimal, published_text: str) -> bool:
 # --- the published figures ------------------------------------------------------------
 
 @dataclass(frozen=True)
+class Deviation:
+    """An entry of ``deviations.md``: the measurement it explains (as printed) and why."""
+
+    measured_text: str  # e.g. "21.091": the explanation holds while a measurement rounds to it
+    explanation: str
+
+    def covers(self, measured: float | int | Decimal) -> bool:
+        """Whether ``measured`` is still the measurement explained (same rounding rule as figures)."""
+        return agrees(measured, self.measured_text)
+
+
+@dataclass(frozen=True)
 class ExpectedFigure:
     """One published figure: a metric of a model (architecture or pretrained tag) at a size."""
 
@@ -109,7 +128,7 @@ class ExpectedFigure:
     source: str
     note: str = ""
     status_override: str = ""
-    deviation: str = ""  # the explanation from deviations.md when status_override is set
+    deviation: Deviation | None = None  # from deviations.md when status_override is set
 
     @property
     def published(self) -> float:
@@ -179,7 +198,7 @@ def load_expected(path: str | Path = DEFAULT,
     """
     path = Path(path)
     rows = _read_csv(path, COLUMNS, "expected values")
-    deviations: dict[DeviationKey, str] | None = None
+    deviations: dict[DeviationKey, Deviation] | None = None
     figures: list[ExpectedFigure] = []
     seen: dict[DeviationKey, int] = {}
 
@@ -208,7 +227,7 @@ def load_expected(path: str | Path = DEFAULT,
                                 f"(first on line {seen[key]})")
         seen[key] = line
 
-        override, explanation = row["status_override"], ""
+        override, explanation = row["status_override"], None
         if override not in ("", KNOWN_DEVIATION):
             raise fail("status_override", f"{override!r} is not empty or '{KNOWN_DEVIATION}'")
         if override:
@@ -234,10 +253,11 @@ def load_expected(path: str | Path = DEFAULT,
 
 # --- known deviations -----------------------------------------------------------------
 
-def load_deviations(path: str | Path = DEFAULT_DEVIATIONS) -> dict[DeviationKey, str]:
+def load_deviations(path: str | Path = DEFAULT_DEVIATIONS) -> dict[DeviationKey, Deviation]:
     """Explanations keyed ``(model, img_size, metric)``: a ``## model img_size metric``
-    heading, then the explanation up to the next heading; a text claim's is keyed
-    ``("claim", claim_id)`` from a ``## claim <claim_id>`` heading. Fenced code blocks are skipped."""
+    heading, then a ``Measured: <value>`` line (the measurement explained, as printed), then
+    the explanation up to the next heading; a text claim's is keyed ``("claim", claim_id)``
+    from a ``## claim <claim_id>`` heading. Fenced code blocks are skipped."""
     path = Path(path)
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
@@ -246,19 +266,31 @@ def load_deviations(path: str | Path = DEFAULT_DEVIATIONS) -> dict[DeviationKey,
     except (OSError, UnicodeDecodeError) as error:
         raise ExpectedError(f"deviations file {path} cannot be read ({error})") from None
 
-    entries: dict[DeviationKey, str] = {}
+    entries: dict[DeviationKey, Deviation] = {}
     heading: tuple[DeviationKey, int] | None = None
-    body: list[str] = []
+    body: list[tuple[int, str]] = []
 
     def close() -> None:
         if heading is None:
             return
         key, line = heading
-        text = "\n".join(body).strip()
-        if not text:
-            raise ExpectedError(f"{path}, line {line}: heading '## {' '.join(map(str, key))}' "
-                                "has no explanation under it")
-        entries[key] = text
+        name = f"'## {' '.join(map(str, key))}'"
+        filled = [(number, text) for number, text in body if text.strip()]
+        if not filled:
+            raise ExpectedError(f"{path}, line {line}: heading {name} has no explanation under it")
+        number, first = filled[0]
+        recorded = _RECORDED.fullmatch(first.strip())
+        if recorded is None:
+            raise ExpectedError(f"{path}, line {number}: entry {name} records no measured value: "
+                                f"its first line must be '{RECORDED_FORMAT}'")
+        if not _PRINTED.fullmatch(recorded.group(1)):
+            raise ExpectedError(f"{path}, line {number}: entry {name}: recorded value "
+                                f"{recorded.group(1)!r} is not a plain decimal number such as '21.091'")
+        explanation = "\n".join(text for n, text in body if n > number).strip()
+        if not explanation:
+            raise ExpectedError(f"{path}, line {line}: heading {name} has no explanation under "
+                                "its measured value")
+        entries[key] = Deviation(recorded.group(1), explanation)
 
     in_fence = False
     for number, raw in enumerate(lines, start=1):
@@ -286,7 +318,7 @@ def load_deviations(path: str | Path = DEFAULT_DEVIATIONS) -> dict[DeviationKey,
                 close()
                 heading, body = None, []
             else:
-                body.append(raw)
+                body.append((number, raw))
     close()
     return entries
 
@@ -297,31 +329,50 @@ def _show(value: float | int | Decimal) -> str:
     return repr(value) if isinstance(value, float) else str(value)
 
 
+def judge(holds: bool, measured: float | int | Decimal, comparison: str,
+          deviation: Deviation | None) -> tuple[str, str]:
+    """``(status, note)`` of a finite measurement that does or does not agree with the paper.
+
+    ``comparison`` says how it compares (the note of a failure). A marked measurement
+    (``deviation`` given) that does not agree is a known deviation only while it still
+    rounds to the value the explanation records; otherwise the explanation no longer
+    matches and it fails. A marked measurement that agrees passes; the note says the
+    deviation is stale.
+    """
+    if holds:
+        if deviation is not None:
+            return "pass", (f"{comparison}: the known deviation in deviations.md is stale, "
+                            "remove it")
+        return "pass", ""
+    if deviation is None:
+        return "fail", comparison
+    if not deviation.covers(measured):
+        return "fail", (f"the explanation in deviations.md no longer matches the measurement: it "
+                        f"explains measured {deviation.measured_text}, but the measurement is "
+                        f"{_show(measured)} ({comparison})")
+    return KNOWN_DEVIATION, f"{comparison}; known deviation: {' '.join(deviation.explanation.split())}"
+
+
 def status(figure: ExpectedFigure, measured: float | int | Decimal | None,
            reason: str | None = None) -> tuple[str, str]:
     """``(status, note)`` of a measurement against its published figure.
 
     "not-measured" when ``measured`` is None (the note is ``reason``); otherwise "pass" when
-    it rounds to the figure, else "known-deviation" for a row marked so, else "fail". A
-    marked row whose measurement agrees passes, and the note says the deviation is stale.
+    it rounds to the figure, else "known-deviation" for a row marked so while the measurement
+    still rounds to the value its explanation records (:func:`judge`), else "fail".
     """
     if measured is None:
         return "not-measured", reason or "no measurement"
     low, high = _exact_interval(figure.published_text)
-    where = f"published {figure.published_text} accepts [{low}, {high})"
     if not _is_finite(measured):
-        return "fail", f"measured value is {_show(measured)}, not a number; {where}"
+        return "fail", (f"measured value is {_show(measured)}, not a number; published "
+                        f"{figure.published_text} accepts [{low}, {high})")
+    deviation = figure.deviation if figure.status_override == KNOWN_DEVIATION else None
     if agrees(measured, figure.published_text):
-        if figure.status_override == KNOWN_DEVIATION:
-            return "pass", (f"measured {_show(measured)} agrees with published "
-                            f"{figure.published_text}: the known deviation in deviations.md "
-                            "is stale, remove it")
-        return "pass", ""
-    note = f"measured {_show(measured)} is outside [{low}, {high}), the values that round to " \
-           f"published {figure.published_text}"
-    if figure.status_override == KNOWN_DEVIATION:
-        return KNOWN_DEVIATION, f"{note}; known deviation: {' '.join(figure.deviation.split())}"
-    return "fail", note
+        return judge(True, measured, f"measured {_show(measured)} agrees with published "
+                                     f"{figure.published_text}", deviation)
+    return judge(False, measured, f"measured {_show(measured)} is outside [{low}, {high}), the "
+                                  f"values that round to published {figure.published_text}", deviation)
 
 
 # --- text claims ----------------------------------------------------------------------
@@ -347,18 +398,74 @@ class Claim:
     def high(self) -> float | None:
         return float(_parse_printed(self.high_text)) if self.high_text else None
 
+    @property
+    def published_text(self) -> str:
+        return f"{self.low_text}-{self.high_text}"
+
+    def _bounds(self) -> tuple[Decimal, Decimal] | None:
+        if not (self.low_text and self.high_text):
+            return None
+        return _exact_interval(self.low_text)[0], _exact_interval(self.high_text)[1]
+
     def agrees(self, measured: float | int | Decimal) -> bool:
         """Whether ``measured`` rounds, at the printed precision, into [low, high]:
         "13-15" accepts [12.5, 15.5), the values that round to 13, 14 or 15."""
-        if not (self.low_text and self.high_text) or not _is_finite(measured):
+        bounds = self._bounds()
+        if bounds is None or not _is_finite(measured):
             return False
-        low = _exact_interval(self.low_text)[0]
-        high = _exact_interval(self.high_text)[1]
-        return low <= _as_decimal(measured) < high
+        return bounds[0] <= _as_decimal(measured) < bounds[1]
+
+    def worst(self, values: Sequence[float | int | Decimal]) -> float | int | Decimal:
+        """The value to show for several: the one farthest outside the range, or, when all
+        agree, the one nearest an end of it (so the shown value agrees only if all do)."""
+        bounds = self._bounds()
+
+        def badness(value: float | int | Decimal) -> tuple[bool, Decimal]:
+            if bounds is None or not _is_finite(value):
+                return True, Decimal("Infinity")
+            exact = _as_decimal(value)
+            return not self.agrees(value), max(bounds[0] - exact, exact - bounds[1])
+
+        return max(values, key=badness)  # max keeps the first of equals
+
+    def judge(self, values: Sequence[float | int | Decimal], unmet: Sequence[str] = (),
+              deviation: Deviation | None = None) -> tuple[str, float | int | Decimal, str]:
+        """``(status, shown value, note)`` of a claim measured as ``values`` (one per model
+        or part, all must agree) with ``unmet`` the stated conditions that did not hold.
+
+        A deviation explains one measurement: the claim is a known deviation only when the
+        shown value is the one value outside the range, every condition holds, and it still
+        rounds to the value the explanation records (:func:`judge`).
+        """
+        if not values:
+            raise ValueError(f"claim {self.claim_id!r} measured no value")
+        shown = self.worst(values)
+        bounds = self._bounds()
+        accepts = f"[{bounds[0]}, {bounds[1]})" if bounds else "no range"
+        outside = [value for value in values if not self.agrees(value)]
+        if not outside and not unmet:
+            state, note = judge(True, shown, f"measured {_show(shown)} agrees with published "
+                                             f"{self.published_text} {self.unit}", deviation)
+            return state, shown, note
+        problems = list(unmet)
+        if outside:
+            problems.insert(0, f"measured {', '.join(map(_show, outside))} outside {accepts}, the "
+                               f"values that round into published {self.published_text} {self.unit}")
+        comparison = "; ".join(problems)
+        if deviation is not None and (unmet or len(outside) > 1):
+            return "fail", shown, (f"{comparison}; the explanation in deviations.md covers one "
+                                   f"measurement (measured {deviation.measured_text}), not these")
+        state, note = judge(False, shown, comparison, deviation)
+        return state, shown, note
 
 
-def load_claims(path: str | Path = DEFAULT_CLAIMS) -> list[Claim]:
-    """The text claims of ``claims.csv``, validated like :func:`load_expected`."""
+def load_claims(path: str | Path = DEFAULT_CLAIMS,
+                measured_ids: Collection[str] | None = None) -> list[Claim]:
+    """The text claims of ``claims.csv``, validated like :func:`load_expected`.
+
+    With ``measured_ids`` (the claims the code can measure), a claim without a measurement
+    is an error here, at load, rather than a failure halfway through a run.
+    """
     path = Path(path)
     claims: list[Claim] = []
     seen: dict[str, int] = {}
@@ -373,6 +480,9 @@ def load_claims(path: str | Path = DEFAULT_CLAIMS) -> list[Claim]:
             raise fail("claim_id", f"duplicate claim {row['claim_id']!r} "
                                    f"(first on line {seen[row['claim_id']]})")
         seen[row["claim_id"]] = line
+        if measured_ids is not None and row["claim_id"] not in measured_ids:
+            raise fail("claim_id", f"no measurement for claim {row['claim_id']!r} in the code "
+                                   f"(known: {', '.join(sorted(measured_ids))})")
         for column in ("low", "high"):
             if row[column]:
                 try:

@@ -18,8 +18,9 @@ from typing import Any, Sequence
 
 from bench import plots, speed_report
 from bench.cli import ArgumentParser, UsageError, run
+from bench.expected import STATUSES, SUBSET
 from bench.markdown import date as _date
-from bench.markdown import device_label  # noqa: F401  (part of this module's interface)
+from bench.markdown import device_label
 from bench.markdown import number as _number
 from bench.markdown import significant as _significant
 from bench.markdown import table as _table
@@ -29,7 +30,6 @@ ROOT = Path(__file__).resolve().parents[1]
 REPORTS = ROOT / "reports"
 DEFAULT_PATTERNS = ("verify.json", "throughput-*.json", "model_speed-*.json", "slicing_speed-*.json",
                     "device_check-*.json", "gpu_run-*.json", "accuracy*.json")
-STATUSES = ("pass", "fail", "known-deviation", "not-measured")
 ACCURACY_PLOT = "accuracy_vs_gflops.png"
 PWC_PREFIX = "Papers with Code"
 README_PREFIX = "official README"
@@ -206,7 +206,8 @@ def verdict_counts(verify: dict[str, Any]) -> dict[str, int]:
 def verdict_line(verify: dict[str, Any]) -> str:
     counts = verdict_counts(verify)
     return (f"**Verdict: {counts['pass']} hold, {counts['fail']} fail, {counts['known-deviation']} known "
-            f"deviations, {counts['not-measured']} not measured** — of the {len(verify['results'])} "
+            f"deviations, {counts[SUBSET]} measured on a subset (not ImageNet-1k val), "
+            f"{counts['not-measured']} not measured** — of the {len(verify['results'])} "
             f"published figures and {len(verify['claims'])} text claims checked by `bench.verify` "
             f"on {_date(verify)}.")
 
@@ -278,6 +279,10 @@ def readme_section(verify: dict[str, Any]) -> list[str]:
             reasons.setdefault(row["note"].split("; ")[0], []).append(f"{row['model']} {row['metric']}")
     for reason, figures in reasons.items():
         lines += [f"Not measured ({len(figures)} figures: {', '.join(figures)}): {reason}.", ""]
+    for row in rows:
+        if row["status"] == SUBSET:
+            lines += [f"On a subset: {row['model']} {row['metric']} {_measured(row)}, {row['note']}; "
+                      "neither a pass nor a failure.", ""]
     return lines
 
 
@@ -353,9 +358,11 @@ def accuracy_section(results: Results, links: dict[str, str]) -> list[str]:
     _, verify = results.verify
     lines = ["## Top-1 and GFLOPs", ""]
     top1_rows = [row for row in verify["results"] if row["metric"] == "top1"]
-    measured = [row for row in top1_rows if row["measured"] is not None]
-    lines += [f"`bench.verify` measured {len(measured)} of the {len(top1_rows)} published top-1 figures "
-              f"(see the README table above for each, and why the others were not measured).", ""]
+    measured = [row for row in top1_rows if row["measured"] is not None and row["status"] != SUBSET]
+    subset = [row for row in top1_rows if row["status"] == SUBSET]
+    lines += [f"`bench.verify` measured {len(measured)} of the {len(top1_rows)} published top-1 figures on "
+              f"ImageNet-1k val" + (f", and {len(subset)} on a subset, not comparable" if subset else "")
+              + " (see the README table above for each, and why the others were not measured).", ""]
     points = plots.accuracy_points(verify, [d for _, d in results.throughput], [d for _, d in results.accuracy])
     if points and "accuracy" in links:
         lines += [f"![Top-1 vs GFLOPs]({links['accuracy']})", "",

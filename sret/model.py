@@ -268,10 +268,14 @@ class RecursiveStage(nn.Module):
             for loop in range(self.loops):
                 sequence += [shared[b], nlls[b * self.loops + loop]]
         self.blocks = nn.ModuleList(sequence)
-        # Per index of `blocks` (NLL entries unused): the slices and whether they are shuffled.
-        recursive = [index // 2 % self.loops > 0 for index in range(len(sequence))]
-        self.slot_groups = [groups_recursive if r else groups_first for r in recursive]
-        self.slot_shuffled = [r and groups_recursive > 1 for r in recursive]
+        self.reschedule()
+
+    def reschedule(self) -> None:
+        """Derive, per index of ``blocks`` (NLL entries unused), the slices and whether they are
+        shuffled from ``loops``; call again after changing ``blocks`` or ``loops``."""
+        recursive = [index // 2 % self.loops > 0 for index in range(len(self.blocks))]
+        self.slot_groups = [self.groups_recursive if r else self.groups_first for r in recursive]
+        self.slot_shuffled = [r and self.groups_recursive > 1 for r in recursive]
 
     def forward(self, x: torch.Tensor, generator: Optional[torch.Generator] = None) -> torch.Tensor:
         batch, channels, height, width = x.shape

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from bench.expected import (
-    DEFAULT, DEFAULT_CLAIMS, DEFAULT_DEVIATIONS, METRICS, Claim, ExpectedError, ExpectedFigure,
-    agrees, interval, load_claims, load_deviations, load_expected, status,
+    DEFAULT, DEFAULT_CLAIMS, DEFAULT_DEVIATIONS, METRICS, Claim, Deviation, ExpectedError,
+    ExpectedFigure, agrees, interval, load_claims, load_deviations, load_expected, status,
 )
 from bench.results import ResultsError
 
@@ -43,7 +43,7 @@ PWC_MODELS = {
 }
 
 
-def figure(published: str, override: str = "", deviation: str = "") -> ExpectedFigure:
+def figure(published: str, override: str = "", deviation: Deviation | None = None) -> ExpectedFigure:
     return ExpectedFigure("sret_t", 224, "gflops", published, "hand-made", "", override, deviation)
 
 
@@ -107,17 +107,34 @@ def test_status_non_finite_is_a_failure():
 
 
 def test_known_deviation_reports_measured_value_and_explanation():
-    marked = figure("0.7", "known-deviation", "The ExT configuration\nwas never published.")
+    marked = figure("0.7", "known-deviation", Deviation("0.62", "The ExT configuration\nwas never published."))
     state, note = status(marked, 0.62, None)
     assert state == "known-deviation"
     assert "0.62" in note and "The ExT configuration was never published." in note
 
 
 def test_known_deviation_never_widens_but_stale_one_passes():
-    marked = figure("0.7", "known-deviation", "why")
+    marked = figure("0.7", "known-deviation", Deviation("0.62", "why"))
     state, note = status(marked, 0.70, None)
     assert state == "pass" and "stale" in note
     assert status(marked, None, "no model")[0] == "not-measured"
+
+
+@pytest.mark.parametrize("measured, expected", [
+    # "21.091" covers [21.0905, 21.0915): the count it was written for, 21,091,212 parameters, and
+    # nothing a real change would give (100,000 parameters more: 21.191212).
+    (21.091212, "known-deviation"), (21.0905, "known-deviation"), (21.09149, "known-deviation"),
+    (21.0915, "fail"), (21.09049, "fail"), (21.191212, "fail"), (50.0, "fail"),
+    (21.0, "pass"),  # agrees with the published figure: the deviation is stale
+])
+def test_an_explanation_covers_the_one_measurement_it_records(measured, expected):
+    marked = ExpectedFigure("sret_s_wo_slice_384.distill_in1k", 384, "params_m", "21.0", "README", "",
+                            "known-deviation", Deviation("21.091", "The README truncates."))
+    state, note = status(marked, measured, None)
+    assert state == expected
+    if expected == "fail":
+        assert "no longer matches the measurement" in note
+        assert "explains measured 21.091" in note and f"measurement is {measured!r}" in note
 
 
 # --- the files themselves, against PAPER_VALUES.md ------------------------------------
@@ -140,8 +157,6 @@ def _markdown_tables(text: str) -> list[list[list[str]]]:
 
 @pytest.fixture(scope="module")
 def paper_tables():
-    if not PAPER_VALUES.exists():
-        pytest.skip(f"{PAPER_VALUES} is not beside this checkout")
     tables = _markdown_tables(PAPER_VALUES.read_text(encoding="utf-8"))
     pwc = next(t for t in tables if t[0] == ["model (as listed)", "GFLOPs"])
     readme = next(t for t in tables if t[0] == ["model", "FLOPs", "#params", "top-1"])
@@ -184,7 +199,7 @@ def test_every_row_is_one_of_the_two_sources(figures):
     assert len(figures) == 46
     assert all(f.source.startswith(("Papers with Code", "official README")) for f in figures)
     marked = [f for f in figures if f.status_override]
-    assert all(f.status_override == "known-deviation" and f.deviation.strip() for f in marked)
+    assert all(f.status_override == "known-deviation" and f.deviation.explanation.strip() for f in marked)
 
 
 def test_printed_precision_is_kept(figures):
@@ -199,7 +214,7 @@ def test_printed_precision_is_kept(figures):
 
 
 def test_csv_reads_with_pandas_keeping_text():
-    pandas = pytest.importorskip("pandas")
+    import pandas
     frame = pandas.read_csv(DEFAULT, dtype=str, keep_default_na=False)
     assert list(frame.columns) == ["model", "img_size", "metric", "published", "source", "note",
                                    "status_override"]
@@ -215,14 +230,20 @@ def test_every_shipped_deviation_explains_a_marked_row_or_a_claim(figures):
 
 def test_claims(paper_tables):
     claims = {c.claim_id: c for c in load_claims(DEFAULT_CLAIMS)}
-    assert len(claims) == 3
-    no_params, slicing, deep = claims.values()
+    assert len(claims) == 4
+    no_params, slicing, deep, thousand = claims.values()
     assert (no_params.low, no_params.high) == (0.0, 0.0)
+    assert no_params.models == ("sret_t", "sret_lt", "sret_s")
     assert (slicing.low_text, slicing.high_text, slicing.unit) == ("10", "30", "% FLOPs reduction")
     assert slicing.models == ("sret_t", "sret_lt", "sret_s")
-    assert (deep.low_text, deep.high_text) == ("13", "15") and "100" in deep.claim
+    # one sentence, checked in its two parts: more than 100, and even 1000 shared layers
+    assert deep.claim == thousand.claim and "more than 100 or even 1000 shared layers" in deep.claim
+    assert "'100' part" in deep.check and "'1000' part" in thousand.check
+    for part in (deep, thousand):
+        assert (part.low_text, part.high_text, part.unit) == ("13", "15", "M parameters")
     text = PAPER_VALUES.read_text(encoding="utf-8")
     assert "10-30%" in text and "13-15M" in text
+    assert "more than 100 or even 1000 shared\n  layers at a compact size (13-15M parameters)" in text
 
 
 @pytest.mark.parametrize("measured, expected", [
@@ -232,6 +253,53 @@ def test_claim_range_follows_rounding_rule(measured, expected):
     claim = Claim("deep", "c", "s", "k", (), "13", "15", "M parameters")
     assert claim.agrees(measured) is expected
     assert not Claim("x", "c", "s", "k").agrees(1.0)
+
+
+SLICING = Claim("slicing", "cuts 10-30%", "s", "k", ("a", "b", "c"), "10", "30", "% FLOPs reduction")
+
+
+@pytest.mark.parametrize("values, expected, shown", [
+    ([18.4, 17.7, 10.6], "pass", 10.6),  # all in [9.5, 30.5); the one nearest an end is shown
+    ([18.4, 35.0, 10.6], "fail", 35.0),  # the claim is checked whole: one model out fails it
+    ([9.4, 35.0, 18.4], "fail", 35.0),   # the one farthest out is shown (4.5 above vs 0.1 below)
+    ([30.5, 18.4], "fail", 30.5),        # 30.5 rounds to 31
+    ([30.49, 9.5], "pass", 9.5),
+])
+def test_a_claim_holds_only_when_every_value_does(values, expected, shown):
+    state, value, note = SLICING.judge(values)
+    assert (state, value) == (expected, shown)
+    if expected == "fail":
+        assert "[9.5, 30.5)" in note
+
+
+def test_a_claim_fails_on_an_unmet_condition_even_inside_its_range():
+    state, value, note = Claim("no_params", "c", "s", "k", (), "0", "0", "parameters added").judge(
+        [0, 0], unmet=["sret_t: depth does not grow (10 -> 10 block applications)"])
+    assert (state, value) == ("fail", 0) and "depth does not grow" in note
+
+
+def test_a_claim_deviation_covers_its_one_recorded_measurement():
+    deep = Claim("deep", "c", "s", "k", (), "13", "15", "M parameters")
+    explained = Deviation("9.565", "Our construction is narrower.")
+    assert deep.judge([9.564883], deviation=explained)[0] == "known-deviation"
+    state, _, note = deep.judge([9.664883], deviation=explained)  # 100,000 parameters more
+    assert state == "fail" and "no longer matches" in note and "9.565" in note and "9.664883" in note
+    state, _, note = deep.judge([14.0], deviation=explained)
+    assert state == "pass" and "stale" in note
+    assert deep.judge([9.564883])[0] == "fail"  # no explanation
+    # one explanation never covers a second value outside the range, nor an unmet condition
+    assert SLICING.judge([35.0, 18.4, 5.0], deviation=Deviation("35.0", "why"))[0] == "fail"
+    assert SLICING.judge([35.0, 18.4], ["b: FLOPs do not grow"], Deviation("35.0", "why"))[0] == "fail"
+    assert SLICING.judge([35.0, 18.4], deviation=Deviation("35.0", "why"))[0] == "known-deviation"
+
+
+def test_a_claim_without_a_measurement_in_the_code_is_a_load_error(tmp_path):
+    path = _write(tmp_path, CLAIM_HEADER + "a,c,s,k,sret_t,0,0,parameters added\n"
+                                           "typo_claim,c,s,k,,1,2,%\n", "claims.csv")
+    message = _one_line_error(path, lambda p: load_claims(p, measured_ids={"a", "b"}))
+    assert "line 3, column 'claim_id'" in message and "'typo_claim'" in message
+    assert "known: a, b" in message
+    assert [c.claim_id for c in load_claims(path)] == ["a", "typo_claim"]  # without the check it loads
 
 
 # --- bad files: one-line errors naming file, line and column --------------------------
@@ -282,12 +350,13 @@ def test_bad_headers_and_files(tmp_path):
 
 def test_known_deviation_with_explanation_loads(tmp_path):
     _write(tmp_path, "# Known deviations\n\nFree header text.\n\n"
-                     "## sret_ext 224 gflops\n\nThe configuration\nwas reconstructed.\n\n"
+                     "## sret_ext 224 gflops\n\nMeasured: 0.62\n\nThe configuration\nwas reconstructed.\n\n"
                      "```\n## not a heading\n```\n", "deviations.md")
     path = _write(tmp_path, HEADER + "sret_ext,224,gflops,0.7,src,,known-deviation\n")
     (only,) = load_expected(path)
     assert only.status_override == "known-deviation"
-    assert only.deviation.startswith("The configuration\nwas reconstructed.")
+    assert only.deviation.measured_text == "0.62"
+    assert only.deviation.explanation.startswith("The configuration\nwas reconstructed.")
     assert status(only, 0.62, None)[0] == "known-deviation"
     assert status(only, 0.7, None)[0] == "pass"
     # an explicit deviations file is used instead of the one beside the CSV
@@ -297,20 +366,32 @@ def test_known_deviation_with_explanation_loads(tmp_path):
 
 
 @pytest.mark.parametrize("text, words", [
-    ("## sret_t 224\n\nwhy\n", "is not '## <model> <img_size> <metric>'"),
-    ("## sret_t 224 flops\n\nwhy\n", "is not '## <model> <img_size> <metric>'"),
-    ("## sret_t 224 gflops\n\n## sret_s 224 gflops\nwhy\n", "line 1: heading '## sret_t 224 gflops' has no explanation"),
-    ("## sret_t 224 gflops\nwhy\n## sret_t 224 gflops\nagain\n", "line 3: second explanation for sret_t 224 gflops"),
+    ("## sret_t 224\n\nMeasured: 1.2\n\nwhy\n", "is not '## <model> <img_size> <metric>'"),
+    ("## sret_t 224 flops\n\nMeasured: 1.2\n\nwhy\n", "is not '## <model> <img_size> <metric>'"),
+    ("## sret_t 224 gflops\n\n## sret_s 224 gflops\nMeasured: 1.2\nwhy\n",
+     "line 1: heading '## sret_t 224 gflops' has no explanation"),
+    ("## sret_t 224 gflops\nMeasured: 1.2\nwhy\n## sret_t 224 gflops\nagain\n",
+     "line 4: second explanation for sret_t 224 gflops"),
+    # the recorded measurement: missing, unprinted, or with nothing explained under it
+    ("# Deviations\n\n## sret_t 224 gflops\n\nThe counter differs.\n",
+     "line 5: entry '## sret_t 224 gflops' records no measured value: its first line must be 'Measured: "),
+    ("## claim deep\n\nMeasured 9.565\n\nwhy\n", "line 3: entry '## claim deep' records no measured value"),
+    ("## sret_t 224 gflops\n\nMeasured: 1.2G\n\nwhy\n", "line 3: entry '## sret_t 224 gflops': recorded value '1.2G' is not a plain decimal"),
+    ("## sret_t 224 gflops\n\nMeasured: 1.2\n\n## sret_s 224 gflops\n",
+     "line 1: heading '## sret_t 224 gflops' has no explanation under its measured value"),
 ])
 def test_bad_deviations(tmp_path, text, words):
     assert words in _one_line_error(_write(tmp_path, text, "deviations.md"), load_deviations)
 
 
 def test_deviations_parse(tmp_path):
-    path = _write(tmp_path, "# Header\n\n## sret_t 224 gflops\n\nOne.\n\nTwo.\n\n"
-                            "## sret_s.in1k 224 top1\nThree.\n", "deviations.md")
+    path = _write(tmp_path, "# Header\n\n## sret_t 224 gflops\n\nMeasured: 1.200\n\nOne.\n\nTwo.\n\n"
+                            "## sret_s.in1k 224 top1\nMeasured:81\nThree.\n"
+                            "## claim deep\n\nMeasured: 9.565\nFour.\n", "deviations.md")
     assert load_deviations(path) == {
-        ("sret_t", 224, "gflops"): "One.\n\nTwo.", ("sret_s.in1k", 224, "top1"): "Three."}
+        ("sret_t", 224, "gflops"): Deviation("1.200", "One.\n\nTwo."),
+        ("sret_s.in1k", 224, "top1"): Deviation("81", "Three."),
+        ("claim", "deep"): Deviation("9.565", "Four.")}
 
 
 CLAIM_HEADER = "claim_id,claim,source,check,models,low,high,unit\n"

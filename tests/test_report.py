@@ -1,12 +1,13 @@
 """bench.report: the page says what the results files say, and nothing they do not.
 
 The hand-made results in ``tests/data/`` have statuses chosen so the verdict is known by
-construction (4 hold, 1 fail, 2 known deviations, 1 not measured); a CPU and a GPU throughput
-file check that GPU wording follows the device the file names; two runs of one throughput
-configuration (``synthetic-throughput-zoo-run1/2.json``), a slicing file and a ``bench.gpu`` run check
-the speed sections; the page and the plots show what those files hold, written out here by hand. The committed page under ``reports/`` is
-re-rendered from the committed JSON (git's copy, not whatever a local run last wrote there)
-and must match byte for byte.
+construction (5 hold, 1 fail, 2 known deviations, 1 top-1 on a subset, 1 not measured); a CPU
+and a GPU throughput file check that GPU wording follows the device the file names; two runs of
+one throughput configuration (``synthetic-throughput-zoo-run1/2.json``), a slicing file and a
+``bench.gpu`` run check the speed sections; the page and the plots show what those files hold,
+written out here by hand. The committed page under ``reports/`` is re-rendered from the
+committed JSON (git's copy, not whatever a local run last wrote there) and must match byte for
+byte, its PNGs too.
 """
 from __future__ import annotations
 
@@ -47,11 +48,23 @@ def test_verdict_counts_the_statuses_of_figures_and_claims():
     results = report.load_results([VERIFY])
     verify = results.verify[1]
     statuses = Counter(row["status"] for row in verify["results"] + verify["claims"])
-    assert report.verdict_counts(verify) == {"pass": 4, "fail": 1, "known-deviation": 2, "not-measured": 1}
+    assert report.verdict_counts(verify) == {"pass": 5, "fail": 1, "known-deviation": 2, "subset": 1,
+                                             "not-measured": 1}
     assert report.verdict_counts(verify) == {status: statuses[status] for status in report.STATUSES}
     first_lines = report.render_markdown(results).splitlines()[:3]
-    assert ("**Verdict: 4 hold, 1 fail, 2 known deviations, 1 not measured** — of the 6 published figures "
-            "and 2 text claims") in "\n".join(first_lines)
+    assert ("**Verdict: 5 hold, 1 fail, 2 known deviations, 1 measured on a subset (not ImageNet-1k val), "
+            "1 not measured** — of the 8 published figures and 2 text claims") in "\n".join(first_lines)
+
+
+def test_a_top1_on_a_subset_is_shown_apart_from_pass_and_fail():
+    markdown = page()
+    line = next(line for line in markdown.splitlines() if line.startswith("| SReT_LT [8-4-1,2-1-1]"))
+    assert "| 76.7 / 75.00 " in line and "| subset " in line and "| pass " in line  # GFLOPs pass, top-1 subset
+    assert "On a subset: sret_lt.in1k top1 75.00, a subset, not the ImageNet-1k validation set" in markdown
+    assert "40 images of 20 classes" in markdown
+    assert "measured 0 of the 2 published top-1 figures on ImageNet-1k val, and 1 on a subset" in markdown
+    points = report.plots.accuracy_points(report.load_results([VERIFY]).verify[1], [], [])
+    assert points.measured == []  # a subset top-1 is never drawn as a measured point
 
 
 def test_a_failing_row_is_visible_in_the_verdict_and_the_tables():
@@ -112,7 +125,7 @@ def test_baselines_without_a_measured_top1_get_no_accuracy():
     points = report.plots.accuracy_points(results.verify[1], [results.throughput[0][1]], [])
     assert points.baselines_measured == []
     assert points.baselines_cost_only == [("deit_tiny_patch16_224", pytest.approx(2507000000 / 2e9))]
-    assert [tag for tag, _, _ in points.published] == ["sret_t.in1k"]  # the one tag with GFLOPs and top-1
+    assert [tag for tag, _, _ in points.published] == ["sret_t.in1k", "sret_lt.in1k"]  # tags with GFLOPs and top-1
     assert points.measured == []
 
 
@@ -191,7 +204,8 @@ def test_plots_are_800_by_500_pixels_with_no_timestamp_or_software_stamp(tmp_pat
 
 def test_plots_draw_what_the_files_hold(tmp_path, monkeypatch):
     """The throughput plot's lines are the medians of tests/data/throughput-cpu.json against the batch
-    size; the accuracy plot marks the published sret_t.in1k point and deit_tiny's cost alone."""
+    size; the accuracy plot marks the published sret_t.in1k and sret_lt.in1k points and deit_tiny's
+    cost alone."""
     drawn = {}
 
     def keep(figure, path):
@@ -211,7 +225,9 @@ def test_plots_draw_what_the_files_hold(tmp_path, monkeypatch):
          ([deit, 90.94299399062389], [[deit, 89.94299399062389], [deit, 91.94299399062389]])]]
     axes = drawn["accuracy_vs_gflops.png"].axes[0]
     scattered = [collection.get_offsets().tolist() for collection in axes.collections]
-    assert scattered == [[[1.1, 76.0]]]  # published sret_t.in1k: 1.1 GFLOPs, 76.0 %
+    # Published (hollow) only: sret_t.in1k 1.1 GFLOPs 76.0 %, sret_lt.in1k 1.2 GFLOPs 76.7 %; the
+    # latter's top-1 on a subset is not drawn as a measured point.
+    assert scattered == [[[1.1, 76.0], [1.2, 76.7]]]
     cost_only = [line.get_xdata()[0] for line in axes.lines]
     assert cost_only == [pytest.approx(2507000000 / 2 / 1e9)]  # deit_tiny: flops_per_image / 2
 
