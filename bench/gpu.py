@@ -35,6 +35,7 @@ import torch
 
 from bench import model_speed, slicing_speed, throughput, timing, zoo
 from bench.cli import ArgumentParser, UsageError, run, split_list, unknown_name
+from bench.expected import STATUSES
 from bench.results import device_name, document, write_json_atomic
 
 DEFAULT_BUDGET_S = 420.0
@@ -247,7 +248,7 @@ class Runner:
         def counts() -> None:  # adds one unit per counted model to ``units``, which run_units is walking
             gate = verify(sret_names if not _is_zoo(self.settings.models) else None, progress=False)
             statuses = [row["status"] for row in gate["results"] + gate["claims"]]
-            body.update(verdict={s: statuses.count(s) for s in ("pass", "fail", "known-deviation", "not-measured")},
+            body.update(verdict={s: statuses.count(s) for s in STATUSES},
                         gate_elapsed_s=gate["elapsed_s"],
                         counts={key: {"fvcore_macs": c["fvcore_macs"], "params": c["params"]}
                                 for key, c in gate["counters"].items()})

@@ -410,9 +410,8 @@ def device_check_section(name: str, document: dict[str, Any], verify: dict[str, 
              f"From `{name}` ({date(document)}): {document['method']}.", ""]
     verdict = document.get("verdict")
     if verdict:
-        lines += [f"The gate's verdict from the counts made there: {verdict.get('pass')} pass, {verdict.get('fail')} "
-                  f"fail, {verdict.get('known-deviation')} known deviations, {verdict.get('not-measured')} not measured.",
-                  ""]
+        lines += ["The gate's verdict from the counts made there: "
+                  + ", ".join(f"{count} {status}" for status, count in verdict.items()) + ".", ""]
     counts, committed = document.get("counts") or {}, verify.get("counters", {})
     differ = [key for key, count in counts.items() if key in committed and (
         count["fvcore_macs"], count["params"]) != (committed[key]["fvcore_macs"], committed[key]["params"])]
