@@ -28,7 +28,7 @@ class Baseline:
 
 
 # Params and GMACs below: our counts (fvcore multiply-adds, fused attention counted, the gate's
-# headline) of the architecture at its native size, measured 2026-11-28.
+# headline, bench.flops.headline_macs) of the architecture at its native size, counted 2026-11-27 (timm 1.0.31).
 BASELINES: tuple[Baseline, ...] = (
     Baseline("deit_tiny_patch16_224", 224, "tiny", "DeiT-Tiny, the paper's tiny baseline (5.72M, 1.26 GMACs)"),
     Baseline("pit_ti_224", 224, "tiny", "PiT-Ti, the paper's pooling baseline and SReT's ancestor "
