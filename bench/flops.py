@@ -13,6 +13,7 @@ which the report states. Counts do not depend on the kernel policy (``sret.kerne
 """
 from __future__ import annotations
 
+import contextlib
 import copy
 import logging
 import math
@@ -178,13 +179,30 @@ _TORCH_CATEGORY = {
 }
 
 
+@contextlib.contextmanager
+def _parameters_frozen(model: nn.Module):
+    """Parameters that do not require grad while counting, restored after.
+
+    Under ``no_grad`` a view of a parameter (PiT's class token, expanded to the batch) still
+    requires grad but has no ``grad_fn``, and the torch counter's module tracker fails on a
+    module that receives one ("Expected gradient function to be set", torch 2.14)."""
+    flags = [(parameter, parameter.requires_grad) for parameter in model.parameters()]
+    for parameter, _ in flags:
+        parameter.requires_grad_(False)
+    try:
+        yield
+    finally:
+        for parameter, flag in flags:
+            parameter.requires_grad_(flag)
+
+
 def _torch_counter(model: nn.Module, x: torch.Tensor) -> tuple[int, dict[str, int]]:
     """The counter as a user runs it: importing ``sret`` taught it the CPU's SDPA op, and
     tuned kernels step aside under it (``sret.kernels``), so it needs no mapping of ours."""
     from torch.utils.flop_counter import FlopCounterMode
 
     counter = FlopCounterMode(display=False)
-    with counter:
+    with _parameters_frozen(model), counter:
         model(x)
     by_category: dict[str, int] = defaultdict(int)
     for op, flops in counter.get_flop_counts().get("Global", {}).items():
