@@ -199,7 +199,8 @@ def verify(models: Sequence[str] | None = None, device: str = "cpu", checkpoints
            data: Path | None = None, build: Builder = timm.create_model,
            expected: Path = EXPECTED_DIR, progress: bool | None = None) -> dict[str, Any]:
     """Measure every selected figure and claim against the data folder ``expected``
-    (``paper_values.csv``, ``claims.csv``, ``deviations.md``, ``baselines.csv``); returns the body of the results document."""
+    (``paper_values.csv``, ``claims.csv``, ``deviations.md``, ``baselines.csv``); returns the body of
+    the results document."""
     started = time.perf_counter()
     folder = load_data_folder(expected)
     figures = select(folder.figures, models)
