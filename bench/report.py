@@ -17,7 +17,7 @@ from typing import Any, Iterable, Sequence
 
 from tabulate import tabulate
 
-from bench import plots
+from bench import peers_report, plots
 from bench.cli import ArgumentParser, UsageError, run
 from bench.expected import STATUSES, SUBSET
 from bench.results import ResultsError, read_results
@@ -25,7 +25,7 @@ from bench.results import ResultsError, read_results
 ROOT = Path(__file__).resolve().parents[1]
 REPORTS = ROOT / "reports"
 DEFAULT_PATTERNS = ("verify.json", "throughput-*.json", "model_speed-*.json", "accuracy*.json")
-ACCURACY_PLOT = "accuracy_vs_gflops.png"
+ACCURACY_PLOT = peers_report.PLOT_NAME
 PWC_PREFIX = "Papers with Code"
 README_PREFIX = "official README"
 DEVIATION_MARKER = "known deviation: "
@@ -143,10 +143,8 @@ def write_plots(results: Results, directory: Path) -> dict[str, Path]:
     names = plot_names(results)
     written = {}
     _, verify = results.verify
-    points = plots.accuracy_points(verify, [d for _, d in results.throughput], [d for _, d in results.accuracy])
-    if points:
+    if peers_report.plot(verify, [d for _, d in results.accuracy], directory / names["accuracy"]):
         written["accuracy"] = directory / names["accuracy"]
-        plots.plot_accuracy_vs_gflops(points, written["accuracy"])
     for name, document in results.throughput:
         if name in names:
             written[name] = directory / names[name]
@@ -274,7 +272,9 @@ def _readme_name(row: dict[str, Any]) -> str:
 
 
 def readme_section(verify: dict[str, Any]) -> list[str]:
-    rows = [row for row in verify["results"] if not row["source"].startswith(PWC_PREFIX)]
+    baselines = peers_report.baseline_models(verify)  # their rows are in the comparison section
+    rows = [row for row in verify["results"]
+            if not row["source"].startswith(PWC_PREFIX) and row["model"] not in baselines]
     lines = ["## Official README figures (released checkpoints)", ""]
     if not rows:
         return lines + ["Not in this verify run.", ""]
@@ -387,19 +387,7 @@ def accuracy_section(results: Results, links: dict[str, str]) -> list[str]:
     lines += [f"`bench.verify` measured {len(measured)} of the {len(top1_rows)} published top-1 figures on "
               f"ImageNet-1k val" + (f", and {len(subset)} on a subset, not comparable" if subset else "")
               + " (see the README table above for each, and why the others were not measured).", ""]
-    points = plots.accuracy_points(verify, [d for _, d in results.throughput], [d for _, d in results.accuracy])
-    if points and "accuracy" in links:
-        lines += [f"![Top-1 vs GFLOPs]({links['accuracy']})", "",
-                  f"Drawn: {len(points.published)} published SReT points (hollow), {len(points.measured)} "
-                  f"measured (filled), {len(points.baselines_measured)} baselines with a measured top-1."]
-        if points.baselines_cost_only:
-            costs = ", ".join(f"{name} ({gflops:.3f} GFLOPs)" for name, gflops in points.baselines_cost_only)
-            lines += [f"No top-1 was measured for the baselines {costs}: they are drawn as their cost "
-                      f"alone (dotted lines, GFLOPs from the throughput run halved to multiply-adds); "
-                      f"no accuracy is drawn for them."]
-        elif not points.baselines_measured:
-            lines += ["No baseline was measured (no throughput or accuracy results for one), so none is drawn."]
-        lines += [""]
+    lines += peers_report.section(verify, [d for _, d in results.accuracy], links.get("accuracy"), _table)
     lines += ["### Top-1 measured by `bench.accuracy`", ""]
     if not results.accuracy:
         return lines + ["Not measured: no accuracy results file (`python -m bench.accuracy --json ...`).", ""]

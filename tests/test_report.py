@@ -58,8 +58,8 @@ def test_a_top1_on_a_subset_is_shown_apart_from_pass_and_fail():
     assert "On a subset: sret_lt.in1k top1 75.00, a subset, not the ImageNet-1k validation set" in markdown
     assert "40 images of 20 classes" in markdown
     assert "measured 0 of the 2 published top-1 figures on ImageNet-1k val, and 1 on a subset" in markdown
-    points = report.plots.accuracy_points(report.load_results([VERIFY]).verify[1], [], [])
-    assert points.measured == []  # a subset top-1 is never drawn as a measured point
+    points = report.peers_report.points(report.load_results([VERIFY]).verify[1])
+    assert [p.top1_measured for p in points] == [None, None]  # a subset top-1 is never drawn as a measured point
 
 
 def test_a_failing_row_is_visible_in_the_verdict_and_the_tables():
@@ -115,13 +115,11 @@ def test_a_subset_top1_is_never_presented_as_imagenet():
     assert "36.364, 27.273, 45.455" in line and "27.273 / 45.455 / 9.091" in line
 
 
-def test_baselines_without_a_measured_top1_get_no_accuracy():
+def test_verify_results_without_baselines_draw_sret_alone_and_say_so():
     results = report.load_results([VERIFY, CPU_THROUGHPUT])
-    points = report.plots.accuracy_points(results.verify[1], [results.throughput[0][1]], [])
-    assert points.baselines_measured == []
-    assert points.baselines_cost_only == [("deit_tiny_patch16_224", pytest.approx(2507000000 / 2e9))]
-    assert [tag for tag, _, _ in points.published] == ["sret_t.in1k", "sret_lt.in1k"]  # tags with GFLOPs and top-1
-    assert points.measured == []
+    points = report.peers_report.points(results.verify[1])
+    assert [p.model for p in points] == ["sret_t.in1k", "sret_lt.in1k"]  # tags with a top-1 and a measured cost
+    assert "hold no baseline counts" in page(CPU_THROUGHPUT)
 
 
 def test_model_speed_shows_a_missed_goal():
@@ -171,7 +169,7 @@ def test_plots_are_written_and_linked(tmp_path, capsys):
     code = report.main(["--results", str(VERIFY), str(CPU_THROUGHPUT), "--plots", str(plots_dir)])
     markdown = capsys.readouterr().out
     assert code == 0
-    for name in ("accuracy_vs_gflops.png", "throughput-cpu.png"):
+    for name in (report.ACCURACY_PLOT, "throughput-cpu.png"):
         png = plots_dir / name
         assert png.stat().st_size > 0 and png.read_bytes().startswith(PNG_SIGNATURE)
         link = Path(os.path.relpath(png, report.REPORTS)).as_posix()
@@ -187,37 +185,39 @@ def _png_chunks(data: bytes) -> list[tuple[bytes, bytes]]:
     return chunks
 
 
-def test_plots_are_800_by_500_pixels_with_no_timestamp_or_software_stamp(tmp_path):
-    """8 x 5 inches at 100 dpi; with no tIME or text chunk the same data re-renders the same bytes."""
+def test_plots_have_a_fixed_size_and_no_timestamp_or_software_stamp(tmp_path):
+    """8 x 5 inches (13 x 6 for the two-panel comparison) at 100 dpi; with no tIME or text chunk the
+    same data re-renders the same bytes."""
     written = report.write_plots(report.load_results([VERIFY, CPU_THROUGHPUT]), tmp_path)
-    assert sorted(path.name for path in written.values()) == ["accuracy_vs_gflops.png", "throughput-cpu.png"]
+    sizes = {report.ACCURACY_PLOT: (1300, 600), "throughput-cpu.png": (800, 500)}
+    assert sorted(path.name for path in written.values()) == sorted(sizes)
     for path in written.values():
         chunks = _png_chunks(path.read_bytes())
-        assert chunks[0][0] == b"IHDR" and struct.unpack(">II", chunks[0][1][:8]) == (800, 500)
+        assert chunks[0][0] == b"IHDR" and struct.unpack(">II", chunks[0][1][:8]) == sizes[path.name]
         assert {kind for kind, _ in chunks} <= {b"IHDR", b"pHYs", b"IDAT", b"IEND"}, path.name
 
 
 def test_plots_draw_what_the_files_hold(tmp_path, monkeypatch):
     """The throughput plot's lines are the medians of tests/data/throughput-cpu.json against the batch
-    size; the accuracy plot marks the published sret_t.in1k and sret_lt.in1k points and deit_tiny's
-    cost alone."""
+    size; the comparison marks the published top-1 of sret_t.in1k and sret_lt.in1k at their measured
+    costs (no baseline: this verify file has none)."""
     drawn = {}
 
     def keep(figure, path):
         drawn[path.name] = figure
 
     monkeypatch.setattr(report.plots, "_save", keep)
+    monkeypatch.setattr(report.peers_report, "save", keep)
     report.write_plots(report.load_results([VERIFY, CPU_THROUGHPUT]), tmp_path)
     lines = {line.get_label(): line.get_xydata().tolist() for line in drawn["throughput-cpu.png"].axes[0].lines}
     assert lines == {"sret_t": [[1, 45.0], [8, 68.20724549296791]],
                      "deit_tiny_patch16_224": [[1, 60.0], [8, 90.94299399062389]]}
-    axes = drawn["accuracy_vs_gflops.png"].axes[0]
-    scattered = [collection.get_offsets().tolist() for collection in axes.collections]
-    # Published (hollow) only: sret_t.in1k 1.1 GFLOPs 76.0 %, sret_lt.in1k 1.2 GFLOPs 76.7 %; the
-    # latter's top-1 on a subset is not drawn as a measured point.
-    assert scattered == [[[1.1, 76.0], [1.2, 76.7]]]
-    cost_only = [line.get_xdata()[0] for line in axes.lines]
-    assert cost_only == [pytest.approx(2507000000 / 2 / 1e9)]  # deit_tiny: flops_per_image / 2
+    params, gflops = drawn[report.ACCURACY_PLOT].axes[:2]
+    # Published top-1 (hollow) only: sret_t.in1k 76.0 % at 4.756 M and 1.122 GFLOPs measured,
+    # sret_lt.in1k 76.7 % at 1.174 GFLOPs (no parameter row); its top-1 on a subset is not drawn.
+    assert [c.get_offsets().tolist() for c in params.collections] == [[[4.756, 76.0]]]
+    assert [c.get_offsets().tolist() for c in gflops.collections] == [[[1.122, 76.0]], [[1.174, 76.7]]]
+    assert all(c.get_facecolors().size == 0 or c.get_facecolors()[0][3] == 0 for c in gflops.collections)
 
 
 # --- bad input: one line naming the file, exit 2 -------------------------------------------------
