@@ -24,7 +24,7 @@ README_URL = "https://github.com/szq0214/SReT"
 # How a reader finds each kind of source the figures and claims name.
 SOURCES = (
     ("Papers with Code", "the results table of the paper \"Sliced Recursive Transformer\" on Papers with Code, "
-                         "task Image Classification, dataset ImageNet, metric GFLOPs; each figure names its row "
+                         "task Image Classification, dataset ImageNet, metric \"GFLOPs\" (GMACs); each figure names its row "
                          "as listed there (e.g. `SReT-S (384 res, ImageNet-1K only)`)"),
     ("official README", f"the README of the authors' code release, {README_URL}: its pre-trained model table "
                         "(columns FLOPs, #params, accuracy); each figure names its row (e.g. `SReT_LT [8-4-1,2-1-1]`)"),
