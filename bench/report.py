@@ -3,8 +3,9 @@
 Reads what ``bench.verify``, ``bench.throughput``, ``bench.model_speed`` and
 ``bench.accuracy`` wrote (by default the files committed under ``reports/``) and renders
 the verdict on the published SReT figures, then every figure, claim, counter, timing and
-top-1 with how it was measured. The page is a pure function of the files: no clock, no
-machine state, so a re-render of the committed results reproduces ``reports/latest.md``.
+top-1 with how it was measured. The page is a function of those files, ``expected/`` and the
+git history up to the commit it names (for the results files' age): no clock, no machine state,
+so a re-render of the committed results at that commit reproduces ``reports/latest.md``.
 """
 from __future__ import annotations
 
