@@ -3,23 +3,24 @@
 Reads what ``bench.verify``, ``bench.throughput``, ``bench.model_speed`` and
 ``bench.accuracy`` wrote (by default the files committed under ``reports/``) and renders
 the verdict on the published SReT figures, then every figure, claim, counter, timing and
-top-1 with how it was measured. The page is a pure function of the files: no clock, no
-machine state, so a re-render of the committed results reproduces ``reports/latest.md``.
+top-1 with how it was measured. The page is a function of those files, ``expected/`` and the
+git history up to the commit it names (for the results files' age): no clock, no machine state,
+so a re-render of the committed results at that commit reproduces ``reports/latest.md``.
 """
 from __future__ import annotations
 
 import os
 import sys
-from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Sequence
 
-from tabulate import tabulate
+import matplotlib.style
 
-from bench import peers_report, plots
+from bench import commands, evidence, peers_report, permutation, plots, provenance, scope, summary
 from bench.cli import ArgumentParser, UsageError, run
 from bench.expected import STATUSES, SUBSET
+from bench.markdown import cell as _cell, table as _table
 from bench.results import ResultsError, read_results
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -152,6 +153,13 @@ def write_plots(results: Results, directory: Path) -> dict[str, Path]:
     return written
 
 
+def render_plots(results: Results, directory: Path) -> dict[str, Path]:
+    """:func:`write_plots` under matplotlib's default style, so no matplotlibrc changes a pixel: the
+    committed PNGs are what this draws from the committed results (tests/test_report_page.py)."""
+    with matplotlib.style.context("default"):
+        return write_plots(results, directory)
+
+
 def plot_links(results: Results, directory: Path, page_dir: Path = REPORTS) -> dict[str, str]:
     """Each plot's link as written in the page: relative to the page's folder (reports/)."""
     return {key: Path(os.path.relpath(Path(directory).resolve() / name, page_dir.resolve())).as_posix()
@@ -159,17 +167,6 @@ def plot_links(results: Results, directory: Path, page_dir: Path = REPORTS) -> d
 
 
 # --- formatting helpers -----------------------------------------------------------------------
-
-
-def _table(rows: Iterable[Sequence[Any]], headers: Sequence[str]) -> str:
-    """A GitHub table of preformatted cells ("76.0" stays as printed)."""
-    cleaned = [[_cell(value) for value in row] for row in rows]
-    return tabulate(cleaned, headers=list(headers), tablefmt="github", disable_numparse=True)
-
-
-def _cell(value: Any) -> str:
-    text = "-" if value is None else str(value)
-    return " ".join(text.split()).replace("|", "\\|")
 
 
 def _number(value: Any, digits: int = 3) -> str:
@@ -187,7 +184,7 @@ def _significant(value: Any) -> str:
 
 
 _METRIC_DIGITS = {"gflops": 3, "params_m": 3, "top1": 2}
-_METRIC_LABEL = {"gflops": "GFLOPs", "params_m": "params (M)", "top1": "top-1 (%)"}
+_METRIC_LABEL = {"gflops": "GMACs", "params_m": "params (M)", "top1": "top-1 (%)"}
 
 
 def _measured(row: dict[str, Any]) -> str:
@@ -219,21 +216,6 @@ def _date(document: dict[str, Any]) -> str:
 # --- sections ---------------------------------------------------------------------------------
 
 
-def verdict_counts(verify: dict[str, Any]) -> dict[str, int]:
-    """How many published figures and claims have each status."""
-    counts = Counter(row["status"] for row in verify["results"] + verify["claims"])
-    return {status: counts.get(status, 0) for status in STATUSES}
-
-
-def verdict_line(verify: dict[str, Any]) -> str:
-    counts = verdict_counts(verify)
-    return (f"**Verdict: {counts['pass']} hold, {counts['fail']} fail, {counts['known-deviation']} known "
-            f"deviations, {counts[SUBSET]} measured on a subset (not ImageNet-1k val), "
-            f"{counts['not-measured']} not measured** — of the {len(verify['results'])} "
-            f"published figures and {len(verify['claims'])} text claims checked by `bench.verify` "
-            f"on {_date(verify)}.")
-
-
 def _figure_key(row: dict[str, Any]) -> str:
     return f"{row['model']} {row['img_size']} {row['metric']}"
 
@@ -263,7 +245,8 @@ def headline_section(verify: dict[str, Any]) -> list[str]:
     if any(row["reconstructed"] for row in rows):
         lines += ["SReT-ExT was never released (no code, no checkpoint): its architecture is "
                   "reconstructed, so its row checks our reconstruction, not the authors' model.", ""]
-    lines += ["GFLOPs are multiply-adds of one image, counted with fvcore (the paper's convention).", ""]
+    lines += ["GMACs are multiply-adds of one image, counted with fvcore; the paper and Papers with Code print "
+              "them as \"GFLOPs\".", ""]
     return lines
 
 
@@ -353,9 +336,9 @@ def claims_section(verify: dict[str, Any]) -> list[str]:
     if not verify["claims"]:
         return lines + ["None checked in this verify run.", ""]
     table = [[claim["claim_id"], claim["claim"], f"{claim['published_low']:g}-{claim['published_high']:g} "
-              f"{claim['unit']}", _significant(claim["measured"]), _status(claim["status"])]
+              f"{claim['unit']}", _significant(claim["measured"]), _status(claim["status"]), claim["source"]]
              for claim in verify["claims"]]
-    lines += [_table(table, ["claim", "as stated", "published", "measured", "status"]), ""]
+    lines += [_table(table, ["claim", "as stated", "published", "measured", "status", "source"]), ""]
     for claim in verify["claims"]:
         note = _split_deviation(claim["note"])[0]
         lines += [f"### {claim['claim_id']}", "", f"{note}.", ""]
@@ -380,7 +363,7 @@ def counters_section(verify: dict[str, Any]) -> list[str]:
 
 def accuracy_section(results: Results, links: dict[str, str]) -> list[str]:
     _, verify = results.verify
-    lines = ["## Top-1 and GFLOPs", ""]
+    lines = ["## Top-1 and GMACs", ""]
     top1_rows = [row for row in verify["results"] if row["metric"] == "top1"]
     measured = [row for row in top1_rows if row["measured"] is not None and row["status"] != SUBSET]
     subset = [row for row in top1_rows if row["status"] == SUBSET]
@@ -537,26 +520,44 @@ def environment_section(results: Results) -> list[str]:
             "Regenerate this page from the committed results with `python -m bench.report > reports/latest.md`.", ""]
 
 
-def render_markdown(results: Results, links: dict[str, str] | None = None) -> str:
-    """The whole page: a pure function of the results documents and the plots' links."""
+UNITS = ("Units, the same in every table: **GMACs** = 10^9 multiply-adds for one image, what the paper, Papers "
+         "with Code and the official README print as \"GFLOPs\" (counted by fvcore); **GFLOP** = 10^9 "
+         "floating-point operations, 2 per multiply-add (FLOP rates and MFU only); params in millions (10^6); "
+         "memory in MiB (2^20 bytes); images/s is a median over timed rounds.")
+
+
+def render_markdown(results: Results, links: dict[str, str] | None = None,
+                    ages: dict[str, provenance.Age] | None = None) -> str:
+    """The whole page: a function of the results documents, ``expected/``, the plots' links and the
+    results files' ages against the code (``ages``; by default from git history at HEAD)."""
     links = links or {}
     _, verify = results.verify
-    lines = ["# SReT (arXiv 2111.05297): do the published figures hold?", "", verdict_line(verify), ""]
+    top = ["# SReT (arXiv 2111.05297): do the published figures hold?", "",
+           *evidence.verdict_lines(verify, _date(verify))]
     failing = failing_lines(verify)
     if failing:
-        lines += [*failing, ""]
-    lines += headline_section(verify)
-    lines += readme_section(verify)
-    lines += deviations_section(verify)
-    lines += claims_section(verify)
-    lines += counters_section(verify)
-    lines += accuracy_section(results, links)
+        top += [*failing, ""]
+    ages = provenance.ages(results.files()) if ages is None else ages
+    top += [*provenance.stale_lines(ages), UNITS, ""]
+    body = scope.scope_section(verify)
+    body += headline_section(verify)
+    body += readme_section(verify)
+    body += deviations_section(verify)
+    body += claims_section(verify)
+    body += counters_section(verify)
+    body += accuracy_section(results, links)
+    models = [row["model"] for row in verify["results"]] + [row["model"] for _, document in results.throughput
+                                                             for row in document["results"]]
+    body += permutation.permutation_section(models + [d["model"] for _, d in results.accuracy], results.accuracy)
     for name, document in results.throughput:
-        lines += throughput_section(name, document, links)
+        body += throughput_section(name, document, links)
     for name, document in results.model_speed:
-        lines += model_speed_section(name, document)
-    lines += environment_section(results)
-    return "\n".join(lines).rstrip("\n") + "\n"
+        body += model_speed_section(name, document)
+    body += environment_section(results)
+    body += provenance.age_section(ages)
+    lines = top + summary.summary_section(results, "\n".join(body)) + body
+    page = "\n".join(lines).rstrip("\n") + "\n"
+    return commands.annotate(page, dict(results.files()))
 
 
 # --- command line -----------------------------------------------------------------------------
@@ -577,7 +578,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     results = load_results(paths)
     plot_dir = Path(args.plots)
     try:
-        written = write_plots(results, plot_dir)
+        written = render_plots(results, plot_dir)
     except OSError as error:
         raise UsageError(f"--plots {args.plots}: cannot write the plots there ({error.strerror or error})") from None
     for path in written.values():
