@@ -30,6 +30,7 @@ import sret  # noqa: F401 - importing the package registers the SReT models with
 from bench.cli import EXIT_OK, EXIT_USAGE, ArgumentParser, UsageError, run, split_list, unknown_name
 from bench.imagenet import Folder, ImageDataset, collate, scan, spread
 from bench.results import document, write_json_atomic, write_text_atomic
+from bench.timm_csv import checked_path, write_validate_csv
 from sret import hub
 from sret.checkpoint import CheckpointError, load_checkpoint
 
@@ -214,6 +215,7 @@ def _evaluate_checkpoint(model_name_or_tag, checkpoint, data_dir, *, limit=None,
         "pretrained_tag": pretrained_tag,
         "checkpoint": str(checkpoint),
         "checkpoint_sha256": hub.sha256_file(checkpoint),
+        "param_count": sum(parameter.numel() for parameter in model.parameters()),
         "data_dir": str(data_dir),
         "limit": limit,
         **summary,
@@ -297,6 +299,7 @@ def _parse(argv: Sequence[str] | None):
     parser.add_argument("--seeds", default="0", help="comma list; sliced models are random at inference")
     parser.add_argument("--predictions", type=Path, metavar="OUT.csv", help="per-image top-5 of the first seed")
     parser.add_argument("--json", type=Path, metavar="PATH", help="write the results document here")
+    parser.add_argument("--csv", type=Path, metavar="PATH", help="also write timm validate.py's columns here")
     parser.add_argument("--skip-bad", action="store_true", help="skip and count unreadable images, unknown folders")
     parser.add_argument("--limit", type=_positive, help="evaluate N images spread evenly over the folder")
     args = parser.parse_args(argv)
@@ -313,6 +316,7 @@ def _parse(argv: Sequence[str] | None):
         parser.error(f"--seeds must be a comma list of integers, got {args.seeds!r}")
     if not args.seeds:
         parser.error("--seeds is empty")
+    checked_path(args.csv)
     if args.device == "cuda" and not torch.cuda.is_available():
         raise UsageError("--device cuda: no CUDA device is available")
     return args
@@ -342,6 +346,8 @@ def _main(argv: Sequence[str] | None) -> int:
     if args.json:
         body = {key: value for key, value in record.items() if key != "device"}  # the environment has it
         write_json_atomic(args.json, document("accuracy", device, **body))
+    if args.csv:
+        write_validate_csv(args.csv, [record])
     print(_table(record))
     return EXIT_OK
 

@@ -13,6 +13,7 @@ which the report states. Counts do not depend on the kernel policy (``sret.kerne
 """
 from __future__ import annotations
 
+import contextlib
 import copy
 import logging
 import math
@@ -91,6 +92,21 @@ def headline_macs(model: nn.Module, img_size: int) -> int:
         return _fvcore(model, example_input(img_size, _in_chans(model)))[0]
 
 
+def headline_activations(model: nn.Module, img_size: int) -> int:
+    """fvcore's activation count of one image (timm's ``infer_macts``, in units): the outputs of
+    convolutions, linears and matmuls, fused attention counted as its two matmuls' outputs
+    (timm's published figures were made on the explicit form: DeiT-Ti 5.97 M)."""
+    from fvcore.nn import ActivationCountAnalysis
+
+    logging.getLogger("fvcore").setLevel(logging.ERROR)
+    model = model.eval()
+    with torch.no_grad():
+        analysis = ActivationCountAnalysis(model, example_input(img_size, _in_chans(model)))
+        analysis.set_op_handle("aten::scaled_dot_product_attention", _fvcore_sdpa_activations)
+        analysis.unsupported_ops_warnings(False).uncalled_modules_warnings(False).tracer_warnings("none")
+        return int(analysis.total())
+
+
 def _in_chans(model: nn.Module) -> int:
     cfg = getattr(model, "pretrained_cfg", None) or {}
     return int(cfg.get("input_size", (3,))[0])
@@ -109,6 +125,15 @@ def _fvcore_sdpa_handle(inputs, outputs) -> int:
     from fvcore.nn.jit_handles import get_shape
 
     return _sdpa_macs(get_shape(inputs[0]), get_shape(inputs[1]), get_shape(inputs[2]))
+
+
+def _fvcore_sdpa_activations(inputs, outputs) -> int:
+    """The outputs of q @ k^T (..., N, N) and attn @ v (..., N, D_v), as the explicit form has them."""
+    from fvcore.nn.jit_handles import get_shape
+
+    q_shape, k_shape, v_shape = (get_shape(inputs[index]) for index in range(3))
+    rows = math.prod(q_shape[:-1])
+    return rows * (k_shape[-2] + v_shape[-1])
 
 
 _FVCORE_CATEGORY = {
@@ -178,13 +203,30 @@ _TORCH_CATEGORY = {
 }
 
 
+@contextlib.contextmanager
+def _parameters_frozen(model: nn.Module):
+    """Parameters that do not require grad while counting, restored after.
+
+    Under ``no_grad`` a view of a parameter (PiT's class token, expanded to the batch) still
+    requires grad but has no ``grad_fn``, and the torch counter's module tracker fails on a
+    module that receives one ("Expected gradient function to be set", torch 2.14)."""
+    flags = [(parameter, parameter.requires_grad) for parameter in model.parameters()]
+    for parameter, _ in flags:
+        parameter.requires_grad_(False)
+    try:
+        yield
+    finally:
+        for parameter, flag in flags:
+            parameter.requires_grad_(flag)
+
+
 def _torch_counter(model: nn.Module, x: torch.Tensor) -> tuple[int, dict[str, int]]:
     """The counter as a user runs it: importing ``sret`` taught it the CPU's SDPA op, and
     tuned kernels step aside under it (``sret.kernels``), so it needs no mapping of ours."""
     from torch.utils.flop_counter import FlopCounterMode
 
     counter = FlopCounterMode(display=False)
-    with counter:
+    with _parameters_frozen(model), counter:
         model(x)
     by_category: dict[str, int] = defaultdict(int)
     for op, flops in counter.get_flop_counts().get("Global", {}).items():

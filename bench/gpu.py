@@ -203,7 +203,7 @@ class Runner:
     def write(self, stem: str, kind: str, **body: Any) -> str:
         path = self.path(stem)
         self.documents[stem] = body
-        write_json_atomic(path, document(kind, self.settings.device, **body))
+        write_json_atomic(path, document(kind, self.settings.device, written_by="bench.gpu", **body))
         if self.current is not None and path.name not in self.current.files:
             self.current.files.append(path.name)
         return path.name

@@ -1,6 +1,11 @@
-"""Cells and tables of the report's Markdown, shared by every section (``bench.report``, ``bench.speed_report``)."""
+"""The page's Markdown pieces, in one place: tables, cells and heading anchors.
+
+Every section of the report, in whichever module it is written, formats its tables here, so
+they look alike and a link to a heading uses the anchor GitHub gives it.
+"""
 from __future__ import annotations
 
+import re
 from typing import Any, Iterable, Sequence
 
 from tabulate import tabulate
@@ -15,6 +20,35 @@ def table(rows: Iterable[Sequence[Any]], headers: Sequence[str]) -> str:
 def cell(value: Any) -> str:
     text = "-" if value is None else str(value)
     return " ".join(text.split()).replace("|", "\\|")
+
+
+def anchor(heading: str) -> str:
+    """GitHub's anchor of a heading's text: lower case, punctuation dropped, spaces to hyphens."""
+    text = re.sub(r"[^\w\- ]", "", heading.strip().lower())
+    return text.replace(" ", "-")
+
+
+def headings(markdown: str) -> list[str]:
+    """The text of every ``#``-heading of a page, outside fenced code, in order."""
+    found, fenced = [], False
+    for line in markdown.splitlines():
+        if line.lstrip().startswith("```"):
+            fenced = not fenced
+        elif not fenced and re.match(r"#{1,6} ", line):
+            found.append(line.lstrip("#").strip())
+    return found
+
+
+def anchors(markdown: str) -> set[str]:
+    """The anchors a page defines (GitHub numbers repeated headings: ``name``, ``name-1``, ...)."""
+    seen: dict[str, int] = {}
+    result = set()
+    for heading in headings(markdown):
+        base = anchor(heading)
+        count = seen.get(base, 0)
+        result.add(base if count == 0 else f"{base}-{count}")
+        seen[base] = count + 1
+    return result
 
 
 def number(value: Any, digits: int = 3) -> str:

@@ -1,13 +1,13 @@
-"""The report's two figures, as PNG files that re-render byte for byte from the same results.
+"""The report's throughput figures, as PNG files that re-render byte for byte from the same results.
 
-Pure functions pick the points out of the results documents (so the Markdown can say what
-was drawn and what was not); the ``plot_*`` functions only draw them. Figures have a fixed
-size and dpi and no timestamp or software stamp in their metadata, so a re-render of the
-committed results reproduces the committed PNGs.
+A pure function picks the points out of a series of results documents; ``plot_throughput``
+only draws them. Figures have a fixed size and dpi and no timestamp or software stamp in their
+metadata, so a re-render of the committed results reproduces the committed PNGs. The accuracy
+figure, SReT among its peers, is drawn by ``bench.peers_report``.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -21,60 +21,6 @@ FIGSIZE = (8.0, 5.0)
 DPI = 100
 SUBJECT_PREFIX = "sret"
 FULL_VAL_IMAGES = 50_000  # ImageNet-1K val: a top-1 on fewer images is not the published figure
-
-
-@dataclass
-class AccuracyPoints:
-    """What the accuracy-vs-GFLOPs figure draws: (label, GFLOPs as multiply-adds, top-1 %)."""
-
-    published: list[tuple[str, float, float]] = field(default_factory=list)
-    measured: list[tuple[str, float, float]] = field(default_factory=list)
-    baselines_measured: list[tuple[str, float, float]] = field(default_factory=list)
-    baselines_cost_only: list[tuple[str, float]] = field(default_factory=list)
-
-    def __bool__(self) -> bool:
-        return bool(self.published or self.measured or self.baselines_measured)
-
-
-def _by_tag(rows: Sequence[dict[str, Any]]) -> dict[str, dict[str, dict[str, Any]]]:
-    tags: dict[str, dict[str, dict[str, Any]]] = {}
-    for row in rows:
-        tags.setdefault(row["model"], {})[row["metric"]] = row
-    return tags
-
-
-def accuracy_points(verify: dict[str, Any], throughputs: Sequence[dict[str, Any]],
-                    accuracies: Sequence[dict[str, Any]]) -> AccuracyPoints:
-    """SReT's published and measured (GFLOPs, top-1) and the baselines' measured ones.
-
-    A baseline's GFLOPs come from the throughput results (``flops_per_image`` counts 2 per
-    multiply-add, halved here to the paper's convention); its top-1 only from an accuracy
-    file on the full ImageNet val. Without one the baseline is drawn as its cost alone.
-    """
-    points = AccuracyPoints()
-    for tag, metrics in _by_tag(verify["results"]).items():
-        gflops, top1 = metrics.get("gflops"), metrics.get("top1")
-        if gflops is None or top1 is None:
-            continue
-        points.published.append((tag, gflops["published"], top1["published"]))
-        if top1["measured"] is not None and gflops["measured"] is not None and top1["status"] != "subset":
-            points.measured.append((tag, gflops["measured"], top1["measured"]))
-    baseline_gflops: dict[str, float] = {}
-    for document in throughputs:
-        for row in document["results"]:
-            if not row["model"].startswith(SUBJECT_PREFIX) and row.get("flops_per_image"):
-                baseline_gflops.setdefault(row["model"], row["flops_per_image"] / 2 / 1e9)
-    measured_baselines = {}
-    for document in accuracies:
-        name = document["model"].split(".")[0]
-        if name in baseline_gflops and document.get("images", 0) >= FULL_VAL_IMAGES:
-            measured_baselines[name] = document["top1"]
-    for name, gflops in sorted(baseline_gflops.items()):
-        if name in measured_baselines:
-            points.baselines_measured.append((name, gflops, measured_baselines[name]))
-        else:
-            points.baselines_cost_only.append((name, gflops))
-    return points
 
 
 @dataclass(frozen=True)
@@ -117,49 +63,6 @@ def _save(figure: plt.Figure, path: Path) -> None:
         figure.tight_layout()
     figure.savefig(path, format="png", dpi=DPI, metadata={"Software": None})
     plt.close(figure)
-
-
-def _short(tag: str) -> str:
-    return tag.replace("sret_", "").replace(".distill_in1k", " (distill)").replace(".in1k", "")
-
-
-def plot_accuracy_vs_gflops(points: AccuracyPoints, path: Path) -> None:
-    """Top-1 against GFLOPs: SReT published (hollow) vs measured (filled), baselines where measured."""
-    figure, axes = plt.subplots(figsize=FIGSIZE)
-    for distilled, colour in ((False, "tab:blue"), (True, "tab:green")):
-        training = "distilled" if distilled else "ImageNet-1K"
-        published = [p for p in points.published if ("distill" in p[0]) == distilled]
-        measured = [p for p in points.measured if ("distill" in p[0]) == distilled]
-        if published:
-            _, x, y = zip(*published)
-            axes.scatter(x, y, marker="o", facecolors="none", edgecolors=colour,
-                         label=f"SReT {training}, published")
-        if measured:
-            _, x, y = zip(*measured)
-            axes.scatter(x, y, marker="o", color=colour, label=f"SReT {training}, measured")
-    for index, (tag, gx, gy) in enumerate(sorted(points.published, key=lambda p: (p[1], p[2]))):
-        axes.annotate(_short(tag), (gx, gy), textcoords="offset points", fontsize=6,
-                      xytext=(5, 3) if index % 2 == 0 else (5, -8))
-    if points.baselines_measured:
-        _, x, y = zip(*points.baselines_measured)
-        axes.scatter(x, y, marker="s", color="tab:orange", label="baseline, measured")
-        for name, gx, gy in points.baselines_measured:
-            axes.annotate(name, (gx, gy), textcoords="offset points", xytext=(5, -8), fontsize=6)
-    for index, (name, gflops) in enumerate(points.baselines_cost_only):
-        axes.axvline(gflops, color="tab:gray", linestyle=":", linewidth=1,
-                     label="baseline GFLOPs (top-1 not measured)" if index == 0 else None)
-        axes.annotate(name, (gflops, 0.02), xycoords=("data", "axes fraction"), rotation=90,
-                      fontsize=6, color="tab:gray", xytext=(-8, 0), textcoords="offset points")
-    axes.set_xscale("log")
-    axes.margins(x=0.12, y=0.08)  # room for the labels of the outermost points
-    ticks = [t for t in (0.5, 1, 2, 5, 10, 20, 50, 100) if axes.get_xlim()[0] <= t <= axes.get_xlim()[1]]
-    axes.set_xticks(ticks, [f"{t:g}" for t in ticks])
-    axes.set_xlabel("GFLOPs per image (multiply-adds, log scale)")
-    axes.set_ylabel("ImageNet-1K val top-1 (%)")
-    axes.set_title("Top-1 vs GFLOPs")
-    axes.grid(True, which="major", alpha=0.3)
-    axes.legend(fontsize=7, loc="lower right")
-    _save(figure, path)
 
 
 _POLICY_COLOURS = {"stock": "tab:blue", "tuned": "tab:orange", None: "tab:gray"}

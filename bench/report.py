@@ -4,33 +4,36 @@ Reads what ``bench.verify``, ``bench.throughput``, ``bench.model_speed``,
 ``bench.slicing_speed``, ``bench.gpu`` and ``bench.accuracy`` wrote (by default the files
 committed under ``reports/``) and renders the verdict on the published SReT figures, then
 every figure, claim, counter, timing and top-1 with how it was measured. The speed sections
-(``bench.speed_report``) put separate runs of one configuration (``*-run<N>.json``) in one table. The page is a pure function of the files: no clock, no
-machine state, so a re-render of the committed results reproduces ``reports/latest.md``.
+(``bench.speed_report``) show separate runs of one configuration (``*-run<N>.json``) in one
+table. The page is a function of those files, ``expected/`` and the
+git history up to the commit it names (for the results files' age): no clock, no machine state,
+so a re-render of the committed results at that commit reproduces ``reports/latest.md``.
 """
 from __future__ import annotations
 
 import os
 import sys
-from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
-from bench import plots, speed_report
+import matplotlib.style
+
+from bench import commands, evidence, peers_report, permutation, plots, provenance, scope, speed_report, summary
 from bench.cli import ArgumentParser, UsageError, run
 from bench.expected import STATUSES, SUBSET
-from bench.markdown import date as _date
+from bench.markdown import cell as _cell, table as _table
 from bench.markdown import device_label
+from bench.markdown import date as _date
 from bench.markdown import number as _number
 from bench.markdown import significant as _significant
-from bench.markdown import table as _table
 from bench.results import ResultsError, read_results
 
 ROOT = Path(__file__).resolve().parents[1]
 REPORTS = ROOT / "reports"
 DEFAULT_PATTERNS = ("verify.json", "throughput-*.json", "model_speed-*.json", "slicing_speed-*.json",
                     "device_check-*.json", "gpu_run-*.json", "accuracy*.json")
-ACCURACY_PLOT = "accuracy_vs_gflops.png"
+ACCURACY_PLOT = peers_report.PLOT_NAME
 PWC_PREFIX = "Papers with Code"
 README_PREFIX = "official README"
 DEVIATION_MARKER = "known deviation: "
@@ -160,16 +163,21 @@ def write_plots(results: Results, directory: Path) -> dict[str, Path]:
     names = plot_names(results)
     written = {}
     _, verify = results.verify
-    points = plots.accuracy_points(verify, [d for _, d in results.throughput], [d for _, d in results.accuracy])
-    if points:
+    if peers_report.plot(verify, [d for _, d in results.accuracy], directory / names["accuracy"]):
         written["accuracy"] = directory / names["accuracy"]
-        plots.plot_accuracy_vs_gflops(points, written["accuracy"])
     for series in speed_report.group_series(results.throughput):
         if series.name in names:
             written[series.name] = directory / names[series.name]
             plots.plot_throughput(plots.throughput_points(series.documents),
                                   speed_report.throughput_title(series.documents[0]), written[series.name])
     return written
+
+
+def render_plots(results: Results, directory: Path) -> dict[str, Path]:
+    """:func:`write_plots` under matplotlib's default style, so no matplotlibrc changes a pixel: the
+    committed PNGs are what this draws from the committed results (tests/test_report_page.py)."""
+    with matplotlib.style.context("default"):
+        return write_plots(results, directory)
 
 
 def plot_links(results: Results, directory: Path, page_dir: Path = REPORTS) -> dict[str, str]:
@@ -182,7 +190,7 @@ def plot_links(results: Results, directory: Path, page_dir: Path = REPORTS) -> d
 
 
 _METRIC_DIGITS = {"gflops": 3, "params_m": 3, "top1": 2}
-_METRIC_LABEL = {"gflops": "GFLOPs", "params_m": "params (M)", "top1": "top-1 (%)"}
+_METRIC_LABEL = {"gflops": "GMACs", "params_m": "params (M)", "top1": "top-1 (%)"}
 
 
 def _measured(row: dict[str, Any]) -> str:
@@ -195,21 +203,6 @@ def _status(status: str) -> str:
 
 
 # --- sections ---------------------------------------------------------------------------------
-
-
-def verdict_counts(verify: dict[str, Any]) -> dict[str, int]:
-    """How many published figures and claims have each status."""
-    counts = Counter(row["status"] for row in verify["results"] + verify["claims"])
-    return {status: counts.get(status, 0) for status in STATUSES}
-
-
-def verdict_line(verify: dict[str, Any]) -> str:
-    counts = verdict_counts(verify)
-    return (f"**Verdict: {counts['pass']} hold, {counts['fail']} fail, {counts['known-deviation']} known "
-            f"deviations, {counts[SUBSET]} measured on a subset (not ImageNet-1k val), "
-            f"{counts['not-measured']} not measured** — of the {len(verify['results'])} "
-            f"published figures and {len(verify['claims'])} text claims checked by `bench.verify` "
-            f"on {_date(verify)}.")
 
 
 def _figure_key(row: dict[str, Any]) -> str:
@@ -241,7 +234,8 @@ def headline_section(verify: dict[str, Any]) -> list[str]:
     if any(row["reconstructed"] for row in rows):
         lines += ["SReT-ExT was never released (no code, no checkpoint): its architecture is "
                   "reconstructed, so its row checks our reconstruction, not the authors' model.", ""]
-    lines += ["GFLOPs are multiply-adds of one image, counted with fvcore (the paper's convention).", ""]
+    lines += ["GMACs are multiply-adds of one image, counted with fvcore; the paper and Papers with Code print "
+              "them as \"GFLOPs\".", ""]
     return lines
 
 
@@ -250,7 +244,9 @@ def _readme_name(row: dict[str, Any]) -> str:
 
 
 def readme_section(verify: dict[str, Any]) -> list[str]:
-    rows = [row for row in verify["results"] if not row["source"].startswith(PWC_PREFIX)]
+    baselines = peers_report.baseline_models(verify)  # their rows are in the comparison section
+    rows = [row for row in verify["results"]
+            if not row["source"].startswith(PWC_PREFIX) and row["model"] not in baselines]
     lines = ["## Official README figures (released checkpoints)", ""]
     if not rows:
         return lines + ["Not in this verify run.", ""]
@@ -329,9 +325,9 @@ def claims_section(verify: dict[str, Any]) -> list[str]:
     if not verify["claims"]:
         return lines + ["None checked in this verify run.", ""]
     table = [[claim["claim_id"], claim["claim"], f"{claim['published_low']:g}-{claim['published_high']:g} "
-              f"{claim['unit']}", _significant(claim["measured"]), _status(claim["status"])]
+              f"{claim['unit']}", _significant(claim["measured"]), _status(claim["status"]), claim["source"]]
              for claim in verify["claims"]]
-    lines += [_table(table, ["claim", "as stated", "published", "measured", "status"]), ""]
+    lines += [_table(table, ["claim", "as stated", "published", "measured", "status", "source"]), ""]
     for claim in verify["claims"]:
         note = _split_deviation(claim["note"])[0]
         lines += [f"### {claim['claim_id']}", "", f"{note}.", ""]
@@ -356,26 +352,14 @@ def counters_section(verify: dict[str, Any]) -> list[str]:
 
 def accuracy_section(results: Results, links: dict[str, str]) -> list[str]:
     _, verify = results.verify
-    lines = ["## Top-1 and GFLOPs", ""]
+    lines = ["## Top-1 and GMACs", ""]
     top1_rows = [row for row in verify["results"] if row["metric"] == "top1"]
     measured = [row for row in top1_rows if row["measured"] is not None and row["status"] != SUBSET]
     subset = [row for row in top1_rows if row["status"] == SUBSET]
     lines += [f"`bench.verify` measured {len(measured)} of the {len(top1_rows)} published top-1 figures on "
               f"ImageNet-1k val" + (f", and {len(subset)} on a subset, not comparable" if subset else "")
               + " (see the README table above for each, and why the others were not measured).", ""]
-    points = plots.accuracy_points(verify, [d for _, d in results.throughput], [d for _, d in results.accuracy])
-    if points and "accuracy" in links:
-        lines += [f"![Top-1 vs GFLOPs]({links['accuracy']})", "",
-                  f"Drawn: {len(points.published)} published SReT points (hollow), {len(points.measured)} "
-                  f"measured (filled), {len(points.baselines_measured)} baselines with a measured top-1."]
-        if points.baselines_cost_only:
-            costs = ", ".join(f"{name} ({gflops:.3f} GFLOPs)" for name, gflops in points.baselines_cost_only)
-            lines += [f"No top-1 was measured for the baselines {costs}: they are drawn as their cost "
-                      f"alone (dotted lines, GFLOPs from the throughput run halved to multiply-adds); "
-                      f"no accuracy is drawn for them."]
-        elif not points.baselines_measured:
-            lines += ["No baseline was measured (no throughput or accuracy results for one), so none is drawn."]
-        lines += [""]
+    lines += peers_report.section(verify, [d for _, d in results.accuracy], links.get("accuracy"), _table)
     lines += ["### Top-1 measured by `bench.accuracy`", ""]
     if not results.accuracy:
         return lines + ["Not measured: no accuracy results file (`python -m bench.accuracy --json ...`).", ""]
@@ -420,32 +404,50 @@ def environment_section(results: Results) -> list[str]:
             "Regenerate this page from the committed results with `python -m bench.report > reports/latest.md`.", ""]
 
 
-def render_markdown(results: Results, links: dict[str, str] | None = None) -> str:
-    """The whole page: a pure function of the results documents and the plots' links."""
+UNITS = ("Units, the same in every table: **GMACs** = 10^9 multiply-adds for one image, what the paper, Papers "
+         "with Code and the official README print as \"GFLOPs\" (counted by fvcore); **GFLOP** = 10^9 "
+         "floating-point operations, 2 per multiply-add (FLOP rates and MFU only); params in millions (10^6); "
+         "memory in MiB (2^20 bytes); images/s is a median over timed rounds.")
+
+
+def render_markdown(results: Results, links: dict[str, str] | None = None,
+                    ages: dict[str, provenance.Age] | None = None) -> str:
+    """The whole page: a function of the results documents, ``expected/``, the plots' links and the
+    results files' ages against the code (``ages``; by default from git history at HEAD)."""
     links = links or {}
     _, verify = results.verify
-    lines = ["# SReT (arXiv 2111.05297): do the published figures hold?", "", verdict_line(verify), ""]
+    top = ["# SReT (arXiv 2111.05297): do the published figures hold?", "",
+           *evidence.verdict_lines(verify, _date(verify))]
     failing = failing_lines(verify)
     if failing:
-        lines += [*failing, ""]
-    lines += headline_section(verify)
-    lines += readme_section(verify)
-    lines += deviations_section(verify)
-    lines += claims_section(verify)
-    lines += counters_section(verify)
-    lines += accuracy_section(results, links)
+        top += [*failing, ""]
+    ages = provenance.ages(results.files()) if ages is None else ages
+    top += [*provenance.stale_lines(ages), UNITS, ""]
+    body = scope.scope_section(verify)
+    body += headline_section(verify)
+    body += readme_section(verify)
+    body += deviations_section(verify)
+    body += claims_section(verify)
+    body += counters_section(verify)
+    body += accuracy_section(results, links)
+    models = [row["model"] for row in verify["results"]] + [row["model"] for _, document in results.throughput
+                                                             for row in document["results"]]
+    body += permutation.permutation_section(models + [d["model"] for _, d in results.accuracy], results.accuracy)
     for series in speed_report.group_series(results.throughput):
-        lines += speed_report.throughput_section(series, links)
+        body += speed_report.throughput_section(series, links)
     for series in speed_report.group_series(results.slicing_speed):
-        lines += speed_report.slicing_section(series, verify)
+        body += speed_report.slicing_section(series, verify)
     for series in speed_report.group_series(results.model_speed):
-        lines += speed_report.model_speed_section(series)
+        body += speed_report.model_speed_section(series)
     for name, document in results.gpu_run:
-        lines += speed_report.gpu_run_section(name, document)
+        body += speed_report.gpu_run_section(name, document)
     for name, document in results.device_check:
-        lines += speed_report.device_check_section(name, document, verify)
-    lines += environment_section(results)
-    return "\n".join(lines).rstrip("\n") + "\n"
+        body += speed_report.device_check_section(name, document, verify)
+    body += environment_section(results)
+    body += provenance.age_section(ages)
+    lines = top + summary.summary_section(results, "\n".join(body)) + body
+    page = "\n".join(lines).rstrip("\n") + "\n"
+    return commands.annotate(page, dict(results.files()))
 
 
 # --- command line -----------------------------------------------------------------------------
@@ -466,7 +468,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     results = load_results(paths)
     plot_dir = Path(args.plots)
     try:
-        written = write_plots(results, plot_dir)
+        written = render_plots(results, plot_dir)
     except OSError as error:
         raise UsageError(f"--plots {args.plots}: cannot write the plots there ({error.strerror or error})") from None
     for path in written.values():

@@ -24,7 +24,7 @@ from typing import Any, Callable, Iterator, Mapping, Sequence
 
 import torch
 
-from bench import timing, zoo
+from bench import timing, timm_csv, zoo
 from bench.cli import ArgumentParser, EXIT_FAILED, EXIT_OK, UsageError, run, split_list, unknown_name
 from bench.flops import headline_macs
 from bench.results import device_name, document, write_json_atomic
@@ -64,6 +64,7 @@ class Config:
     rounds: int = 5
     profile: Path | None = None
     json: Path | None = None
+    csv: Path | None = None
 
     @property
     def dtype(self) -> str:
@@ -180,6 +181,8 @@ def build_parser() -> ArgumentParser:
                         help="write torch.profiler traces to DIR/<model>/ (tensorboard --logdir DIR)")
     parser.add_argument("--json", type=Path, metavar="PATH", default=None,
                         help="write the results document here (atomically)")
+    parser.add_argument("--csv", type=Path, metavar="PATH", default=None,
+                        help="also write timm benchmark.py's columns here, with kernel policy and device")
     return parser
 
 
@@ -199,7 +202,7 @@ def parse_args(argv: Sequence[str] | None) -> Config:
     return Config(models=models, device=device, batch_sizes=batch_sizes, kernels=kernels, amp=args.amp,
                   tf32=args.tf32, compile=args.compile, channels_last=args.channels_last,
                   img_size=args.img_size, threads=args.threads, warmup=args.warmup, iters=args.iters,
-                  rounds=args.rounds, profile=args.profile, json=args.json)
+                  rounds=args.rounds, profile=args.profile, json=args.json, csv=timm_csv.checked_path(args.csv))
 
 
 # --- models and their cost ---------------------------------------------------------------
@@ -726,6 +729,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if config.json is not None:
         write_json_atomic(config.json, results_document(config, measured))
         print(f"wrote {config.json}")
+    if config.csv is not None:
+        timm_csv.write_benchmark_csv(config.csv, measured["results"], measured["config"], device_name(config.device))
+        print(f"wrote {config.csv}")
     return EXIT_FAILED if any(row["error"] for row in measured["results"]) else EXIT_OK
 
 

@@ -5,7 +5,9 @@ thop and the torch counter beside it) and parameters, its ImageNet top-1 when a 
 and data are given, and the paper's text claims; compares each with ``expected/`` (or the
 folder given with ``--expected``) by the rounding rule; prints a table and exits 0 (nothing
 fails), 1 (a figure or claim fails) or 2 (bad input). A top-1 measured on anything but the
-full ImageNet-1k validation set is shown as ``subset``: neither pass nor fail.
+full ImageNet-1k validation set is shown as ``subset``: neither pass nor fail. The timm
+baselines of ``baselines.csv`` are counted the same way (fvcore alone) and their parameter
+counts checked against timm's published ones, so the report can set SReT beside them.
 """
 from __future__ import annotations
 
@@ -22,12 +24,13 @@ from tabulate import tabulate
 from tqdm import tqdm
 
 import sret  # noqa: F401  (registers the models)
+from bench.baselines import DEFAULT_BASELINES, Baseline, load_baselines, param_figures
 from bench.claims import MEASUREMENTS, torch_threads
 from bench.cli import ArgumentParser, UsageError, run, split_list, unknown_name
 from bench.expected import (DEFAULT, DEFAULT_CLAIMS, DEFAULT_DEVIATIONS, EXPECTED_DIR, STATUSES, SUBSET, Claim,
                             Deviation, DeviationKey, ExpectedFigure, load_claims, load_deviations, load_expected,
                             status)
-from bench.flops import FlopCount, count_flops, explain_differences
+from bench.flops import FlopCount, count_flops, count_params, explain_differences, headline_macs
 from bench.results import document, write_json_atomic
 
 Builder = Callable[..., torch.nn.Module]
@@ -40,6 +43,7 @@ IMAGENET_VAL_IMAGES, IMAGENET_VAL_CLASSES = 50_000, 1_000
 # (OMP_NUM_THREADS=1); idle, one thread cost 2.5 s (11.5 -> 14.1 s). Measured interleaved;
 # counts do not depend on threads.
 COUNT_THREADS = 1
+SUBJECT_PREFIX = "sret"  # SReT models get all three counters; a baseline the headline alone
 
 
 @dataclass
@@ -48,6 +52,7 @@ class Measurer:
 
     build: Builder = timm.create_model
     counts: dict[tuple[str, int], FlopCount] = field(default_factory=dict)
+    headlines: dict[tuple[str, int], tuple[int, int]] = field(default_factory=dict)
 
     def count(self, architecture: str, img_size: int) -> FlopCount:
         key = (architecture, img_size)
@@ -56,6 +61,30 @@ class Measurer:
                 model = self.build(architecture, img_size=img_size)
                 self.counts[key] = count_flops(model, img_size, architecture)
         return self.counts[key]
+
+    def headline(self, architecture: str, img_size: int) -> tuple[int, int]:
+        """Parameters and fvcore multiply-adds alone, the counts a baseline is checked and compared
+        by: each counter runs the model once, so thop and the torch counter would triple the
+        time (TinyViT-21M at 512 px: 3.0 s for fvcore alone, 8.0 s for all three, one thread)."""
+        key = (architecture, img_size)
+        if key in self.counts:
+            return self.counts[key].params, self.counts[key].fvcore_macs
+        if key not in self.headlines:
+            with torch_threads(COUNT_THREADS):
+                try:
+                    model = self.build(architecture, img_size=img_size)
+                except TypeError:  # a model that takes any size has no img_size argument (TinyViT)
+                    model = self.build(architecture)
+                self.headlines[key] = count_params(model), headline_macs(model, img_size)
+        return self.headlines[key]
+
+    def params_and_gflops(self, architecture: str, img_size: int) -> tuple[float, float]:
+        """(parameters in millions, GFLOPs as fvcore multiply-adds): all three counters for SReT."""
+        if architecture.startswith(SUBJECT_PREFIX):
+            count = self.count(architecture, img_size)
+            return count.params / 1e6, count.gflops
+        params, macs = self.headline(architecture, img_size)
+        return params / 1e6, macs / 1e9
 
 
 def _checkpoint_for(tag: str, checkpoints: Path) -> Path | None:
@@ -95,8 +124,8 @@ def measure_figure(figure: ExpectedFigure, measurer: Measurer, device: str, chec
         record, how = measure_top1(figure, device, checkpoints, data, top1_cache)
         measured = None if record is None else record["top1"]
     else:
-        counts = measurer.count(figure.architecture, figure.img_size)
-        measured = counts.gflops if figure.metric == "gflops" else counts.params / 1e6
+        params_m, gflops = measurer.params_and_gflops(figure.architecture, figure.img_size)
+        measured = gflops if figure.metric == "gflops" else params_m
         how = "fvcore, one image, multiply-adds" if figure.metric == "gflops" else "unique parameters"
     if record is not None and not is_imagenet_val(record):
         row_status, note = SUBSET, (
@@ -136,33 +165,58 @@ def measure_claims(claims: list[Claim], architectures: set[str], measurer: Measu
     return out
 
 
-def load_data_folder(folder: Path) -> tuple[list[ExpectedFigure], list[Claim], dict[DeviationKey, Deviation]]:
-    """The published figures, claims and deviations of one data folder, all validated up front."""
+@dataclass
+class DataFolder:
+    """Everything the gate checks against, from one folder, all validated up front."""
+
+    figures: list[ExpectedFigure]  # SReT's published figures, then the baselines' parameter counts
+    claims: list[Claim]
+    deviations: dict[DeviationKey, Deviation]
+    baselines: list[Baseline]
+
+
+def load_data_folder(folder: Path) -> DataFolder:
+    """The published figures, claims, deviations and baselines of one data folder."""
     folder = Path(folder)
     deviations = load_deviations(folder / DEFAULT_DEVIATIONS.name)
     figures = load_expected(folder / DEFAULT.name, deviations_path=folder / DEFAULT_DEVIATIONS.name)
-    return figures, load_claims(folder / DEFAULT_CLAIMS.name, MEASUREMENTS), deviations
+    baselines = load_baselines(folder / DEFAULT_BASELINES.name, deviations)
+    return DataFolder(figures + param_figures(baselines), load_claims(folder / DEFAULT_CLAIMS.name, MEASUREMENTS),
+                      deviations, baselines)
+
+
+def measure_baselines(baselines: list[Baseline], selected: set[str], measurer: Measurer) -> list[dict[str, Any]]:
+    """The selected baselines' published figures with their measured costs (the headline counts)."""
+    out = []
+    for baseline in baselines:
+        if baseline.model in selected:
+            params, macs = measurer.headline(baseline.architecture, baseline.img_size)
+            out.append({**baseline.to_dict(), "params": params, "fvcore_macs": macs, "gflops": macs / 1e9})
+    return out
 
 
 def verify(models: Sequence[str] | None = None, device: str = "cpu", checkpoints: Path | None = None,
            data: Path | None = None, build: Builder = timm.create_model,
            expected: Path = EXPECTED_DIR, progress: bool | None = None) -> dict[str, Any]:
     """Measure every selected figure and claim against the data folder ``expected``
-    (``paper_values.csv``, ``claims.csv``, ``deviations.md``); returns the body of the results document."""
+    (``paper_values.csv``, ``claims.csv``, ``deviations.md``, ``baselines.csv``); returns the body of
+    the results document."""
     started = time.perf_counter()
-    all_figures, claims, deviations = load_data_folder(expected)
-    figures = select(all_figures, models)
+    folder = load_data_folder(expected)
+    figures = select(folder.figures, models)
     measurer = Measurer(build)
     top1_cache: dict[str, dict] = {}
     # progress None: a bar only when stderr is a terminal (tqdm's disable=None); False: never.
     bar = tqdm(figures, desc="verify", unit="figure", file=sys.stderr, disable=None if progress is None else not progress)
     results = [measure_figure(f, measurer, device, checkpoints, data, top1_cache) for f in bar]
     architectures = {f.architecture for f in figures}
-    claim_rows = measure_claims(claims, architectures, measurer, deviations)
+    claim_rows = measure_claims(folder.claims, architectures, measurer, folder.deviations)
+    baselines = measure_baselines(folder.baselines, {f.model for f in figures}, measurer)
     counters = {f"{arch}@{size}": {**count.to_dict(), "differences": explain_differences(count)}
                 for (arch, size), count in measurer.counts.items()}
     return {"results": results, "claims": claim_rows, "counters": counters,
-            "counters_method": COUNTERS_METHOD, "elapsed_s": round(time.perf_counter() - started, 2)}
+            "counters_method": COUNTERS_METHOD, "baselines": baselines,
+            "baselines_method": BASELINES_METHOD, "elapsed_s": round(time.perf_counter() - started, 2)}
 
 
 COUNTERS_METHOD = (
@@ -171,6 +225,12 @@ COUNTERS_METHOD = (
     "(multiply-adds of nn.Module leaves only: functional matmuls such as attention are not seen); "
     "torch.utils.flop_counter.FlopCounterMode (2 per multiply-add, halved here; norms and pooling "
     "not counted) with a formula for the CPU flash-attention kernel it leaves uncounted.")
+
+
+BASELINES_METHOD = (
+    "timm's published top-1 and param_count (results/results-imagenet.csv, commit in each row) beside our "
+    "counts of the architecture at its size: unique parameters and fvcore multiply-adds of one image, fused "
+    "attention counted as its two matmuls (the same headline count as SReT's).")
 
 
 def select(figures: list[ExpectedFigure], models: Sequence[str] | None) -> list[ExpectedFigure]:
@@ -213,9 +273,14 @@ def render_table(body: dict[str, Any]) -> str:
                           c["params"] / 1e6] for name, c in body["counters"].items()],
                         headers=["model@size", "fvcore GMACs", "thop GMACs", "torch counter GMACs", "params M"],
                         floatfmt=".3f")
+    baselines = tabulate([[b["model"], b["img_size"], b["top1_text"], b["param_count_text"],
+                           f"{b['params'] / 1e6:.3f}", f"{b['gflops']:.3f}"] for b in body["baselines"]],
+                         headers=["baseline (timm)", "size", "top-1 (timm)", "params M (timm)", "params M",
+                                  "fvcore GMACs"], disable_numparse=True)  # timm's figures as printed
     counts = {s: sum(r["status"] == s for r in body["results"] + body["claims"]) for s in STATUSES}
     verdict = ", ".join(f"{n} {s}" for s, n in counts.items())
-    return f"{figures}\n\n{claims}\n\n{counters}\n\nverdict: {verdict} ({body['elapsed_s']:.1f} s)"
+    tables = [figures, claims, counters] + ([baselines] if body["baselines"] else [])
+    return "\n\n".join(tables) + f"\n\nverdict: {verdict} ({body['elapsed_s']:.1f} s)"
 
 
 def _existing_dir(text: str | None, flag: str) -> Path | None:
@@ -235,7 +300,7 @@ def parse_args(argv: Sequence[str] | None):
     parser.add_argument("--checkpoints", help="directory of released checkpoints, one per tag: <tag>.pth")
     parser.add_argument("--data", help="ImageNet validation folder (one folder per WordNet id)")
     parser.add_argument("--expected", default=str(EXPECTED_DIR), metavar="DIR",
-                        help="data folder with paper_values.csv, claims.csv and deviations.md "
+                        help="data folder with paper_values.csv, claims.csv, deviations.md and baselines.csv "
                              "(default: the repository's expected/)")
     args = parser.parse_args(argv)
     if args.device not in ("cpu", "cuda") and not args.device.startswith("cuda:"):

@@ -77,6 +77,24 @@ def test_exact_top1_top5_for_each_checkpoint_format(kind, data, checkpoints, cap
     assert f"{TOP1:.3f}" in out and f"{TOP5:.3f}" in out
 
 
+def test_csv_has_timms_validate_columns(data, checkpoints, capsys, tmp_path):
+    """The header as timm's results-imagenet.csv prints it; the values from the known answers and
+    test_vit's pretrained cfg (160 px, crop 0.95, bicubic), parameters counted by hand."""
+    out_csv = tmp_path / "acc.csv"
+    code, _, err = cli(capsys, "--model", "test_vit", "--checkpoint", checkpoints["bare"], "--data", data,
+                       "--workers", "0", "--csv", out_csv)
+    assert code == 0, err
+    assert out_csv.read_text().splitlines()[0] == (
+        "model,img_size,top1,top1_err,top5,top5_err,param_count,crop_pct,interpolation")
+    params = sum(tensor.numel() for tensor in torch.load(checkpoints["bare"], weights_only=True).values())
+    assert read_csv(out_csv) == [{
+        "model": "test_vit", "img_size": "160", "top1": f"{TOP1:.3f}", "top1_err": f"{100 - TOP1:.3f}",
+        "top5": f"{TOP5:.3f}", "top5_err": f"{100 - TOP5:.3f}", "param_count": f"{params / 1e6:.2f}",
+        "crop_pct": "0.950", "interpolation": "bicubic"}]
+    assert cli(capsys, "--model", "test_vit", "--checkpoint", checkpoints["bare"], "--data", data,
+               "--csv", tmp_path)[0] == 2
+
+
 def test_bf16_autocast(data, checkpoints, capsys, tmp_path):
     """The bias-only head's logits (10, 9, 8, 7, 6) are exact in bfloat16: same figures."""
     out_json = tmp_path / "acc.json"

@@ -134,6 +134,15 @@ def test_every_counter_counts_a_tuned_model_as_the_stock_one(name):
     assert min(expected.fvcore_macs, expected.thop_macs, expected.torch_counter_flops) > 0
 
 
+def test_every_counter_counts_a_model_that_expands_a_parameter_and_leaves_it_trainable():
+    """PiT expands its class token to the batch: under no_grad that view still requires grad but has
+    no grad_fn, which the torch counter's module tracker refused (torch 2.14)."""
+    model = timm.create_model("pit_ti_224", img_size=64).eval()
+    counts = count_flops(model, 64)
+    assert min(counts.fvcore_macs, counts.thop_macs, counts.torch_counter_flops) > 0
+    assert all(parameter.requires_grad for parameter in model.parameters())
+
+
 def test_flop_counter_counts_cpu_sdpa_as_its_two_matmuls():
     b, h, n, d = 2, 3, 50, 16
     q, k, v = (torch.randn(b, h, n, d) for _ in range(3))

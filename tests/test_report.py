@@ -17,13 +17,12 @@ import os
 import struct
 import subprocess
 import sys
-from collections import Counter
 from pathlib import Path
 
 import pytest
 import torch
 
-from bench import report
+from bench import provenance, report
 from bench.cli import UsageError
 
 REPO = Path(__file__).resolve().parents[1]
@@ -44,16 +43,20 @@ def page(*paths: Path) -> str:
 # --- the verdict ----------------------------------------------------------------------------
 
 
-def test_verdict_counts_the_statuses_of_figures_and_claims():
-    results = report.load_results([VERIFY])
-    verify = results.verify[1]
-    statuses = Counter(row["status"] for row in verify["results"] + verify["claims"])
-    assert report.verdict_counts(verify) == {"pass": 5, "fail": 1, "known-deviation": 2, "subset": 1,
-                                             "not-measured": 1}
-    assert report.verdict_counts(verify) == {status: statuses[status] for status in report.STATUSES}
-    first_lines = report.render_markdown(results).splitlines()[:3]
-    assert ("**Verdict: 5 hold, 1 fail, 2 known deviations, 1 measured on a subset (not ImageNet-1k val), "
-            "1 not measured** — of the 8 published figures and 2 text claims") in "\n".join(first_lines)
+def test_verdict_counts_figures_and_measurements_and_keeps_the_reconstruction_apart():
+    """tests/data/verify.json by hand: 8 figure rows, one of them sret_ext (reconstructed), so 7 figures of
+    the paper's models: pass 3 (sret_t.in1k params and GMACs, sret_lt.in1k GMACs), fail 1 (sret_t GMACs from
+    Papers with Code), known deviation 1, subset 1, not measured 1. The Papers-with-Code sret_t GMACs and
+    sret_t.in1k's GMACs are one count of one architecture: 6 measurements, the shared one under pass and fail."""
+    markdown = page()
+    verdict = next(line for line in markdown.splitlines() if line.startswith("**Verdict"))
+    assert verdict.startswith("**Verdict: of the 7 published figures, 3 hold, 1 fail, 1 known deviation, "
+                              "1 measured on a subset (not ImageNet-1k val), 1 not measured**; of the 2 text "
+                              "claims checked, 1 hold, 0 fail, 1 known deviation.")
+    assert ("rest on 6 independent measurements: 3 hold, 1 fail, 1 known deviation, 1 measured on a subset "
+            "(not ImageNet-1k val), 1 not measured") in verdict
+    assert ("Counted apart: sret_ext 224 gflops (pass) checks our reconstruction of a model that was never "
+            "released") in markdown
 
 
 def test_a_top1_on_a_subset_is_shown_apart_from_pass_and_fail():
@@ -63,8 +66,8 @@ def test_a_top1_on_a_subset_is_shown_apart_from_pass_and_fail():
     assert "On a subset: sret_lt.in1k top1 75.00, a subset, not the ImageNet-1k validation set" in markdown
     assert "40 images of 20 classes" in markdown
     assert "measured 0 of the 2 published top-1 figures on ImageNet-1k val, and 1 on a subset" in markdown
-    points = report.plots.accuracy_points(report.load_results([VERIFY]).verify[1], [], [])
-    assert points.measured == []  # a subset top-1 is never drawn as a measured point
+    points = report.peers_report.points(report.load_results([VERIFY]).verify[1])
+    assert [p.top1_measured for p in points] == [None, None]  # a subset top-1 is never drawn as a measured point
 
 
 def test_a_failing_row_is_visible_in_the_verdict_and_the_tables():
@@ -120,13 +123,11 @@ def test_a_subset_top1_is_never_presented_as_imagenet():
     assert "36.364, 27.273, 45.455" in line and "27.273 / 45.455 / 9.091" in line
 
 
-def test_baselines_without_a_measured_top1_get_no_accuracy():
+def test_verify_results_without_baselines_draw_sret_alone_and_say_so():
     results = report.load_results([VERIFY, CPU_THROUGHPUT])
-    points = report.plots.accuracy_points(results.verify[1], [results.throughput[0][1]], [])
-    assert points.baselines_measured == []
-    assert points.baselines_cost_only == [("deit_tiny_patch16_224", pytest.approx(2507000000 / 2e9))]
-    assert [tag for tag, _, _ in points.published] == ["sret_t.in1k", "sret_lt.in1k"]  # tags with GFLOPs and top-1
-    assert points.measured == []
+    points = report.peers_report.points(results.verify[1])
+    assert [p.model for p in points] == ["sret_t.in1k", "sret_lt.in1k"]  # tags with a top-1 and a measured cost
+    assert "hold no baseline counts" in page(CPU_THROUGHPUT)
 
 
 def test_model_speed_shows_a_missed_goal():
@@ -176,7 +177,7 @@ def test_plots_are_written_and_linked(tmp_path, capsys):
     code = report.main(["--results", str(VERIFY), str(CPU_THROUGHPUT), "--plots", str(plots_dir)])
     markdown = capsys.readouterr().out
     assert code == 0
-    for name in ("accuracy_vs_gflops.png", "throughput-cpu.png"):
+    for name in (report.ACCURACY_PLOT, "throughput-cpu.png"):
         png = plots_dir / name
         assert png.stat().st_size > 0 and png.read_bytes().startswith(PNG_SIGNATURE)
         link = Path(os.path.relpath(png, report.REPORTS)).as_posix()
@@ -192,26 +193,29 @@ def _png_chunks(data: bytes) -> list[tuple[bytes, bytes]]:
     return chunks
 
 
-def test_plots_are_800_by_500_pixels_with_no_timestamp_or_software_stamp(tmp_path):
-    """8 x 5 inches at 100 dpi; with no tIME or text chunk the same data re-renders the same bytes."""
+def test_plots_have_a_fixed_size_and_no_timestamp_or_software_stamp(tmp_path):
+    """8 x 5 inches (13 x 6 for the two-panel comparison) at 100 dpi; with no tIME or text chunk the
+    same data re-renders the same bytes."""
     written = report.write_plots(report.load_results([VERIFY, CPU_THROUGHPUT]), tmp_path)
-    assert sorted(path.name for path in written.values()) == ["accuracy_vs_gflops.png", "throughput-cpu.png"]
+    sizes = {report.ACCURACY_PLOT: (1300, 600), "throughput-cpu.png": (800, 500)}
+    assert sorted(path.name for path in written.values()) == sorted(sizes)
     for path in written.values():
         chunks = _png_chunks(path.read_bytes())
-        assert chunks[0][0] == b"IHDR" and struct.unpack(">II", chunks[0][1][:8]) == (800, 500)
+        assert chunks[0][0] == b"IHDR" and struct.unpack(">II", chunks[0][1][:8]) == sizes[path.name]
         assert {kind for kind, _ in chunks} <= {b"IHDR", b"pHYs", b"IDAT", b"IEND"}, path.name
 
 
 def test_plots_draw_what_the_files_hold(tmp_path, monkeypatch):
-    """The throughput plot's lines are the medians of tests/data/throughput-cpu.json against the batch
-    size; the accuracy plot marks the published sret_t.in1k and sret_lt.in1k points and deit_tiny's
-    cost alone."""
+    """The throughput plot's points are the medians of tests/data/throughput-cpu.json against GMACs, a
+    panel per batch size, with the rounds' range as bars; the comparison marks the published top-1 of sret_t.in1k and sret_lt.in1k at their measured
+    costs (no baseline: this verify file has none)."""
     drawn = {}
 
     def keep(figure, path):
         drawn[path.name] = figure
 
     monkeypatch.setattr(report.plots, "_save", keep)
+    monkeypatch.setattr(report.peers_report, "save", keep)
     report.write_plots(report.load_results([VERIFY, CPU_THROUGHPUT]), tmp_path)
     panels = drawn["throughput-cpu.png"].axes
     assert [axes.get_title() for axes in panels] == ["batch 1", "batch 8"]
@@ -223,13 +227,12 @@ def test_plots_draw_what_the_files_hold(tmp_path, monkeypatch):
         [([sret, 45.0], [[sret, 44.0], [sret, 46.0]]), ([deit, 60.0], [[deit, 59.0], [deit, 61.0]])],
         [([sret, 68.20724549296791], [[sret, 67.20724549296791], [sret, 69.20724549296791]]),
          ([deit, 90.94299399062389], [[deit, 89.94299399062389], [deit, 91.94299399062389]])]]
-    axes = drawn["accuracy_vs_gflops.png"].axes[0]
-    scattered = [collection.get_offsets().tolist() for collection in axes.collections]
-    # Published (hollow) only: sret_t.in1k 1.1 GFLOPs 76.0 %, sret_lt.in1k 1.2 GFLOPs 76.7 %; the
-    # latter's top-1 on a subset is not drawn as a measured point.
-    assert scattered == [[[1.1, 76.0], [1.2, 76.7]]]
-    cost_only = [line.get_xdata()[0] for line in axes.lines]
-    assert cost_only == [pytest.approx(2507000000 / 2 / 1e9)]  # deit_tiny: flops_per_image / 2
+    params, gflops = drawn[report.ACCURACY_PLOT].axes[:2]
+    # Published top-1 (hollow) only: sret_t.in1k 76.0 % at 4.756 M and 1.122 GFLOPs measured,
+    # sret_lt.in1k 76.7 % at 1.174 GFLOPs (no parameter row); its top-1 on a subset is not drawn.
+    assert [c.get_offsets().tolist() for c in params.collections] == [[[4.756, 76.0]]]
+    assert [c.get_offsets().tolist() for c in gflops.collections] == [[[1.122, 76.0]], [[1.174, 76.7]]]
+    assert all(c.get_facecolors().size == 0 or c.get_facecolors()[0][3] == 0 for c in gflops.collections)
 
 
 # --- speed sections: separate runs, kernel policies, slicing, the GPU runner -----------------------
@@ -414,8 +417,11 @@ def test_committed_page_matches_its_results(tmp_path, monkeypatch):
     assert verify.exists(), f"reports/verify.json is not among {what}"
     assert latest.exists(), f"reports/latest.md is not among {what}: run `{REGENERATE}`"
     results = report.load_results(report.default_paths(reports))
-    rendered = report.render_markdown(results, report.plot_links(results, reports, page_dir=reports))
-    assert rendered == latest.read_text(encoding="utf-8"), (
+    committed = latest.read_text(encoding="utf-8")
+    # The page counts code commits up to the checkout it was rendered from, and names it: re-render there.
+    ages = provenance.ages(results.files(), head=provenance.rendered_at(committed))
+    rendered = report.render_markdown(results, report.plot_links(results, reports, page_dir=reports), ages)
+    assert rendered == committed, (
         f"reports/latest.md is stale against the results beside it ({what}): run `{REGENERATE}` and commit reports/")
     redrawn = report.write_plots(results, tmp_path / "redrawn")
     for name in report.plot_names(results).values():

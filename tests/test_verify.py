@@ -27,10 +27,11 @@ OFFICIAL_PARAMS = {"sret_t": 4_755_979, "sret_s_wo_slice_384": 21_091_212}
 
 
 def data_folder(root: Path, paper_values: str | None = None, claims: str | None = None,
-                deviations: str | None = None) -> Path:
+                deviations: str | None = None, baselines: str | None = None) -> Path:
     """A data folder for --expected: each file given, or else a copy of the shipped one."""
     root.mkdir(parents=True, exist_ok=True)
-    for name, text in (("paper_values.csv", paper_values), ("claims.csv", claims), ("deviations.md", deviations)):
+    for name, text in (("paper_values.csv", paper_values), ("claims.csv", claims), ("deviations.md", deviations),
+                       ("baselines.csv", baselines)):
         if text is None:
             shutil.copy(EXPECTED_DIR / name, root / name)
         else:
@@ -115,6 +116,39 @@ def test_statuses_follow_the_rounding_rule_on_hand_made_figures(tmp_path):
     # 1.1217 rounds to 1.12, not 1.10; 4.756 rounds to 4.8, not 4.7; 3.188 rounds to 3.2.
     assert statuses == [("sret_ext", "gflops", "pass"), ("sret_ext", "params_m", "pass"),
                         ("sret_t", "gflops", "fail"), ("sret_t", "params_m", "fail")]
+
+
+def test_a_baseline_is_checked_against_timms_published_param_count(tmp_path):
+    """DeiT-Ti: timm prints param_count 5.72 (results-imagenet.csv) and infer_gmacs 1.26 (its CPU
+    benchmark file, benchmark-infer-fp32-nchw-pt240-cpu-i9_10940x-dynamo.csv, same commit); a model
+    with 10,000 more parameters no longer rounds to 5.72."""
+    folder = data_folder(tmp_path / "expected", claims=NO_CLAIM)
+    body = gate.verify(["deit_tiny_patch16_224"], expected=folder, progress=False)
+    (row,) = body["results"]
+    assert (row["model"], row["metric"], row["published_text"]) == ("deit_tiny_patch16_224.fb_in1k", "params_m", "5.72")
+    assert row["status"] == "pass" and "results-imagenet.csv" in row["source"]
+    (baseline,) = body["baselines"]
+    assert (baseline["top1_text"], baseline["label"], baseline["compared_with"]) == ("72.190", "DeiT-Ti", ["in1k"])
+    assert baseline["params"] == round(row["measured"] * 1e6) and round(baseline["gflops"], 2) == 1.26
+    assert body["counters"] == {}  # a baseline gets the headline count alone, not thop and the torch counter
+
+    def with_more_parameters(name, **kwargs):
+        model = timm.create_model(name, **kwargs)
+        model.extra = torch.nn.Parameter(torch.zeros(10_000))
+        return model
+
+    changed = gate.verify(["deit_tiny_patch16_224"], build=with_more_parameters, expected=folder, progress=False)
+    assert changed["results"][0]["status"] == "fail" and gate.failed(changed)
+
+
+def test_a_baseline_without_img_size_is_counted_at_its_size(tmp_path):
+    """TinyViT takes no img_size argument: it is built plain and counted on a 512 px image (timm's
+    benchmark file prints 27.02 GMACs for it)."""
+    folder = data_folder(tmp_path / "expected", claims=NO_CLAIM)
+    body = gate.verify(["tiny_vit_21m_512"], expected=folder, progress=False)
+    (baseline,) = body["baselines"]
+    assert baseline["img_size"] == 512 and round(baseline["gflops"], 2) == 27.02
+    assert _row(body, "tiny_vit_21m_512.dist_in22k_ft_in1k", "params_m")["status"] == "pass"
 
 
 def _answers_ranking_first(checkpoints: Path) -> Path:

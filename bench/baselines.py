@@ -1,0 +1,162 @@
+"""The timm baselines SReT is compared with, as data: loading ``expected/baselines.csv`` and pairing.
+
+Each row is a pretrained tag with timm's own published validation figures (copied as printed
+from timm's ``results/results-imagenet.csv``, commit recorded), what it stands beside (the
+SReT budget, resolution and training), and how it was trained. The gate checks timm's
+published ``param_count`` of each by the rounding rule (:func:`param_figures`); the report
+sets its published top-1 beside SReT's (:func:`peers_of`). Published figures only: nothing
+here is measured.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping, Sequence
+
+from bench.expected import (EXPECTED_DIR, KNOWN_DEVIATION, Deviation, DeviationKey, ExpectedError, ExpectedFigure,
+                            _MODEL, _PRINTED, _read_csv, load_deviations)
+
+DEFAULT_BASELINES = EXPECTED_DIR / "baselines.csv"
+# timm's results-imagenet.csv columns, in its order, then ours.
+TIMM_COLUMNS = ("model", "img_size", "top1", "top1_err", "top5", "top5_err", "param_count", "crop_pct",
+                "interpolation")
+COLUMNS = (*TIMM_COLUMNS, "label", "budget", "training", "compared_with", "source", "commit", "status_override")
+BUDGETS = ("tiny", "small")
+# How a baseline was trained, in the words the report shows; SReT's released weights saw
+# ImageNet-1k only (with distillation for the ``distill_in1k`` tags).
+TRAINING = {
+    "in1k": "ImageNet-1k",
+    "in1k_distilled": "ImageNet-1k, distilled",
+    "in21k_ft_in1k": "ImageNet-21k pre-training, ImageNet-1k fine-tuning",
+    "in22k_distilled_ft_in1k": "distilled on ImageNet-22k, ImageNet-1k fine-tuning",
+}
+SRET_TAGS = ("in1k", "distill_in1k")  # the pretrained tags of SReT's released weights
+# The budget of each SReT family (the architecture's first two words): what it is compared within.
+SRET_BUDGETS = {"sret_t": "tiny", "sret_lt": "tiny", "sret_s": "small"}
+_COMMIT = re.compile(r"[0-9a-f]{40}")
+PARAM_NOTE = ("timm's published param_count: all parameters, in millions, printed with two decimals; "
+              "a baseline, not an SReT figure")
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """One timm pretrained tag: its published figures (text, as printed) and what it stands beside."""
+
+    model: str  # the pretrained tag, as timm's row names it: deit_tiny_patch16_224.fb_in1k
+    img_size: int
+    top1_text: str
+    top5_text: str
+    param_count_text: str
+    crop_pct: str
+    interpolation: str
+    label: str
+    budget: str
+    training: str
+    compared_with: tuple[str, ...]
+    source: str
+    commit: str
+    status_override: str = ""
+    deviation: Deviation | None = None
+
+    @property
+    def architecture(self) -> str:
+        return self.model.split(".", 1)[0]
+
+    @property
+    def training_words(self) -> str:
+        return TRAINING[self.training]
+
+    def param_figure(self) -> ExpectedFigure:
+        """timm's published parameter count as a figure of the gate (metric ``params_m``)."""
+        return ExpectedFigure(
+            model=self.model, img_size=self.img_size, metric="params_m", published_text=self.param_count_text,
+            source=f"{self.source} (commit {self.commit})", note=PARAM_NOTE,
+            status_override=self.status_override, deviation=self.deviation)
+
+    def to_dict(self) -> dict[str, object]:
+        """The published figures and the pairing, as the gate's results file carries them."""
+        return {"model": self.model, "architecture": self.architecture, "img_size": self.img_size,
+                "top1_text": self.top1_text, "top5_text": self.top5_text,
+                "param_count_text": self.param_count_text, "crop_pct": self.crop_pct,
+                "interpolation": self.interpolation, "label": self.label, "budget": self.budget,
+                "training": self.training, "training_words": self.training_words,
+                "compared_with": list(self.compared_with), "source": self.source, "commit": self.commit}
+
+
+def load_baselines(path: str | Path = DEFAULT_BASELINES,
+                   deviations: Mapping[DeviationKey, Deviation] | None = None) -> list[Baseline]:
+    """The rows of ``baselines.csv``, validated; an error names the file, the line and the column.
+
+    ``deviations`` (default: ``deviations.md`` beside ``path``) must explain every row marked
+    ``known-deviation``, under the heading ``## <model> <img_size> params_m``.
+    """
+    path = Path(path)
+    baselines: list[Baseline] = []
+    seen: dict[str, int] = {}
+    for line, row in _read_csv(path, COLUMNS, "baselines"):
+        def fail(column: str, problem: str) -> ExpectedError:
+            return ExpectedError(f"{path}, line {line}, column '{column}': {problem}")
+
+        if not _MODEL.fullmatch(row["model"]) or "." not in row["model"]:
+            raise fail("model", f"{row['model']!r} is not a timm pretrained tag such as "
+                                "'deit_tiny_patch16_224.fb_in1k'")
+        if row["model"] in seen:
+            raise fail("model", f"duplicate baseline {row['model']!r} (first on line {seen[row['model']]})")
+        seen[row["model"]] = line
+        if not row["img_size"].isdigit() or int(row["img_size"]) <= 0:
+            raise fail("img_size", f"{row['img_size']!r} is not a positive whole number of pixels")
+        for column in ("top1", "top1_err", "top5", "top5_err", "param_count", "crop_pct"):
+            if not _PRINTED.fullmatch(row[column]):
+                raise fail(column, f"{row[column]!r} is not a plain decimal number as timm prints it")
+        for column in ("label", "interpolation", "source"):
+            if not row[column]:
+                raise fail(column, "must not be empty")
+        if row["budget"] not in BUDGETS:
+            raise fail("budget", f"unknown budget {row['budget']!r} (one of {', '.join(BUDGETS)})")
+        if row["training"] not in TRAINING:
+            raise fail("training", f"unknown training {row['training']!r} (one of {', '.join(TRAINING)})")
+        compared_with = tuple(tag.strip() for tag in row["compared_with"].split(";") if tag.strip())
+        unknown = [tag for tag in compared_with if tag not in SRET_TAGS]
+        if not compared_with or unknown:
+            raise fail("compared_with", f"{row['compared_with']!r}: give the SReT pretrained tags it stands "
+                                        f"beside, ';'-separated, from {', '.join(SRET_TAGS)}")
+        if not _COMMIT.fullmatch(row["commit"]):
+            raise fail("commit", f"{row['commit']!r} is not a full 40-hex-digit commit")
+        override, explanation = row["status_override"], None
+        if override not in ("", KNOWN_DEVIATION):
+            raise fail("status_override", f"{override!r} is not empty or '{KNOWN_DEVIATION}'")
+        if override:
+            if deviations is None:
+                deviations = load_deviations(path.parent / "deviations.md")
+            key = (row["model"], int(row["img_size"]), "params_m")
+            if key not in deviations:
+                raise fail("status_override", f"'{KNOWN_DEVIATION}' without an explanation: add a heading "
+                                              f"'## {' '.join(map(str, key))}' to the deviations file")
+            explanation = deviations[key]
+        baselines.append(Baseline(
+            model=row["model"], img_size=int(row["img_size"]), top1_text=row["top1"], top5_text=row["top5"],
+            param_count_text=row["param_count"], crop_pct=row["crop_pct"], interpolation=row["interpolation"],
+            label=row["label"], budget=row["budget"], training=row["training"], compared_with=compared_with,
+            source=row["source"], commit=row["commit"], status_override=override, deviation=explanation))
+    if not baselines:
+        raise ExpectedError(f"{path}: no baselines (only a header)")
+    return baselines
+
+
+def param_figures(baselines: Sequence[Baseline]) -> list[ExpectedFigure]:
+    return [baseline.param_figure() for baseline in baselines]
+
+
+def sret_budget(architecture: str) -> str | None:
+    """``sret_t_wo_slice_384`` -> "tiny": the budget of its family; None for a family without one."""
+    return SRET_BUDGETS.get("_".join(architecture.split("_")[:2]))
+
+
+def peers_of(tag: str, img_size: int, baselines: Sequence[Mapping[str, object]]) -> list[Mapping[str, object]]:
+    """The baselines (as :meth:`Baseline.to_dict` records) an SReT pretrained tag is compared with:
+    the same resolution and budget, and standing beside its training (``compared_with``)."""
+    architecture, _, pretrained = tag.partition(".")
+    budget = sret_budget(architecture)
+    return [b for b in baselines
+            if b["img_size"] == img_size and b["budget"] == budget and pretrained in b["compared_with"]]

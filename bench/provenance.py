@@ -1,0 +1,111 @@
+"""How old each results file is against the code: its commit, and the commits since that changed
+the code it measured (``sret/`` or ``bench/``), from git history.
+
+A results file records ``environment.git_commit``. When later commits changed ``sret/`` or
+``bench/``, the file may no longer describe the code and the page flags it. The count is
+taken up to a named commit (the checkout that renders the page, which the page names), so a
+re-render at that commit gives the same page. Without git, outside a checkout, or with a commit
+the history does not hold, every answer is "unknown"; nothing here raises.
+"""
+from __future__ import annotations
+
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+from bench.markdown import table
+
+REPO = Path(__file__).resolve().parents[1]
+CODE_PATHS = ("sret", "bench")
+UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True)
+class Age:
+    """A results file's commit and the code commits after it, up to ``head``; None where unknown."""
+
+    commit: str | None
+    head: str | None
+    code_commits_since: int | None
+
+    @property
+    def stale(self) -> bool:
+        return bool(self.code_commits_since)
+
+
+def _git(repo: Path, *args: str) -> str | None:
+    """Stdout of a git command in ``repo``, or None when git, the checkout or the revision is missing."""
+    try:
+        done = subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return done.stdout.strip() if done.returncode == 0 else None
+
+
+def resolve(revision: str | None, repo: Path = REPO) -> str | None:
+    """The full commit id of ``revision`` in ``repo``'s history, or None."""
+    if not revision:
+        return None
+    return _git(repo, "rev-parse", "--verify", "--quiet", f"{revision}^{{commit}}")
+
+
+def age(commit: str | None, head: str | None = "HEAD", repo: Path = REPO,
+        paths: Sequence[str] = CODE_PATHS) -> Age:
+    """How many commits after ``commit``, up to ``head``, changed ``paths``."""
+    full, head_full = resolve(commit, repo), resolve(head, repo)
+    if full is None or head_full is None:
+        return Age(full or commit, head_full, None)
+    if _git(repo, "merge-base", "--is-ancestor", full, head_full) is None:
+        return Age(full, head_full, None)  # not an ancestor: "since" has no meaning
+    listed = _git(repo, "rev-list", "--count", f"{full}..{head_full}", "--", *paths)
+    return Age(full, head_full, int(listed) if listed and listed.isdigit() else None)
+
+
+def ages(files: Sequence[tuple[str, dict[str, Any]]], head: str | None = "HEAD",
+         repo: Path = REPO) -> dict[str, Age]:
+    """The age of every results file, keyed by the name the page shows it under."""
+    return {name: age(document["environment"].get("git_commit"), head, repo) for name, document in files}
+
+
+def _short(commit: str | None) -> str:
+    return commit[:12] if commit else UNKNOWN
+
+
+def age_section(found: dict[str, Age]) -> list[str]:
+    """The table of results files against the code, a stale file in bold."""
+    heads = {entry.head for entry in found.values()}
+    head = next(iter(heads)) if len(heads) == 1 else None
+    rows = []
+    for name, entry in found.items():
+        since = UNKNOWN if entry.code_commits_since is None else str(entry.code_commits_since)
+        verdict = ("**stale: the code changed since**" if entry.stale else
+                   "current" if entry.code_commits_since == 0 else UNKNOWN)
+        rows.append([f"`{name}`", _short(entry.commit), since, verdict])
+    lines = ["## Results files against the code", "",
+             f"Commits that changed `{'/` or `'.join(CODE_PATHS)}/` after the commit each results file was "
+             f"measured at, up to {_short(head) if head else 'an unknown commit'} (the checkout this page was "
+             "rendered from). A stale file may no longer describe the code: measure it again.", "",
+             table(rows, ["results file", "measured at commit", "code commits since", "state"]), ""]
+    return lines
+
+
+def stale_lines(found: dict[str, Age]) -> list[str]:
+    """The warning at the top of the page when a results file is older than the code it measured."""
+    stale = [name for name, entry in found.items() if entry.stale]
+    if not stale:
+        return []
+    return [f"**Stale results:** {', '.join(f'`{name}`' for name in stale)} "
+            f"{'was' if len(stale) == 1 else 'were'} measured before later changes to "
+            f"`{'/` or `'.join(CODE_PATHS)}/` ([results files against the code](#results-files-against-the-code)).",
+            ""]
+
+
+def rendered_at(page: str) -> str | None:
+    """The commit a page says it was rendered from (what :func:`age_section` wrote), or None."""
+    marker = "up to "
+    for line in page.splitlines():
+        if line.startswith("Commits that changed") and marker in line:
+            word = line.split(marker, 1)[1].split(" ", 1)[0]
+            return None if word in ("an", UNKNOWN) else word
+    return None

@@ -1,0 +1,81 @@
+"""bench.provenance on a git repository the test builds: commits that changed sret/ or bench/ after a
+results file's commit are counted, other paths are not, and anything unknown says so without raising."""
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from bench import provenance
+
+ENV = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.org", "GIT_COMMITTER_NAME": "t",
+       "GIT_COMMITTER_EMAIL": "t@example.org", "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1"}
+
+
+def _git(repo: Path, *args: str) -> str:
+    return subprocess.run(["git", *args], cwd=repo, env=ENV, check=True, capture_output=True,
+                          text=True).stdout.strip()
+
+
+def _commit(repo: Path, path: str, text: str) -> str:
+    (repo / path).parent.mkdir(parents=True, exist_ok=True)
+    (repo / path).write_text(text)
+    _git(repo, "add", path)
+    _git(repo, "commit", "-q", "-m", f"change {path}")
+    return _git(repo, "rev-parse", "HEAD")
+
+
+@pytest.fixture
+def history(tmp_path):
+    """measured -> sret/ change -> docs change -> bench/ change -> reports change, on one branch."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    _git(repo, "init", "-q", "-b", "main")
+    measured = _commit(repo, "sret/model.py", "v1")
+    commits = [measured, _commit(repo, "sret/model.py", "v2"), _commit(repo, "README.md", "docs"),
+               _commit(repo, "bench/report.py", "v2"), _commit(repo, "reports/verify.json", "{}")]
+    return repo, commits
+
+
+def test_counts_only_commits_that_changed_the_code(history):
+    repo, (measured, code1, docs, code2, reports) = history
+    assert provenance.age(measured, "HEAD", repo).code_commits_since == 2  # sret/ and bench/, not docs, reports
+    assert provenance.age(measured, docs, repo).code_commits_since == 1
+    assert provenance.age(code2, "HEAD", repo).code_commits_since == 0
+    age = provenance.age(measured[:10], "HEAD", repo)  # a short id as results might hold
+    assert age.commit == measured and age.head == reports and age.stale
+
+
+def test_unknown_commits_and_no_history_say_unknown(history, tmp_path):
+    repo, (measured, *_rest) = history
+    for commit in (None, "", "0123456789abcdef0123456789abcdef01234567", "not a commit"):
+        assert provenance.age(commit, "HEAD", repo).code_commits_since is None
+    assert provenance.age(measured, None, repo).code_commits_since is None
+    bare = tmp_path / "no-git"
+    bare.mkdir()
+    assert provenance.age(measured, "HEAD", bare) == provenance.Age(measured, None, None)
+    lines = provenance.age_section({"reports/verify.json": provenance.age(None, "HEAD", bare)})
+    row = next(line for line in lines if "verify.json" in line)
+    assert row.count("unknown") == 3 and "stale" not in row
+    assert provenance.stale_lines({"a.json": provenance.age(None, "HEAD", bare)}) == []
+
+
+def test_a_commit_on_another_branch_is_not_counted_as_older(history):
+    repo, (measured, *_rest) = history
+    _git(repo, "checkout", "-q", "-b", "side", measured)
+    side = _commit(repo, "bench/other.py", "x")
+    _git(repo, "checkout", "-q", "main")
+    assert provenance.age(side, "HEAD", repo).code_commits_since is None
+
+
+def test_the_page_flags_a_stale_file_and_names_its_rendering_commit(history):
+    repo, (measured, code1, docs, code2, reports) = history
+    found = {"reports/verify.json": provenance.age(measured, "HEAD", repo),
+             "reports/throughput-cpu.json": provenance.age(code2, "HEAD", repo)}
+    page = "\n".join(provenance.age_section(found))
+    assert f"| `reports/verify.json`" in page and "| 2 " in page and "**stale: the code changed since**" in page
+    assert "current" in next(line for line in page.splitlines() if "throughput-cpu.json" in line)
+    assert provenance.rendered_at(page) == reports[:12]
+    assert "`reports/verify.json` was measured before" in provenance.stale_lines(found)[0]

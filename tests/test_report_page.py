@@ -1,0 +1,250 @@
+"""The rendered page, read as a researcher reads it: the summary table says what the results JSON says,
+every table names a command that runs, every link lands on a heading, one unit has one name, and the
+committed PNGs are what the committed code draws from the committed JSON."""
+from __future__ import annotations
+
+import json
+import os
+import re
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+import matplotlib
+import matplotlib.image
+import numpy as np
+import pytest
+
+from bench import commands, markdown, provenance, report
+from test_report import _committed_reports
+
+REPO = Path(__file__).resolve().parents[1]
+DATA = Path(__file__).resolve().parent / "data"
+HAND_MADE = [DATA / "verify.json", DATA / "throughput-cpu.json", DATA / "synthetic-throughput-gpu.json",
+             DATA / "model_speed-cpu.json", DATA / "accuracy-subset.json"]
+
+
+def _render(paths: list[Path]) -> str:
+    return report.render_markdown(report.load_results(paths))
+
+
+@pytest.fixture(scope="module")
+def committed(tmp_path_factory):
+    """The committed results (git's copy) and the page rendered from them, named as reports/..."""
+    root, _ = _committed_reports(tmp_path_factory.mktemp("committed"))
+    paths = report.default_paths(root / "reports")
+    saved, report.ROOT = report.ROOT, root
+    try:
+        results = report.load_results(paths)
+    finally:
+        report.ROOT = saved
+    return root / "reports", results, report.render_markdown(results)
+
+
+def _table_after(page: str, heading: str) -> list[dict[str, str]]:
+    """The first table under ``heading`` as dicts of its cells."""
+    lines = page.split(f"\n{heading}\n", 1)[1].splitlines()
+    rows = [line for line in lines[next(i for i, line in enumerate(lines) if line.startswith("|")):]]
+    rows = rows[:next((i for i, line in enumerate(rows) if not line.startswith("|")), len(rows))]
+    split = [[cell.strip() for cell in re.split(r"(?<!\\)\|", line.strip())[1:-1]] for line in rows]
+    return [dict(zip(split[0], cells)) for cells in split[2:]]
+
+
+def _number(cell: str) -> float | None:
+    """The value of a summary cell: "[4.756](#anchor)", "82.25 (batch 8)", or None for "not measured"."""
+    text = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", cell)
+    return None if text in ("not measured", "-") else float(text.split(" ")[0])
+
+
+# --- the summary table against the JSON -----------------------------------------------------------
+
+
+def _check_summary(page: str, files: dict[str, dict]) -> int:
+    """Every summary cell against the JSON read here on its own; returns the number of values compared."""
+    verify = next(document for document in files.values() if document["kind"] == "verify")
+    figures = {(row["model"], row["metric"]): row for row in verify["results"]}
+    speeds: dict[tuple[str, str], tuple[int, float]] = {}
+    for document in files.values():
+        if document["kind"] != "throughput":
+            continue
+        device = "GPU" if document["environment"]["device_type"] == "gpu" else "CPU"
+        for row in document["results"]:
+            if row.get("error") is None and row.get("images_per_s_median"):
+                best = speeds.get((row["model"], device))
+                if best is None or row["batch_size"] > best[0]:
+                    speeds[(row["model"], device)] = (row["batch_size"], row["images_per_s_median"])
+    compared = 0
+    rows = _table_after(page, "## At a glance")
+    assert {row["model"].split(" ")[0] for row in rows} >= {model for model, _ in figures if "." in model}
+    for row in rows:
+        model = row["model"].split(" ")[0]
+        arch = model.split(".")[0]
+        for column, metric in (("params (M)", "params_m"), ("GMACs", "gflops")):
+            figure = figures.get((model, metric))
+            if figure is not None:
+                assert _number(row[column]) == pytest.approx(figure["measured"], abs=5e-4), (model, column)
+                compared += 1
+        for device in ("CPU", "GPU"):
+            column = f"images/s {device}"
+            if column not in row:
+                assert not any(key[1] == device for key in speeds)
+                continue
+            if (arch, device) in speeds:
+                batch, rate = speeds[(arch, device)]
+                assert _number(row[column]) == pytest.approx(rate, rel=5e-4) and f"(batch {batch})" in row[column]
+                compared += 1
+            else:
+                assert row[column] == "not measured"
+        top1 = figures.get((model, "top1"))
+        published = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", row["top-1 published (%)"])
+        assert published == (top1["published_text"] if top1 else "-")
+        if top1 is None or top1["measured"] is None or top1["status"] == "subset":
+            assert row["top-1 measured (%)"] == "not measured"  # a subset top-1 is not the published kind
+        else:
+            assert _number(row["top-1 measured (%)"]) == pytest.approx(top1["measured"], abs=5e-3)
+    return compared
+
+
+def test_the_summary_says_what_the_committed_json_says(committed):
+    reports, results, page = committed
+    files = {path.name: json.loads(path.read_text(encoding="utf-8")) for path in reports.glob("*.json")}
+    assert _check_summary(page, files) >= 20
+
+
+def test_the_summary_of_the_hand_made_files_cpu_and_gpu():
+    page = _render(HAND_MADE)
+    files = {path.name: json.loads(path.read_text(encoding="utf-8")) for path in HAND_MADE}
+    assert _check_summary(page, files) >= 4
+    sret_t = next(row for row in _table_after(page, "## At a glance") if row["model"] == "sret_t.in1k")
+    assert sret_t["images/s GPU"].startswith("[") and sret_t["images/s CPU"].startswith("[")
+
+
+def test_every_link_to_the_page_lands_on_a_heading(committed):
+    assert markdown.anchor("Official README figures (released checkpoints)") == \
+        "official-readme-figures-released-checkpoints"  # GitHub's rule, by hand
+    assert markdown.anchor("Claims of the paper's text") == "claims-of-the-papers-text"
+    assert markdown.anchor("Top-1 measured by `bench.accuracy`") == "top-1-measured-by-benchaccuracy"
+    for page in (committed[2], _render(HAND_MADE)):
+        links = re.findall(r"\]\(#([^)]+)\)", page)
+        assert len(links) >= 10
+        assert set(links) <= markdown.anchors(page), set(links) - markdown.anchors(page)
+
+
+# --- commands -------------------------------------------------------------------------------------
+
+
+def _tables_and_next_line(page: str):
+    lines = page.splitlines()
+    for index, line in enumerate(lines):
+        if line.startswith("|") and (index + 1 == len(lines) or not lines[index + 1].startswith("|")):
+            following = next((text for text in lines[index + 1:] if text.strip()), "")
+            yield line, following
+
+
+def test_every_table_is_followed_by_its_command(committed):
+    for page in (committed[2], _render(HAND_MADE)):
+        tables = list(_tables_and_next_line(page))
+        assert len(tables) > 10
+        for last_row, following in tables:
+            assert following.startswith(commands.PREFIX + "`python -m bench."), (last_row, following)
+
+
+# Runs each `python -m MODULE ARGS` as `python -m` does (runpy, as __main__), in one process so torch is
+# imported once: the exit status, whether it printed a usage, and the options the help does not list
+# (argparse leaves an unknown option unreported when --help comes first), one JSON line per command.
+_RUN_EACH = """
+import contextlib, io, json, runpy, sys
+for argv in json.loads(sys.argv[1]):
+    sys.argv, out = list(argv), io.StringIO()
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
+            runpy.run_module(argv[0], run_name="__main__", alter_sys=True)
+        code = 0
+    except SystemExit as stop:
+        code = stop.code if isinstance(stop.code, int) else (0 if stop.code is None else 1)
+    unknown = [word for word in argv[1:] if word.startswith("--") and word not in out.getvalue()]
+    print(json.dumps([code, "usage:" in out.getvalue(), unknown, out.getvalue()[-300:]]))
+"""
+
+
+def test_the_commands_on_the_page_run_as_written_to_help():
+    """Each command, as printed, with --help appended: its module exists and every option it names parses."""
+    found = commands.commands_on_page(_render(HAND_MADE))
+    committed_page = (REPO / "reports" / "latest.md").read_text(encoding="utf-8")
+    found += [command for command in commands.commands_on_page(committed_page) if command not in found]
+    modules = {command.split()[2] for command in found}
+    assert modules >= {"bench.verify", "bench.throughput", "bench.model_speed", "bench.accuracy", "bench.report"}
+    argvs = []
+    for command in found:
+        words = shlex.split(command)
+        words = words[:words.index(">")] if ">" in words else words
+        assert words[:2] == ["python", "-m"], command
+        argvs.append([*words[2:], "--help"])
+    done = subprocess.run([sys.executable, "-c", _RUN_EACH, json.dumps(argvs)], cwd=REPO, capture_output=True,
+                          text=True, timeout=300, env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert done.returncode == 0, done.stderr[-1000:]
+    outcomes = [json.loads(line) for line in done.stdout.splitlines()]
+    assert len(outcomes) == len(found)
+    for command, (code, usage, unknown, tail) in zip(found, outcomes):
+        assert code == 0 and usage and not unknown, (command, unknown, tail)
+
+
+def test_commands_follow_what_the_files_recorded():
+    files = {path.name: json.loads(path.read_text(encoding="utf-8")) for path in HAND_MADE}
+    assert commands.command_for("x.json", files["accuracy-subset.json"]) == (
+        "python -m bench.accuracy --model sret_t --checkpoint CHECKPOINT_DIR/sret_t.pth --data IMAGENET_VAL_DIR "
+        "--seeds 0,1,2 --json x.json")
+    config = files["throughput-cpu.json"]["config"]
+    line = commands.command_for("t.json", files["throughput-cpu.json"])
+    assert f"--batch-sizes {','.join(map(str, config['batch_sizes']))}" in line
+    assert f"--rounds {config['rounds']}" in line and f"--threads {config['threads']}" in line
+
+
+# --- units --------------------------------------------------------------------------------------
+
+
+def _without_data_text(path: Path, tmp_path: Path) -> Path:
+    """A verify file whose free text (notes, sources, claims, method) is blanked: what remains is the report's."""
+    document = json.loads(path.read_text(encoding="utf-8"))
+    for row in document["results"] + document["claims"]:
+        for key in ("note", "source", "claim"):
+            row[key] = ""
+    document["counters_method"] = ""
+    blank = tmp_path / "verify.json"
+    blank.write_text(json.dumps(document))
+    return blank
+
+
+def test_one_unit_one_name_in_what_the_report_writes(tmp_path):
+    page = _render([_without_data_text(DATA / "verify.json", tmp_path), *HAND_MADE[1:]])
+    units = next(line for line in page.splitlines() if line.startswith("Units"))
+    assert "GMACs" in units and "multiply-adds" in units and "MiB (2^20 bytes)" in units
+    assert re.findall(r"\bGFLOPs\b", page.replace('"GFLOPs"', "")) == []
+    # The throughput sections are issue 10's (bench/speed_report.py after the merge): their "peak memory MB"
+    # holds MiB; leave them out here until that merge, then drop this exclusion.
+    outside = re.split(r"\n## Throughput[^\n]*\n.*?(?=\n## )", page, flags=re.S)
+    assert re.findall(r"\bMB\b", "".join(outside)) == []
+
+
+# --- the committed plots ------------------------------------------------------------------------
+
+
+def test_the_committed_pngs_are_what_the_committed_code_draws(committed, tmp_path, monkeypatch):
+    """A fresh rendering of the committed JSON, even under a hostile matplotlibrc, has the committed pixels."""
+    reports, results, _ = committed
+    monkeypatch.setitem(matplotlib.rcParams, "lines.linewidth", 7.0)
+    monkeypatch.setitem(matplotlib.rcParams, "font.size", 3.0)
+    written = report.render_plots(results, tmp_path)
+    committed_pngs = {path.name for path in reports.glob("*.png")}
+    assert {path.name for path in written.values()} == committed_pngs
+    for path in written.values():
+        fresh, kept = matplotlib.image.imread(path), matplotlib.image.imread(reports / path.name)
+        assert fresh.shape == kept.shape and np.array_equal(fresh, kept), (
+            f"reports/{path.name} is not what the code draws from the committed results: "
+            f"run `python -m bench.report > reports/latest.md` and commit reports/")
+
+
+def test_the_page_names_the_commit_it_counted_up_to():
+    head = provenance.resolve("HEAD")
+    assert provenance.rendered_at(_render(HAND_MADE)) == (head[:12] if head else None)
