@@ -83,7 +83,24 @@ def report(session: nox.Session) -> None:
     session.run("python", "-m", "bench.throughput", "--device", "cpu", "--threads", "2",
                 "--json", "reports/throughput-cpu.json")
     session.run("python", "-m", "bench.model_speed", "--json", "reports/model_speed-cpu.json")
+    session.run("python", "-m", "bench.slicing_speed", "--threads", "2", "--json", "reports/slicing_speed-cpu.json")
+    render_report(session)
+
+
+def render_report(session: nox.Session) -> None:
+    """reports/latest.md from the results under reports/, replaced whole or not at all."""
     fd, tmp = tempfile.mkstemp(dir="reports", suffix=".md.tmp")
     with os.fdopen(fd, "w") as page:
         session.run("python", "-m", "bench.report", stdout=page)
     os.replace(tmp, "reports/latest.md")
+
+
+@nox.session(default=False)
+def gpu(session: nox.Session) -> None:
+    """On a CUDA machine: the gate's models, the zoo's throughput, model speed and slicing on the
+    card, within a time budget (`nox -s gpu -- --budget-s 900`), into reports/*-<gpu>.json, then
+    reports/latest.md re-rendered with a section naming the card."""
+    install(session)
+    session.run("python", "-m", "bench.gpu", "--out", "reports", *session.posargs,
+                success_codes=[0, 1])  # a failed unit is recorded in gpu_run-<gpu>.json, the rest still counts
+    render_report(session)

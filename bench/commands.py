@@ -43,12 +43,37 @@ def throughput_command(name: str, document: dict[str, Any]) -> str:
     parts.append(f"--device {config.get('device') or document['environment'].get('device') or 'cpu'}")
     if config.get("batch_sizes"):
         parts.append(f"--batch-sizes {_join(config['batch_sizes'])}")
+    if config.get("kernels"):
+        parts.append(f"--kernels {_join(config['kernels'])}")
     options = (("amp", "--amp"), ("img_size", "--img-size"), ("threads", "--threads"),
                ("warmup_iters", "--warmup"), ("iters_per_round", "--iters"), ("rounds", "--rounds"))
     parts += [f"{flag} {config[key]}" for key, flag in options if config.get(key) is not None]
     parts += [flag for key, flag in (("compile", "--compile"), ("channels_last", "--channels-last"))
               if config.get(key)]
     return " ".join([*parts, f"--json {name}"])
+
+
+def slicing_speed_command(name: str, document: dict[str, Any]) -> str:
+    config = document.get("config", {})
+    sliced = [model for model in config.get("models", []) if not model.endswith("_wo_slice")]
+    parts = ["python -m bench.slicing_speed", f"--models {_join(sliced)}",
+             f"--device {config.get('device') or 'cpu'}"]
+    for key, flag in (("batch_sizes", "--batch-sizes"), ("kernels", "--kernels")):
+        if config.get(key):
+            parts.append(f"{flag} {_join(config[key])}")
+    options = (("amp", "--amp"), ("threads", "--threads"), ("warmup_iters", "--warmup"),
+               ("iters_per_round", "--iters"), ("rounds", "--rounds"))
+    parts += [f"{flag} {config[key]}" for key, flag in options if config.get(key) is not None]
+    if config.get("tf32") and not config.get("amp"):
+        parts.append("--tf32")
+    return " ".join([*parts, f"--json {name}"])
+
+
+def gpu_command(name: str, document: dict[str, Any]) -> str:
+    """Every file ``bench.gpu`` writes comes from its one command (its ``gpu_run`` file records it whole)."""
+    if document.get("command"):
+        return " ".join(document["command"])
+    return f"python -m bench.gpu --out {Path(name).parent.as_posix()}"
 
 
 def model_speed_command(name: str, document: dict[str, Any]) -> str:
@@ -62,6 +87,8 @@ def model_speed_command(name: str, document: dict[str, Any]) -> str:
             parts.append(f"{flag} {first[key]}")
     if document.get("threads") is not None:
         parts.append(f"--threads {document['threads']}")
+    if document["environment"].get("device_type") == "gpu":
+        parts.append(f"--device {document['environment'].get('device') or 'cuda'}")
     if rows and not any("compiled" in row.get("ratios", {}) for row in rows):
         parts.append("--no-compile")
     if any("release_code" in row.get("ratios", {}) for row in rows):
@@ -88,11 +115,14 @@ def accuracy_command(name: str, document: dict[str, Any]) -> str:
 COMMANDS: dict[str, Callable[[str, dict[str, Any]], str]] = {
     "verify": verify_command, "throughput": throughput_command,
     "model_speed": model_speed_command, "accuracy": accuracy_command,
+    "slicing_speed": slicing_speed_command, "device_check": gpu_command, "gpu_run": gpu_command,
 }
 
 
 def command_for(name: str, document: dict[str, Any]) -> str:
     """The command that writes results file ``name`` as it was written."""
+    if document.get("written_by") == "bench.gpu":
+        return gpu_command(name, document)
     return COMMANDS[document["kind"]](name, document)
 
 

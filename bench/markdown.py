@@ -49,3 +49,28 @@ def anchors(markdown: str) -> set[str]:
         result.add(base if count == 0 else f"{base}-{count}")
         seen[base] = count + 1
     return result
+
+
+def number(value: Any, digits: int = 3) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, bool) or isinstance(value, int):
+        return str(value)
+    return f"{value:.{digits}f}"
+
+
+def significant(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return "-" if value is None else str(value)
+
+
+def device_label(environment: dict[str, Any]) -> str:
+    """"CPU (AMD EPYC)" or "GPU (NVIDIA H100)": GPU wording only when the file names a GPU."""
+    kind = "GPU" if environment.get("device_type") == "gpu" else "CPU"
+    name = environment.get("device_name")
+    return f"{kind} ({name})" if name else kind
+
+
+def date(document: dict[str, Any]) -> str:
+    return str(document["environment"].get("date") or "undated")

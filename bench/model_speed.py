@@ -8,7 +8,8 @@ ratios of each form's images/s to the baseline's, since a shared machine's absol
 drifts; logits are checked equal first (same seed, so the same random slices). With
 ``--release-code DIR`` the released code itself (``SReT.py`` / ``SReT_wo_slice.py`` from
 github.com/szq0214/SReT, never part of this project) runs beside them, to show the baseline
-runs at the release's speed. MFU is against the best CPU matmul rate measured in the run.
+runs at the release's speed. MFU is against the best CPU matmul rate measured in the run, or on
+a GPU (``--device cuda``: fp32 with TF32 off, the goals not applied) against its fp32 spec sheet.
 """
 from __future__ import annotations
 
@@ -29,12 +30,13 @@ import sret  # noqa: F401  (registers the models)
 from bench.cli import ArgumentParser, UsageError, run, split_list, unknown_name
 from bench.flops import headline_macs
 from bench.paper_reference import PaperFormulation
-from bench.results import document, write_json_atomic
-from bench.timing import cpu_peak_tflops, summarize, time_calls
+from bench.results import device_name, document, write_json_atomic
+from bench.throughput import check_device
+from bench.timing import cpu_peak_tflops, gpu_peak_tflops, summarize, tf32_allowed, time_calls
 from sret.kernels import apply_kernel_policy
 
 BASELINE = "paper"  # the release's sequence of operations on our weights
-GOALS = {"tuned": 1.3, "compiled": 1.6}  # images/s over the baseline's, median of per-round ratios
+GOALS = {"tuned": 1.3, "compiled": 1.6}  # images/s over the baseline's, median of per-round ratios (CPU goals)
 # How the compiled form is made: the tuned policy (under compile its linears are plain F.linear,
 # so inductor sees every op; attention still chosen by length), with freezing, which folds the
 # weights in and packs the linears, and a dynamic batch, for which inductor packs them for oneDNN
@@ -92,9 +94,9 @@ def compile_model(model: torch.nn.Module) -> torch.nn.Module:
 
 def build_forms(name: str, x: torch.Tensor, compile_forms: bool,
                 release_code: Optional[Path]) -> dict[str, Callable[[], torch.Tensor]]:
-    """Every form of ``name``, each a call on ``x``, all on one set of weights."""
+    """Every form of ``name``, each a call on ``x`` (on ``x``'s device), all on one set of weights."""
     torch.manual_seed(0)
-    stock = timm.create_model(name).eval()
+    stock = timm.create_model(name).eval().to(x.device)  # initialised on the CPU: the same weights anywhere
     tuned = apply_kernel_policy(copy.deepcopy(stock), "tuned")
     forms = {BASELINE: _forward(PaperFormulation(stock).eval(), x),
              "stock": _forward(stock, x), "tuned": _forward(tuned, x)}
@@ -102,7 +104,7 @@ def build_forms(name: str, x: torch.Tensor, compile_forms: bool,
         compiled_from = apply_kernel_policy(copy.deepcopy(stock), COMPILE["policy"])
         forms["compiled"] = _forward(compile_model(compiled_from), x)
     if release_code is not None:
-        forms["release_code"] = _forward(load_release_model(release_code, name, stock.state_dict()), x)
+        forms["release_code"] = _forward(load_release_model(release_code, name, stock.state_dict()).to(x.device), x)
     return forms
 
 
@@ -120,10 +122,12 @@ def mfu(images_per_s: float, macs_per_image: int, peak_tflops: float) -> float:
 
 
 def measure_model(name: str, batch_size: int, rounds: int, iters: int, compile_forms: bool,
-                  release_code: Optional[Path] = None, progress: Callable[[], None] = lambda: None) -> dict[str, Any]:
-    """Images/s of each form of ``name`` over interleaved rounds, their ratios and logit agreement."""
+                  release_code: Optional[Path] = None, progress: Callable[[], None] = lambda: None,
+                  device: torch.device = CPU) -> dict[str, Any]:
+    """Images/s of each form of ``name`` over interleaved rounds, their ratios and logit agreement.
+    The goals are the CPU's: on another device no verdict is given."""
     size = timm.models.get_pretrained_cfg(name).input_size[-1]
-    x = torch.randn(batch_size, 3, size, size)
+    x = torch.randn(batch_size, 3, size, size).to(device)
     forms = build_forms(name, x, compile_forms, release_code)
     compile_s = None
     if "compiled" in forms:
@@ -139,7 +143,7 @@ def measure_model(name: str, batch_size: int, rounds: int, iters: int, compile_f
     order = list(forms)
     for r in range(rounds):
         for form in order[r % len(order):] + order[:r % len(order)]:  # rotate who goes first
-            seconds = time_calls(forms[form], iters, CPU)
+            seconds = time_calls(forms[form], iters, device)
             rates[form].append(batch_size * iters / sum(seconds))
             fastest[form] = min(fastest[form], *seconds)
         progress()
@@ -149,7 +153,7 @@ def measure_model(name: str, batch_size: int, rounds: int, iters: int, compile_f
             "images_per_s": {form: summarize(values)["median"] for form, values in rates.items()},
             "images_per_s_iqr": {form: summarize(values)["iqr"] for form, values in rates.items()},
             "images_per_s_best": {form: batch_size / seconds for form, seconds in fastest.items()},
-            "ratios": {form: {**ratio_stats(rates[form], rates[BASELINE], GOALS.get(form)),
+            "ratios": {form: {**ratio_stats(rates[form], rates[BASELINE], GOALS.get(form) if device == CPU else None),
                               "ratio_of_best_calls": fastest[BASELINE] / fastest[form],
                               "max_abs_logit_diff": max_diff[form]}
                        for form in forms if form != BASELINE}}
@@ -191,6 +195,7 @@ def render(rows: Sequence[dict[str, Any]]) -> str:
 def parse_args(argv: Sequence[str] | None):
     parser = ArgumentParser(prog="python -m bench.model_speed", description=__doc__.splitlines()[0])
     parser.add_argument("--models", default="sret_t,sret_s")
+    parser.add_argument("--device", default="cpu", help="cpu or cuda[:N] (default: cpu); the goals are the CPU's")
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--rounds", type=int, default=7)
@@ -201,6 +206,7 @@ def parse_args(argv: Sequence[str] | None):
     parser.add_argument("--json", help="write the results document here (atomically)")
     args = parser.parse_args(argv)
     args.models = split_list(args.models)
+    check_device(args.device)
     known = timm.list_models("sret_*")
     for name in args.models:
         if name not in known:
@@ -219,35 +225,61 @@ def parse_args(argv: Sequence[str] | None):
     return args
 
 
+def device_peak(device: torch.device) -> tuple[Optional[float], str]:
+    """The fp32 ceiling for MFU: the best CPU matmul measured now, or the GPU's spec sheet."""
+    if device.type == "cuda":
+        return gpu_peak_tflops(device_name(str(device)), "fp32")
+    return cpu_peak_tflops("fp32")
+
+
+def results_body(rows: list[dict[str, Any]], peaks: Sequence[tuple[Optional[float], str]], device: torch.device,
+                 threads: int, compile_forms: bool, load_average: tuple[Optional[float], Optional[float]]) -> dict[str, Any]:
+    """The ``model_speed`` document's body: MFU against the best peak sample, and the goals' verdict."""
+    peak, peak_source = max(peaks, key=lambda sample: sample[0] or 0.0)
+    if peak:
+        add_mfu(rows, peak)
+    sampled = f"best of {len(peaks)} samples; " if device.type == "cpu" else ""
+    return dict(dtype="fp32", tf32=False if device.type == "cuda" else None, threads=threads, baseline=BASELINE,
+                goals=GOALS, goals_met=goals_verdict(rows), compile_settings=COMPILE if compile_forms else None,
+                peak_tflops=peak, peak_source=sampled + peak_source,
+                load_average_1min={"start": load_average[0], "end": load_average[1]}, results=rows)
+
+
+def _load_average() -> Optional[float]:
+    try:
+        return os.getloadavg()[0]
+    except OSError:
+        return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     torch.set_num_threads(args.threads)
-    load_start = os.getloadavg()[0]
-    peaks = [cpu_peak_tflops("fp32")]
+    device = torch.device(args.device)
+    load_start = _load_average()
+    peaks = [device_peak(device)]
     rows = []
-    with tqdm(total=args.rounds * len(args.models), desc="rounds", file=sys.stderr, disable=None) as bar:
+    with tf32_allowed(False), tqdm(total=args.rounds * len(args.models), desc="rounds", file=sys.stderr,
+                                   disable=None) as bar:
         for name in args.models:
             rows.append(measure_model(name, args.batch_size, args.rounds, args.iters, not args.no_compile,
-                                      args.release_code, bar.update))
-            peaks.append(cpu_peak_tflops("fp32"))
-    peak, peak_source = max(peaks)
-    add_mfu(rows, peak)
-    verdict = goals_verdict(rows)
-    load_end = os.getloadavg()[0]
+                                      args.release_code, bar.update, device=device))
+            peaks.append(device_peak(device))
+    body = results_body(rows, peaks, device, args.threads, not args.no_compile, (load_start, _load_average()))
     if args.json:
-        write_json_atomic(args.json, document(
-            "model_speed", "cpu", dtype="fp32", threads=args.threads, baseline=BASELINE, goals=GOALS,
-            goals_met=verdict, compile_settings=COMPILE if not args.no_compile else None,
-            peak_tflops=peak, peak_source=f"best of {len(peaks)} samples; {peak_source}",
-            load_average_1min={"start": load_start, "end": load_end}, results=rows))
-    print(f"fp32, CPU, batch {args.batch_size}, {args.threads} threads, {args.rounds} interleaved rounds of "
+        write_json_atomic(args.json, document("model_speed", args.device, **body))
+    peak = body["peak_tflops"]
+    where = "CPU" if device.type == "cpu" else f"{device_name(args.device)}, TF32 off"
+    load = body["load_average_1min"]
+    print(f"fp32, {where}, batch {args.batch_size}, {args.threads} threads, {args.rounds} interleaved rounds of "
           f"{args.iters} calls; ratio = images/s over the release formulation's, median over rounds (min-max), and of "
           f"the fastest calls (what survives other work on a shared machine); "
-          f"MFU against {peak:.3f} TFLOP/s (best measured matmul); load {load_start:.2f} -> {load_end:.2f}")
+          + (f"MFU against {peak:.3f} TFLOP/s ({body['peak_source']})" if peak else "no peak known: no MFU")
+          + (f"; load {load['start']:.2f} -> {load['end']:.2f}" if load["start"] is not None else ""))
     if not args.no_compile:
         print(f"compiled: {COMPILE}")
     print(render(rows))
-    for form, met in verdict.items():
+    for form, met in body["goals_met"].items():
         state = "not measured" if met is None else "met" if met else "NOT met"
         print(f"goal {form} >= {GOALS[form]:.2f}x for every model: {state}")
     return 0

@@ -1,12 +1,13 @@
 """The report's throughput figures, as PNG files that re-render byte for byte from the same results.
 
-A pure function picks the series out of a results document; ``plot_throughput`` only draws
-them. Figures have a fixed size and dpi and no timestamp or software stamp in their metadata,
-so a re-render of the committed results reproduces the committed PNGs. The accuracy figure,
-SReT among its peers, is drawn by ``bench.peers_report``.
+A pure function picks the points out of a series of results documents; ``plot_throughput``
+only draws them. Figures have a fixed size and dpi and no timestamp or software stamp in their
+metadata, so a re-render of the committed results reproduces the committed PNGs. The accuracy
+figure, SReT among its peers, is drawn by ``bench.peers_report``.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -14,6 +15,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (after the backend is chosen)
+from matplotlib import ticker  # noqa: E402
 
 FIGSIZE = (8.0, 5.0)
 DPI = 100
@@ -21,36 +23,86 @@ SUBJECT_PREFIX = "sret"
 FULL_VAL_IMAGES = 50_000  # ImageNet-1K val: a top-1 on fewer images is not the published figure
 
 
-def throughput_series(document: dict[str, Any]) -> dict[str, list[tuple[int, float]]]:
-    """Median images/s against the batch size actually run, one series per model."""
-    series: dict[str, list[tuple[int, float]]] = {}
-    for row in document["results"]:
-        if row.get("error") is None and row.get("images_per_s_median"):
-            series.setdefault(row["model"], []).append((row["batch_size"], row["images_per_s_median"]))
-    return {model: sorted(points) for model, points in series.items()}
+@dataclass(frozen=True)
+class ThroughputPoint:
+    """One model under one kernel policy at one requested batch size, over every run of a series."""
+
+    model: str
+    kernels: str | None
+    gmacs: float  # multiply-adds per image, in G (the paper's "GFLOPs")
+    images_per_s: float  # median of the per-round medians of every run
+    low: float  # the smallest per-round median
+    high: float  # the largest per-round median
+
+
+def throughput_points(documents: Sequence[dict[str, Any]]) -> dict[int, list[ThroughputPoint]]:
+    """Per requested batch size, a point per (model, kernel policy): images/s against GMACs, with
+    the spread (min-max) of the per-round medians of every run of the series."""
+    rounds: dict[tuple[int, str, str | None], list[float]] = {}
+    gmacs: dict[str, float] = {}
+    for document in documents:
+        for row in document["results"]:
+            if row.get("error") is None and row.get("images_per_s_by_round"):
+                key = (row["batch_size_requested"], row["model"], row.get("kernels"))
+                rounds.setdefault(key, []).extend(row["images_per_s_by_round"])
+                gmacs[row["model"]] = row["flops_per_image"] / 2 / 1e9
+    points: dict[int, list[ThroughputPoint]] = {}
+    for (batch, model, kernels), values in rounds.items():
+        ordered = sorted(values)
+        middle = len(ordered) // 2
+        median = ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+        points.setdefault(batch, []).append(
+            ThroughputPoint(model, kernels, gmacs[model], median, ordered[0], ordered[-1]))
+    return dict(sorted(points.items()))
 
 
 def _save(figure: plt.Figure, path: Path) -> None:
     """PNG without a Software stamp or timestamp, so the same data gives the same bytes."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    figure.tight_layout()
+    if figure.get_layout_engine() is None:
+        figure.tight_layout()
     figure.savefig(path, format="png", dpi=DPI, metadata={"Software": None})
     plt.close(figure)
 
 
-def plot_throughput(series: dict[str, list[tuple[int, float]]], title: str, path: Path) -> None:
-    """Images/s against batch size, one line per model."""
-    figure, axes = plt.subplots(figsize=FIGSIZE)
-    for model, points in series.items():
-        batches, rates = zip(*points)
-        style = "-" if model.startswith(SUBJECT_PREFIX) else "--"
-        axes.plot(batches, rates, style, marker="o", label=model)
-    axes.set_xscale("log", base=2)
-    batch_sizes = sorted({b for points in series.values() for b, _ in points})
-    axes.set_xticks(batch_sizes, [str(b) for b in batch_sizes])
-    axes.set_xlabel("batch size")
-    axes.set_ylabel("images/s (median)")
-    axes.set_title(title, fontsize=9)
-    axes.grid(True, alpha=0.3)
-    axes.legend(fontsize=7)
+_POLICY_COLOURS = {"stock": "tab:blue", "tuned": "tab:orange", None: "tab:gray"}
+
+
+def plot_throughput(points: dict[int, list[ThroughputPoint]], title: str, path: Path) -> None:
+    """Images/s against GMACs (log-log), a panel per requested batch size: SReT as circles,
+    baselines as squares, colour by kernel policy, error bars the min-max of the round medians.
+    Points, not lines: models of different cost are not a series. The legend sits below the
+    panels, so it covers no point."""
+    figure, panels = plt.subplots(1, len(points), figsize=FIGSIZE, squeeze=False, layout="constrained")
+    for axes, (batch, batch_points) in zip(panels[0], points.items()):
+        for point in batch_points:
+            subject = point.model.startswith(SUBJECT_PREFIX)
+            axes.errorbar([point.gmacs], [point.images_per_s],
+                          yerr=[[point.images_per_s - point.low], [point.high - point.images_per_s]],
+                          fmt="o" if subject else "s", color=_POLICY_COLOURS.get(point.kernels, "tab:gray"),
+                          markersize=4, capsize=2, linewidth=1)
+        labelled = {p.model: p for p in batch_points if p.kernels in ("stock", None)}
+        for index, point in enumerate(sorted(labelled.values(), key=lambda p: (p.gmacs, p.images_per_s))):
+            axes.annotate(point.model, (point.gmacs, point.images_per_s), textcoords="offset points",
+                          fontsize=5, xytext=(4, 3) if index % 2 == 0 else (4, -7))
+        axes.set_xscale("log")
+        axes.set_yscale("log")
+        axes.margins(x=0.25, y=0.1)  # room for the labels of the outermost points
+        for axis in (axes.xaxis, axes.yaxis):  # plain numbers at 1, 2, 5 x 10^k; no crowded minor labels
+            axis.set_major_locator(ticker.LogLocator(subs=(1.0, 2.0, 5.0)))
+            axis.set_major_formatter(ticker.FuncFormatter(lambda value, _: f"{value:g}"))
+            axis.set_minor_formatter(ticker.NullFormatter())
+        axes.set_xlabel("GMACs per image (multiply-adds)", fontsize=7)
+        axes.set_title(f"batch {batch}", fontsize=8)
+        axes.tick_params(labelsize=6)
+        axes.grid(True, which="both", alpha=0.3)
+    panels[0][0].set_ylabel("images/s (median of rounds; bars: min-max)", fontsize=7)
+    handles = [plt.Line2D([], [], color=_POLICY_COLOURS[policy], marker=marker, linestyle="", label=label)
+               for policy in ("stock", "tuned") for marker, label in
+               (("o", f"SReT, {policy} kernels"), ("s", f"baseline, {policy} kernels"))
+               if any(p.kernels == policy for ps in points.values() for p in ps)]
+    if any(p.kernels is None for ps in points.values() for p in ps):
+        handles += [plt.Line2D([], [], color="tab:gray", marker="o", linestyle="", label="kernels not recorded")]
+    figure.legend(handles=handles, fontsize=7, loc="outside lower center", ncol=len(handles))
+    figure.suptitle(title, fontsize=9)
     _save(figure, path)

@@ -1,9 +1,11 @@
 """The results JSON as one Markdown page with its plots (``python -m bench.report > reports/latest.md``).
 
-Reads what ``bench.verify``, ``bench.throughput``, ``bench.model_speed`` and
-``bench.accuracy`` wrote (by default the files committed under ``reports/``) and renders
-the verdict on the published SReT figures, then every figure, claim, counter, timing and
-top-1 with how it was measured. The page is a function of those files, ``expected/`` and the
+Reads what ``bench.verify``, ``bench.throughput``, ``bench.model_speed``,
+``bench.slicing_speed``, ``bench.gpu`` and ``bench.accuracy`` wrote (by default the files
+committed under ``reports/``) and renders the verdict on the published SReT figures, then
+every figure, claim, counter, timing and top-1 with how it was measured. The speed sections
+(``bench.speed_report``) show separate runs of one configuration (``*-run<N>.json``) in one
+table. The page is a function of those files, ``expected/`` and the
 git history up to the commit it names (for the results files' age): no clock, no machine state,
 so a re-render of the committed results at that commit reproduces ``reports/latest.md``.
 """
@@ -17,15 +19,20 @@ from typing import Any, Sequence
 
 import matplotlib.style
 
-from bench import commands, evidence, peers_report, permutation, plots, provenance, scope, summary
+from bench import commands, evidence, peers_report, permutation, plots, provenance, scope, speed_report, summary
 from bench.cli import ArgumentParser, UsageError, run
 from bench.expected import STATUSES, SUBSET
 from bench.markdown import cell as _cell, table as _table
+from bench.markdown import device_label
+from bench.markdown import date as _date
+from bench.markdown import number as _number
+from bench.markdown import significant as _significant
 from bench.results import ResultsError, read_results
 
 ROOT = Path(__file__).resolve().parents[1]
 REPORTS = ROOT / "reports"
-DEFAULT_PATTERNS = ("verify.json", "throughput-*.json", "model_speed-*.json", "accuracy*.json")
+DEFAULT_PATTERNS = ("verify.json", "throughput-*.json", "model_speed-*.json", "slicing_speed-*.json",
+                    "device_check-*.json", "gpu_run-*.json", "accuracy*.json")
 ACCURACY_PLOT = peers_report.PLOT_NAME
 PWC_PREFIX = "Papers with Code"
 README_PREFIX = "official README"
@@ -36,6 +43,9 @@ _REQUIRED = {
     "verify": ("results", "claims", "counters", "counters_method"),
     "throughput": ("config", "results", "ratios"),
     "model_speed": ("results",),
+    "slicing_speed": ("config", "results", "pairs"),
+    "device_check": ("method", "results"),
+    "gpu_run": ("phases", "budget_s"),
     "accuracy": ("model", "top1", "top5", "top1_per_seed", "top1_min", "top1_max", "top1_std",
                  "seeds", "images", "classes", "checkpoint"),
 }
@@ -45,7 +55,11 @@ _REQUIRED_ROWS = {
     "throughput": ("model", "batch_size", "batch_size_requested", "img_size", "images_per_s_median",
                    "flops_per_image"),
     "model_speed": ("model", "batch_size", "images_per_s", "ratios"),
+    "slicing_speed": ("model", "kernels", "batch_size", "batch_size_requested", "img_size", "images_per_s_median",
+                      "flops_per_image"),
+    "device_check": ("model", "img_size", "agrees"),
 }
+SPEED_KINDS = ("throughput", "model_speed", "slicing_speed", "device_check", "gpu_run")
 
 
 @dataclass
@@ -55,10 +69,13 @@ class Results:
     verify: tuple[str, dict[str, Any]]
     throughput: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     model_speed: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    slicing_speed: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    device_check: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    gpu_run: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     accuracy: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
 
     def files(self) -> list[tuple[str, dict[str, Any]]]:
-        return [self.verify, *self.throughput, *self.model_speed, *self.accuracy]
+        return [self.verify, *(entry for kind in (*SPEED_KINDS, "accuracy") for entry in getattr(self, kind))]
 
 
 # --- reading ----------------------------------------------------------------------------------
@@ -115,27 +132,29 @@ def load_results(paths: Sequence[Path]) -> Results:
     if len(verify) != 1:
         given = ", ".join(name for name, _ in verify) or "none"
         raise UsageError(f"the report needs exactly one verify results file (bench.verify --json), got {given}")
-    return Results(verify=verify[0],
-                   **{kind: [entry for entry in documents if entry[1]["kind"] == kind]
-                      for kind in ("throughput", "model_speed", "accuracy")})
+    results = Results(verify=verify[0], **{kind: [entry for entry in documents if entry[1]["kind"] == kind]
+                                           for kind in (*SPEED_KINDS, "accuracy")})
+    for kind in ("throughput", "model_speed", "slicing_speed"):
+        speed_report.group_series(getattr(results, kind))  # runs of one series that differ are refused here
+    return results
 
 
 # --- plot files -----------------------------------------------------------------------------
 
 
 def plot_names(results: Results) -> dict[str, str]:
-    """The PNG file name of every plot the page shows, keyed by "accuracy" or the throughput file."""
+    """The PNG file name of every plot the page shows, keyed by "accuracy" or the throughput series."""
     names = {"accuracy": ACCURACY_PLOT}
     taken = {ACCURACY_PLOT}
-    for name, document in results.throughput:
-        if not plots.throughput_series(document):
+    for series in speed_report.group_series(results.throughput):
+        if not plots.throughput_points(series.documents):
             continue
-        stem = Path(name).stem if Path(name).stem.startswith("throughput") else f"throughput-{Path(name).stem}"
+        stem = series.name if series.name.startswith("throughput") else f"throughput-{series.name}"
         candidate, number = f"{stem}.png", 2
         while candidate in taken:
             candidate, number = f"{stem}-{number}.png", number + 1
         taken.add(candidate)
-        names[name] = candidate
+        names[series.name] = candidate
     return names
 
 
@@ -146,10 +165,11 @@ def write_plots(results: Results, directory: Path) -> dict[str, Path]:
     _, verify = results.verify
     if peers_report.plot(verify, [d for _, d in results.accuracy], directory / names["accuracy"]):
         written["accuracy"] = directory / names["accuracy"]
-    for name, document in results.throughput:
-        if name in names:
-            written[name] = directory / names[name]
-            plots.plot_throughput(plots.throughput_series(document), throughput_title(document), written[name])
+    for series in speed_report.group_series(results.throughput):
+        if series.name in names:
+            written[series.name] = directory / names[series.name]
+            plots.plot_throughput(plots.throughput_points(series.documents),
+                                  speed_report.throughput_title(series.documents[0]), written[series.name])
     return written
 
 
@@ -169,20 +189,6 @@ def plot_links(results: Results, directory: Path, page_dir: Path = REPORTS) -> d
 # --- formatting helpers -----------------------------------------------------------------------
 
 
-def _number(value: Any, digits: int = 3) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, bool) or isinstance(value, int):
-        return str(value)
-    return f"{value:.{digits}f}"
-
-
-def _significant(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    return "-" if value is None else str(value)
-
-
 _METRIC_DIGITS = {"gflops": 3, "params_m": 3, "top1": 2}
 _METRIC_LABEL = {"gflops": "GMACs", "params_m": "params (M)", "top1": "top-1 (%)"}
 
@@ -194,23 +200,6 @@ def _measured(row: dict[str, Any]) -> str:
 def _status(status: str) -> str:
     """Statuses as words, a failure in bold so it cannot be missed in a long table."""
     return "**fail**" if status == "fail" else status
-
-
-def device_label(environment: dict[str, Any]) -> str:
-    """"CPU (AMD EPYC)" or "GPU (NVIDIA H100)": GPU wording only when the file names a GPU."""
-    kind = "GPU" if environment.get("device_type") == "gpu" else "CPU"
-    name = environment.get("device_name")
-    return f"{kind} ({name})" if name else kind
-
-
-def throughput_title(document: dict[str, Any]) -> str:
-    config = document["config"]
-    return (f"Throughput on {device_label(document['environment'])}, {config.get('dtype', 'fp32')}, "
-            f"{config.get('threads')} threads")
-
-
-def _date(document: dict[str, Any]) -> str:
-    return str(document["environment"].get("date") or "undated")
 
 
 # --- sections ---------------------------------------------------------------------------------
@@ -391,111 +380,6 @@ def accuracy_section(results: Results, links: dict[str, str]) -> list[str]:
     return lines
 
 
-def _load_warning(document: dict[str, Any]) -> list[str]:
-    config, environment = document["config"], document["environment"]
-    start, end = config.get("load_average_1min_start"), config.get("load_average_1min_end")
-    if start is None or end is None:
-        return []
-    line = f"Load average (1 min): {start:.2f} at start, {end:.2f} at end, {environment.get('cpu_count')} CPUs"
-    if max(start, end) > (environment.get("cpu_count") or 1):
-        line += ": the machine was shared, so trust the ratios more than the absolute figures"
-    return [line + "."]
-
-
-def throughput_section(name: str, document: dict[str, Any], links: dict[str, str]) -> list[str]:
-    config, rows = document["config"], document["results"]
-    device = device_label(document["environment"])
-    lines = [f"## Throughput, latency, memory and MFU on {device}", ""]
-    peak = next((row for row in rows if row.get("peak_tflops")), None)
-    lines += [f"From `{name}` ({_date(document)}): {config.get('dtype')}, {config.get('threads')} threads, "
-              f"compile {config.get('compile')}, channels_last {config.get('channels_last')}; "
-              f"warm-up {config.get('warmup_iters')} calls, then {config.get('rounds')} interleaved rounds of "
-              f"{config.get('iters_per_round')} timed calls per model and batch size "
-              f"({config.get('interleaving')}); timing: {config.get('timing')}.", ""]
-    if peak:
-        lines += [f"Peak for MFU: {peak['peak_tflops']:.4g} TFLOP/s ({peak.get('peak_source')}).", ""]
-    memory = next((row.get("memory_method") for row in rows if row.get("memory_method")), None)
-    if memory:
-        lines += [f"Memory: {memory}.", ""]
-    lines += [*_load_warning(document), ""] if _load_warning(document) else []
-    speed = [[row["model"], _batch(row), row["img_size"], _significant(row.get("images_per_s_median")),
-              _significant(row.get("images_per_s_iqr")), _significant(row.get("images_per_s_min")),
-              _significant(row.get("images_per_s_max")), _significant(row.get("latency_ms_p50")),
-              _significant(row.get("latency_ms_p90")), row.get("error") or ""] for row in rows]
-    headers = ["model", "batch", "img", "img/s median", "IQR", "min", "max", "latency p50 ms", "latency p90 ms"]
-    if any(row.get("error") for row in rows):
-        headers.append("error")
-    else:
-        speed = [line[:-1] for line in speed]
-    lines += ["### Throughput and latency", "", _table(speed, headers), "",
-              "Latency is timed at batch 1 only.", ""]
-    cost = [[row["model"], _batch(row), _significant(row.get("peak_memory_mb")),
-             _significant(row["flops_per_image"] / 1e9 if row.get("flops_per_image") else None),
-             _significant(row.get("achieved_tflops")),
-             _significant(row["mfu"] * 100 if row.get("mfu") is not None else None)] for row in rows]
-    lines += ["### Memory and MFU", "",
-              _table(cost, ["model", "batch", "peak memory MB", "GFLOP/img (2 per multiply-add)",
-                            "achieved TFLOP/s", "MFU %"]), "",
-              f"FLOPs: {config.get('flops_method')}.", ""]
-    if name in links:
-        lines += [f"![{throughput_title(document)}]({links[name]})", ""]
-    ratios = document["ratios"]
-    if ratios:
-        table = [[r["model"], r["baseline"], r["batch_size_requested"], _number(r["throughput_ratio"]),
-                  _number(r.get("throughput_ratio_round_min")), _number(r.get("throughput_ratio_round_max")),
-                  _number(r.get("throughput_ratio_best")), _number(r.get("flops_ratio"))] for r in ratios]
-        lines += ["### SReT over the baselines", "",
-                  _table(table, ["model", "baseline", "batch", "img/s ratio (medians)", "round min", "round max",
-                                 "ratio of best calls", "FLOPs ratio"]), "",
-                  "A ratio above 1 means the SReT model is faster than the baseline measured beside it; the "
-                  "ratio of the best calls is the figure that survives other work on a shared machine.", ""]
-    return lines
-
-
-def _batch(row: dict[str, Any]) -> str:
-    if row["batch_size"] not in (None, row["batch_size_requested"]):
-        return f"{row['batch_size']} (asked {row['batch_size_requested']}, did not fit)"
-    return str(row["batch_size_requested"])
-
-
-_MODEL_SPEED_FORMS = {"stock": "stock eager", "tuned": "tuned eager", "compiled": "compiled",
-                      "release_code": "the released code itself"}
-
-
-def model_speed_section(name: str, document: dict[str, Any]) -> list[str]:
-    device = device_label(document["environment"])
-    lines = [f"## Our SReT vs the paper's formulation, same weights, on {device}", ""]
-    first = document["results"][0] if document["results"] else {}
-    lines += [f"From `{name}` ({_date(document)}): {document.get('dtype', 'fp32')}, {document.get('threads')} "
-              f"threads, batch {first.get('batch_size')}, {first.get('rounds')} interleaved rounds of "
-              f"{first.get('iters_per_round')} calls; ratio = our images/s over the paper formulation's, "
-              f"median over rounds (min-max), logits checked equal first.", ""]
-    with_mfu = any("mfu" in row for row in document["results"])
-    table = []
-    for row in document["results"]:
-        for form, ratio in row["ratios"].items():
-            cells = [row["model"], _MODEL_SPEED_FORMS.get(form, form), _significant(row["images_per_s"].get("paper")),
-                     _significant(row["images_per_s"].get(form)),
-                     f"{ratio['ratio_median']:.2f}x ({ratio['ratio_min']:.2f}-{ratio['ratio_max']:.2f})",
-                     "" if ratio["goal"] is None else f">= {ratio['goal']:.2f}x",
-                     "" if ratio["met"] is None else "met" if ratio["met"] else "**not met**",
-                     f"{ratio['max_abs_logit_diff']:.1e}"]
-            if with_mfu:
-                cells.append(f"{row['mfu'][form]:.1%}" if form in row.get("mfu", {}) else "")
-                cells.append(f"{ratio['ratio_of_best_calls']:.2f}x" if "ratio_of_best_calls" in ratio else "")
-            table.append(cells)
-    lines += [_table(table, ["model", "ours", "paper img/s", "ours img/s", "ratio (min-max)", "goal", "",
-                             "max abs logit diff", *(["MFU", "ratio of best calls"] if with_mfu else [])]), ""]
-    if with_mfu:
-        lines += [f"MFU: model FLOPs (2 per fvcore multiply-add) per second over "
-                  f"{document['peak_tflops']:.3f} TFLOP/s, {document['peak_source']}.", ""]
-    if document.get("compile_settings"):
-        lines += [f"Compiled with `{document['compile_settings']}`.", ""]
-    if not any("compiled" in row["ratios"] for row in document["results"]):
-        lines += ["The compiled form was not run (`--no-compile`): its goal is not measured.", ""]
-    return lines
-
-
 _ENVIRONMENT_FIELDS = (("kind", None), ("date", "date"), ("git commit", "git_commit"), ("device", None),
                        ("torch device", "device"), ("threads", "threads"), ("CPUs", "cpu_count"),
                        ("python", "python"), ("torch", "torch"), ("timm", "timm"), ("fvcore", "fvcore"),
@@ -549,10 +433,16 @@ def render_markdown(results: Results, links: dict[str, str] | None = None,
     models = [row["model"] for row in verify["results"]] + [row["model"] for _, document in results.throughput
                                                              for row in document["results"]]
     body += permutation.permutation_section(models + [d["model"] for _, d in results.accuracy], results.accuracy)
-    for name, document in results.throughput:
-        body += throughput_section(name, document, links)
-    for name, document in results.model_speed:
-        body += model_speed_section(name, document)
+    for series in speed_report.group_series(results.throughput):
+        body += speed_report.throughput_section(series, links)
+    for series in speed_report.group_series(results.slicing_speed):
+        body += speed_report.slicing_section(series, verify)
+    for series in speed_report.group_series(results.model_speed):
+        body += speed_report.model_speed_section(series)
+    for name, document in results.gpu_run:
+        body += speed_report.gpu_run_section(name, document)
+    for name, document in results.device_check:
+        body += speed_report.device_check_section(name, document, verify)
     body += environment_section(results)
     body += provenance.age_section(ages)
     lines = top + summary.summary_section(results, "\n".join(body)) + body

@@ -19,7 +19,7 @@ from typing import Any
 import torch
 
 SCHEMA = "sret-bench/1"
-KINDS = ("verify", "throughput", "accuracy", "model_speed")
+KINDS = ("verify", "throughput", "accuracy", "model_speed", "slicing_speed", "device_check", "gpu_run")
 
 
 class ResultsError(Exception):

@@ -1,36 +1,48 @@
 """Images/s, latency, memory and MFU of SReT and timm baselines, side by side in one process.
 
     python -m bench.throughput --models sret_t,deit_tiny_patch16_224 --batch-sizes 1,8
+    python -m bench.throughput --models sret          # every SReT at its resolution, with baselines
 
-Machines are noisy, so the models are timed in interleaved rounds (round-robin, the order
-rotated every round) and each SReT model is reported as a ratio to every baseline measured
-beside it: only those side-by-side figures mean anything across machines.
+Every model runs under each kernel policy asked for (``--kernels stock,tuned``, both by
+default; ``sret.kernels``), each policy's copy holding the same weights. Machines are noisy,
+so at each resolution and batch size every (model, policy) is timed in interleaved rounds
+(round-robin, the order rotated every round), and the figures that mean something across
+machines are the per-round ratios of two rows timed side by side. They answer two questions
+apart: the architecture (an SReT model over a baseline, both under the same policy) and the
+implementation (tuned over stock kernels, the same model).
 """
 from __future__ import annotations
 
 import contextlib
+import copy
 import os
 import sys
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterator, Mapping, Sequence
 
 import torch
 
-from bench import timing, timm_csv
+from bench import timing, timm_csv, zoo
 from bench.cli import ArgumentParser, EXIT_FAILED, EXIT_OK, UsageError, run, split_list, unknown_name
 from bench.flops import headline_macs
 from bench.results import device_name, document, write_json_atomic
+from sret.kernels import KERNEL_POLICIES, apply_kernel_policy
 
-DEFAULT_MODELS = ("sret_t", "sret_s", "deit_tiny_patch16_224", "pit_ti_224",
-                  "deit_small_patch16_224", "pit_s_224")
 DEFAULT_BATCH_SIZES = (1, 8)
+DEFAULT_KERNELS = ("stock", "tuned")
 AMP_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
-SUBJECT_PREFIX = "sret"
 FLOPS_METHOD = ("fvcore multiply-adds of one fp32 image on the CPU (the verify gate's headline "
                 "count), fused attention (aten::scaled_dot_product_attention) counted as its two "
                 "matmuls; 2 FLOPs per multiply-add; elementwise ops not counted")
+# The two questions a ratio answers, each asked only of rows timed side by side (same
+# resolution and requested batch size, interleaved in the same rounds).
+COMPARISONS = {
+    "architecture": "each sret* model over each other model, both under the same kernel policy "
+                    "(without an sret* model: the first model over the rest)",
+    "implementation": "tuned over stock kernels, the same model",
+}
 
 
 @dataclass(frozen=True)
@@ -40,7 +52,9 @@ class Config:
     models: tuple[str, ...]
     device: str = "cpu"
     batch_sizes: tuple[int, ...] = DEFAULT_BATCH_SIZES
+    kernels: tuple[str, ...] = DEFAULT_KERNELS
     amp: str | None = None
+    tf32: bool = False
     compile: bool = False
     channels_last: bool = False
     img_size: int | None = None
@@ -55,6 +69,11 @@ class Config:
     @property
     def dtype(self) -> str:
         return self.amp or "fp32"
+
+    @property
+    def precision(self) -> str:
+        """What the matmuls run in, which picks the peak MFU is measured against."""
+        return "tf32" if self.tf32 and self.dtype == "fp32" else self.dtype
 
 
 # --- argument checking (all of it before any model is built) ----------------------------
@@ -85,6 +104,17 @@ def parse_batch_sizes(text: str) -> tuple[int, ...]:
     return tuple(dict.fromkeys(sizes))
 
 
+def parse_kernels(text: str) -> tuple[str, ...]:
+    """``"stock,tuned"`` -> ``("stock", "tuned")``; each a policy of ``sret.kernels``."""
+    names = tuple(dict.fromkeys(split_list(text)))
+    if not names:
+        raise UsageError(f"--kernels: {text!r} names no kernel policy")
+    for name in names:
+        if name not in KERNEL_POLICIES:
+            raise unknown_name("kernel policy", name, KERNEL_POLICIES)
+    return names
+
+
 def check_device(device: str) -> str:
     """``cpu``, ``cuda`` or ``cuda:N``, and a GPU only if torch can see one."""
     try:
@@ -102,18 +132,15 @@ def check_device(device: str) -> str:
 
 
 def check_models(names: Sequence[str]) -> tuple[str, ...]:
-    """Every name must be a registered timm model (SReT's included), else name the closest."""
+    """Every name a registered timm model (``sret``/``all``: the whole zoo), else name the closest."""
     import timm
-    try:
-        import sret  # noqa: F401  registers the SReT models with timm
-    except ImportError:
-        pass
     if not names:
         raise UsageError("--models names no model")
-    for name in names:
+    expanded = zoo.expand(names)
+    for name in expanded:
         if not timm.is_model(name):
-            raise unknown_name("model", name, timm.list_models())
-    return tuple(dict.fromkeys(names))
+            raise unknown_name("model", name, [*timm.list_models(), *zoo.ZOO_KEYWORDS])
+    return tuple(expanded)
 
 
 def build_parser() -> ArgumentParser:
@@ -121,15 +148,20 @@ def build_parser() -> ArgumentParser:
         prog="python -m bench.throughput",
         description="Images/s, latency, memory and MFU of SReT and timm baselines, interleaved.",
     )
-    parser.add_argument("--models", default=",".join(DEFAULT_MODELS),
-                        help="comma list of timm model names (default: %(default)s); each sret* "
-                             "model is compared with every other model (without one, the first "
-                             "model is compared with the rest)")
+    parser.add_argument("--models", default=",".join(zoo.DEFAULT_MODELS),
+                        help="comma list of timm model names, or sret (= all): every SReT architecture at "
+                             "its native size beside the baselines of its size (default: %(default)s)")
+    parser.add_argument("--kernels", default=",".join(DEFAULT_KERNELS),
+                        help="kernel policies of sret.kernels, each model run under each, interleaved "
+                             "(default: %(default)s)")
     parser.add_argument("--device", default="cpu", help="cpu or cuda[:N] (default: cpu)")
     parser.add_argument("--batch-sizes", default=",".join(map(str, DEFAULT_BATCH_SIZES)),
                         help="comma list; a batch that does not fit is halved (default: %(default)s)")
     parser.add_argument("--amp", choices=sorted(AMP_DTYPES), default=None,
                         help="run under torch.autocast in this dtype (default: fp32, no autocast)")
+    parser.add_argument("--tf32", action="store_true",
+                        help="CUDA fp32 only: TF32 tensor cores for matmuls and convolutions (MFU against "
+                             "the TF32 peak); without it fp32 runs allow no TF32")
     parser.add_argument("--compile", action="store_true", help="torch.compile each model "
                         "(compile time is reported, not timed)")
     parser.add_argument("--channels-last", action="store_true",
@@ -158,16 +190,19 @@ def parse_args(argv: Sequence[str] | None) -> Config:
     """Parse and validate every option, so bad input fails before anything is built."""
     args = build_parser().parse_args(argv)
     batch_sizes = parse_batch_sizes(args.batch_sizes)
+    kernels = parse_kernels(args.kernels)
     device = check_device(args.device)
+    if args.tf32 and (not device.startswith("cuda") or args.amp):
+        raise UsageError("--tf32 applies to fp32 runs on CUDA only (no --amp, --device cuda)")
     if args.profile is not None and args.profile.exists() and not args.profile.is_dir():
         raise UsageError(f"--profile: {str(args.profile)!r} exists and is not a directory")
     if args.json is not None and args.json.is_dir():
         raise UsageError(f"--json: {str(args.json)!r} is a directory")
     models = check_models(split_list(args.models))
-    return Config(models=models, device=device, batch_sizes=batch_sizes, amp=args.amp,
-                  compile=args.compile, channels_last=args.channels_last, img_size=args.img_size,
-                  threads=args.threads, warmup=args.warmup, iters=args.iters, rounds=args.rounds,
-                  profile=args.profile, json=args.json, csv=timm_csv.checked_path(args.csv))
+    return Config(models=models, device=device, batch_sizes=batch_sizes, kernels=kernels, amp=args.amp,
+                  tf32=args.tf32, compile=args.compile, channels_last=args.channels_last,
+                  img_size=args.img_size, threads=args.threads, warmup=args.warmup, iters=args.iters,
+                  rounds=args.rounds, profile=args.profile, json=args.json, csv=timm_csv.checked_path(args.csv))
 
 
 # --- models and their cost ---------------------------------------------------------------
@@ -195,9 +230,14 @@ def create_model(name: str, img_size: int | None) -> tuple[torch.nn.Module, int]
     return model.eval(), img_size
 
 
+def compile_module(model: torch.nn.Module) -> Callable[[torch.Tensor], Any]:
+    """``torch.compile`` with its defaults (inductor); compiling happens at the first call."""
+    return torch.compile(model)
+
+
 @dataclass
 class Subject:
-    """One model ready to time: the callable module, its cost and how it was built."""
+    """One model under one kernel policy, ready to time: the callable, its cost, how it was built."""
 
     name: str
     module: Callable[[torch.Tensor], Any]
@@ -205,24 +245,41 @@ class Subject:
     macs_per_image: int
     param_count: int
     weight_bytes: int
+    kernels: str = "stock"
 
 
-def prepare(name: str, config: Config) -> Subject:
-    """Build, count (which also checks it runs at this size), move, convert and compile one model."""
+def build(name: str, config: Config) -> tuple[torch.nn.Module, int, int]:
+    """The model on the CPU, its resolution and multiply-adds (counting also checks it runs there)."""
     try:
         model, img_size = create_model(name, config.img_size)
         macs = model_macs(model, img_size)
     except Exception as error:  # noqa: BLE001 - a model that cannot run here is bad input
         raise UsageError(f"model {name!r} does not run at img size {config.img_size or 'default'}: "
                          f"{type(error).__name__}: {error}".splitlines()[0]) from None
-    tensors = list(model.parameters()) + list(model.buffers())
-    model = model.to(config.device)
-    if config.channels_last:
-        model = model.to(memory_format=torch.channels_last)
-    module = torch.compile(model) if config.compile else model
-    return Subject(name=name, module=module, img_size=img_size, macs_per_image=macs,
-                   param_count=sum(p.numel() for p in model.parameters()),
-                   weight_bytes=sum(t.numel() * t.element_size() for t in tensors))
+    return model, img_size, macs
+
+
+def subjects_of(name: str, model: torch.nn.Module, img_size: int, macs: int, config: Config) -> list[Subject]:
+    """One subject per kernel policy of ``config``, each a copy of ``model`` (the same weights),
+    moved, converted and compiled as ``config`` says."""
+    subjects = []
+    for policy in config.kernels:
+        copy_ = apply_kernel_policy(copy.deepcopy(model), policy)
+        tensors = list(copy_.parameters()) + list(copy_.buffers())
+        copy_ = copy_.to(config.device)
+        if config.channels_last:
+            copy_ = copy_.to(memory_format=torch.channels_last)
+        subjects.append(Subject(
+            name=name, kernels=policy, module=compile_module(copy_) if config.compile else copy_,
+            img_size=img_size, macs_per_image=macs, param_count=sum(p.numel() for p in copy_.parameters()),
+            weight_bytes=sum(t.numel() * t.element_size() for t in tensors)))
+    return subjects
+
+
+def prepare(name: str, config: Config) -> list[Subject]:
+    """Build and count one model once, then one subject per kernel policy on its weights."""
+    model, img_size, macs = build(name, config)
+    return subjects_of(name, model, img_size, macs, config)
 
 
 # --- measurement ---------------------------------------------------------------------------
@@ -230,7 +287,7 @@ def prepare(name: str, config: Config) -> Subject:
 
 @dataclass
 class Entry:
-    """One model at one requested batch size, through warm-up and the timed rounds."""
+    """One model under one policy at one requested batch size, through warm-up and the timed rounds."""
 
     subject: Subject
     batch_size_requested: int
@@ -239,6 +296,7 @@ class Entry:
     first_call_s: float | None = None
     memory_bytes: int | None = None
     memory_method: str | None = None
+    cuda_max_memory_allocated: int | None = None
     rounds: list[list[float]] = field(default_factory=list)
     error: str | None = None
 
@@ -252,8 +310,9 @@ def make_forward(subject: Subject, batch: int, config: Config) -> Callable[[], A
     return lambda: module(images)
 
 
-def warm_up(entry: Entry, config: Config, progress: Callable[[int], None]) -> None:
-    """Fit the batch (halving on OOM), run the warm-up calls and probe memory once."""
+def warm_up(entry: Entry, config: Config, progress: Callable[[int], None], start_batch: int | None = None) -> None:
+    """Fit the batch (halving on OOM from ``start_batch``, default the requested one), run the
+    warm-up calls and probe memory once."""
     device = torch.device(config.device)
 
     def attempt(batch: int) -> tuple[Callable[[], Any], float, tuple[int, str]]:
@@ -265,7 +324,7 @@ def warm_up(entry: Entry, config: Config, progress: Callable[[int], None]) -> No
 
     try:
         batch, (forward, first_call_s, (growth, method)) = timing.fit_batch_size(
-            attempt, entry.batch_size_requested, on_oom=lambda _: timing.release_memory(device))
+            attempt, start_batch or entry.batch_size_requested, on_oom=lambda _: timing.release_memory(device))
     except Exception as error:  # noqa: BLE001 - one model failing never kills the run
         timing.release_memory(device)
         entry.error = f"{type(error).__name__}: {error}".splitlines()[0]
@@ -276,6 +335,7 @@ def warm_up(entry: Entry, config: Config, progress: Callable[[int], None]) -> No
     entry.batch_size, entry.forward, entry.first_call_s = batch, forward, first_call_s
     entry.memory_bytes = entry.subject.weight_bytes + input_bytes + growth
     entry.memory_method = method
+    entry.cuda_max_memory_allocated = timing.cuda_max_memory_allocated(device)
 
 
 def timed_rounds(entries: Sequence[Entry], config: Config, progress: Callable[[int], None],
@@ -295,14 +355,47 @@ def timed_rounds(entries: Sequence[Entry], config: Config, progress: Callable[[i
         between_rounds()
 
 
+@contextlib.contextmanager
+def run_context(config: Config) -> Iterator[None]:
+    """Inference mode, autocast when asked, and the TF32 switches the config names."""
+    autocast = (torch.autocast(torch.device(config.device).type, dtype=AMP_DTYPES[config.amp])
+                if config.amp else contextlib.nullcontext())
+    with torch.inference_mode(), autocast, timing.tf32_allowed(config.tf32):
+        yield
+
+
+def groups(subjects: Sequence[Subject], batch_sizes: Sequence[int]) -> list[tuple[int, int, list[Subject]]]:
+    """(resolution, batch size, subjects): what is interleaved together, resolution by resolution."""
+    resolutions = list(dict.fromkeys(s.img_size for s in subjects))
+    return [(size, batch, [s for s in subjects if s.img_size == size])
+            for size in resolutions for batch in batch_sizes]
+
+
+def measure_group(subjects: Sequence[Subject], batch: int, config: Config, peak: "PeakTracker",
+                  progress: Callable[[int], None] = lambda _: None,
+                  start_batches: Mapping[str, int] | None = None) -> list[Entry]:
+    """Warm up and time ``subjects`` at ``batch``, interleaved. A model's OOM halving starts at
+    ``start_batches[model]`` if given, and its second policy at the batch its first one fitted."""
+    entries = [Entry(subject, batch) for subject in subjects]
+    fitted: dict[str, int] = {name: min(start, batch) for name, start in (start_batches or {}).items()}
+    with run_context(config):
+        for entry in entries:
+            warm_up(entry, config, progress, start_batch=fitted.get(entry.subject.name))
+            if entry.batch_size is not None:
+                fitted.setdefault(entry.subject.name, entry.batch_size)
+        timed_rounds(entries, config, progress, between_rounds=peak.sample)
+    return entries
+
+
 def result_row(entry: Entry, config: Config, peak_tflops: float | None, peak_source: str) -> dict[str, Any]:
     """The flat record of one entry, every key naming its unit."""
     subject = entry.subject
     flops = 2 * subject.macs_per_image
     row: dict[str, Any] = {
-        "model": subject.name, "device": config.device, "img_size": subject.img_size,
+        "model": subject.name, "kernels": subject.kernels, "device": config.device, "img_size": subject.img_size,
         "batch_size": entry.batch_size, "batch_size_requested": entry.batch_size_requested,
-        "dtype": config.dtype, "compile": config.compile, "channels_last": config.channels_last,
+        "dtype": config.dtype, "tf32": config.precision == "tf32", "compile": config.compile,
+        "channels_last": config.channels_last,
         "warmup_iters": config.warmup, "timed_iters": sum(len(r) for r in entry.rounds),
         "rounds": len(entry.rounds),
         "images_per_s_median": None, "images_per_s_iqr": None,
@@ -310,9 +403,11 @@ def result_row(entry: Entry, config: Config, peak_tflops: float | None, peak_sou
         "latency_ms_p50": None, "latency_ms_p90": None,
         "peak_memory_mb": None if entry.memory_bytes is None else entry.memory_bytes / 2**20,
         "memory_method": entry.memory_method,
+        "cuda_max_memory_allocated_mb": (None if entry.cuda_max_memory_allocated is None
+                                         else entry.cuda_max_memory_allocated / 2**20),
         "param_count": subject.param_count, "flops_per_image": flops,
         "achieved_tflops": None, "mfu": None,
-        "peak_tflops": peak_tflops, "peak_source": peak_source,
+        "peak_tflops": peak_tflops, "peak_precision": config.precision, "peak_source": peak_source,
         "compile_s": entry.first_call_s if config.compile else None,
         "error": entry.error,
     }
@@ -344,7 +439,7 @@ def summarize_rates(batch: int, rounds: Sequence[Sequence[float]]) -> dict[str, 
 def device_peak(config: Config) -> tuple[float | None, str]:
     """The ceiling MFU is measured against: a spec sheet for known GPUs, a matmul on the CPU."""
     if config.device.startswith("cuda"):
-        return timing.gpu_peak_tflops(device_name(config.device), config.dtype)
+        return timing.gpu_peak_tflops(device_name(config.device), config.precision)
     return timing.cpu_peak_tflops(config.dtype)
 
 
@@ -376,28 +471,24 @@ class PeakTracker:
 
 
 def measure(config: Config, progress: Callable[[int], None] = lambda _: None) -> dict[str, Any]:
-    """Every model at every batch size, interleaved: the ``config``, ``results`` and ``ratios``."""
-    load_start = _load_average()
+    """Every model under every policy at every batch size, interleaved per resolution and batch:
+    the ``config``, ``results``, ``ratios`` and profiler ``traces``."""
+    load_start = load_average()
     peak = PeakTracker(config)
-    subjects = [prepare(name, config) for name in config.models]
+    subjects = [subject for name in config.models for subject in prepare(name, config)]
     entries: list[Entry] = []
-    autocast = (torch.autocast(torch.device(config.device).type, dtype=AMP_DTYPES[config.amp])
-                if config.amp else contextlib.nullcontext())
-    with torch.inference_mode(), autocast:
-        for batch in config.batch_sizes:
-            batch_entries = [Entry(subject, batch) for subject in subjects]
-            for entry in batch_entries:
-                warm_up(entry, config, progress)
-            timed_rounds(batch_entries, config, progress, between_rounds=peak.sample)
-            entries.extend(batch_entries)
-        traces = profile_entries(entries, config.profile) if config.profile else []
+    for _, batch, group in groups(subjects, config.batch_sizes):
+        entries += measure_group(group, batch, config, peak, progress)
+    traces = []
+    if config.profile:
+        with run_context(config):
+            traces = profile_entries(entries, config.profile)
     results = [result_row(entry, config, peak.tflops, peak.description) for entry in entries]
-    block = dict(config_block(config), load_average_1min_start=load_start,
-                 load_average_1min_end=_load_average())
+    block = dict(config_block(config), load_average_1min_start=load_start, load_average_1min_end=load_average())
     return {"config": block, "results": results, "ratios": compute_ratios(results), "traces": traces}
 
 
-def _load_average() -> float | None:
+def load_average() -> float | None:
     """The 1-minute load average: above the core count, other work shared the machine."""
     try:
         return os.getloadavg()[0]
@@ -408,57 +499,89 @@ def _load_average() -> float | None:
 def work_units(config: Config) -> int:
     """How many progress steps :func:`measure` reports, for the progress bar's total."""
     per_entry = config.warmup + 1 + config.rounds * config.iters
-    return len(config.models) * len(config.batch_sizes) * per_entry
+    return len(config.models) * len(config.kernels) * len(config.batch_sizes) * per_entry
 
 
 def config_block(config: Config) -> dict[str, Any]:
+    cuda = config.device.startswith("cuda")
     return {
-        "models": list(config.models), "device": config.device,
-        "batch_sizes": list(config.batch_sizes), "dtype": config.dtype,
-        "amp": config.amp, "compile": config.compile, "channels_last": config.channels_last,
+        "models": list(config.models), "kernels": list(config.kernels), "device": config.device,
+        "batch_sizes": list(config.batch_sizes), "dtype": config.dtype, "amp": config.amp,
+        "tf32": config.precision == "tf32", "compile": config.compile, "channels_last": config.channels_last,
         "img_size": config.img_size, "threads": torch.get_num_threads(),
         "warmup_iters": config.warmup, "iters_per_round": config.iters, "rounds": config.rounds,
-        "timing": ("CUDA events around each call, one synchronize per round" if
-                   config.device.startswith("cuda") else "time.perf_counter around each call"),
-        "interleaving": "round-robin over models within each batch size, order rotated per round",
+        "timing": ("CUDA events around each call, one synchronize per round" if cuda
+                   else "time.perf_counter around each call"),
+        "interleaving": "round-robin over every model and kernel policy at one resolution and batch size, "
+                        "order rotated per round",
+        "precision": precision_text(config),
         "flops_method": FLOPS_METHOD,
-        "ratio_rule": "each sret* model over every other model at the same requested batch size; "
-                      "without an sret* model, the first model over the rest",
+        "comparisons": COMPARISONS,
+        "ratio_rule": "two rows are compared only when timed side by side: same resolution and requested "
+                      "batch size; the quoted ratio is the median of the per-round ratios",
+        "baseline_choices": zoo.baseline_choices(config.models),
     }
+
+
+def precision_text(config: Config) -> str:
+    if config.amp:
+        return f"torch.autocast({config.amp}) over fp32 weights"
+    if not config.device.startswith("cuda"):
+        return "fp32"
+    if config.tf32:
+        return "fp32 storage, TF32 tensor cores for matmuls and convolutions (float32_matmul_precision high)"
+    return "fp32, TF32 off for matmuls and convolutions (float32_matmul_precision highest)"
 
 
 # --- ratios ----------------------------------------------------------------------------------
 
 
-def compute_ratios(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Throughput of each subject over each baseline at the same requested batch size.
+def ratio_record(row: dict[str, Any], base: dict[str, Any], comparison: str) -> dict[str, Any]:
+    """``row``'s images/s over ``base``'s, two rows timed side by side in the same rounds.
 
-    ``throughput_ratio`` is the ratio of the medians; the round min/max are the ratios of
-    per-round medians, paired round by round since interleaving exposed both to the same noise;
-    ``throughput_ratio_best`` compares the fastest calls (timeit's rule: interference only slows
-    a call down), the figure to trust when other work came and went during the run.
+    ``throughput_ratio_round_median`` (the figure to quote) is the median of the per-round
+    ratios, each round's medians paired since interleaving exposed both to the same noise;
+    round min/max are their spread; ``throughput_ratio`` is the ratio of the overall medians;
+    ``throughput_ratio_best`` compares the fastest calls (timeit's rule: interference only
+    slows a call down).
     """
+    paired = [a / b for a, b in zip(row["images_per_s_by_round"], base["images_per_s_by_round"])]
+    return {
+        "comparison": comparison, "model": row["model"], "baseline": base["model"],
+        "kernels": row.get("kernels"), "baseline_kernels": base.get("kernels"),
+        "img_size": row.get("img_size"), "batch_size_requested": row["batch_size_requested"],
+        "batch_size": row["batch_size"], "baseline_batch_size": base["batch_size"],
+        "throughput_ratio_round_median": timing.percentile(paired, 50) if paired else None,
+        "throughput_ratio_round_min": min(paired) if paired else None,
+        "throughput_ratio_round_max": max(paired) if paired else None,
+        "throughput_ratio": row["images_per_s_median"] / base["images_per_s_median"],
+        "throughput_ratio_best": row["images_per_s_max"] / base["images_per_s_max"],
+        "flops_ratio": row["flops_per_image"] / base["flops_per_image"],
+    }
+
+
+def side_by_side(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    return a["batch_size_requested"] == b["batch_size_requested"] and a.get("img_size") == b.get("img_size")
+
+
+def compute_ratios(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Both comparisons (``COMPARISONS``) over every pair of rows timed side by side."""
     ok = [row for row in rows if row.get("error") is None and row.get("images_per_s_median")]
     names = list(dict.fromkeys(row["model"] for row in rows))
-    subjects = [n for n in names if n.startswith(SUBJECT_PREFIX)] or names[:1]
+    subjects = [n for n in names if zoo.is_subject(n)] or names[:1]
     ratios = []
     for row in ok:
         if row["model"] not in subjects:
             continue
         for base in ok:
-            if base["model"] in subjects or base["batch_size_requested"] != row["batch_size_requested"]:
-                continue
-            paired = [a / b for a, b in zip(row["images_per_s_by_round"], base["images_per_s_by_round"])]
-            ratios.append({
-                "model": row["model"], "baseline": base["model"],
-                "batch_size_requested": row["batch_size_requested"],
-                "batch_size": row["batch_size"], "baseline_batch_size": base["batch_size"],
-                "throughput_ratio": row["images_per_s_median"] / base["images_per_s_median"],
-                "throughput_ratio_best": row["images_per_s_max"] / base["images_per_s_max"],
-                "throughput_ratio_round_min": min(paired) if paired else None,
-                "throughput_ratio_round_max": max(paired) if paired else None,
-                "flops_ratio": row["flops_per_image"] / base["flops_per_image"],
-            })
+            if (base["model"] not in subjects and side_by_side(row, base)
+                    and row.get("kernels") == base.get("kernels")):
+                ratios.append(ratio_record(row, base, "architecture"))
+    for row in ok:
+        for base in ok:
+            if (row["model"] == base["model"] and side_by_side(row, base)
+                    and (row.get("kernels"), base.get("kernels")) == ("tuned", "stock")):
+                ratios.append(ratio_record(row, base, "implementation"))
     return ratios
 
 
@@ -466,7 +589,8 @@ def compute_ratios(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def profile_entries(entries: Sequence[Entry], directory: Path, steps: int = 2) -> list[str]:
-    """Trace ``steps`` calls of every entry into ``directory/<model>/`` (TensorBoard's layout)."""
+    """Trace ``steps`` calls of every entry into ``directory/<model>/`` (TensorBoard's layout),
+    one trace per policy and batch size (``<policy>-bs<batch>``)."""
     from torch.profiler import ProfilerActivity, profile, schedule, tensorboard_trace_handler
     os.environ.setdefault("KINETO_LOG_LEVEL", "5")  # silence kineto's "no GPU" ERROR line on CPU
     activities = [ProfilerActivity.CPU]
@@ -478,7 +602,7 @@ def profile_entries(entries: Sequence[Entry], directory: Path, steps: int = 2) -
             continue
         run_dir = directory / entry.subject.name
         before = set(run_dir.glob("*.pt.trace.json")) if run_dir.exists() else set()
-        handler = tensorboard_trace_handler(str(run_dir), worker_name=f"bs{entry.batch_size}")
+        handler = tensorboard_trace_handler(str(run_dir), worker_name=f"{entry.subject.kernels}-bs{entry.batch_size}")
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=".*Profiler clears events.*")
             with profile(activities=activities, schedule=schedule(wait=0, warmup=1, active=steps),
@@ -493,11 +617,11 @@ def profile_entries(entries: Sequence[Entry], directory: Path, steps: int = 2) -
 # --- output ----------------------------------------------------------------------------------
 
 _TABLE_COLUMNS = {
-    "model": "model", "batch_size": "batch", "img_size": "img",
+    "model": "model", "kernels": "kernels", "batch_size": "batch", "img_size": "img",
     "images_per_s_median": "img/s median", "images_per_s_iqr": "IQR",
     "images_per_s_min": "min", "images_per_s_max": "max",
     "latency_ms_p50": "p50 ms", "latency_ms_p90": "p90 ms",
-    "peak_memory_mb": "peak MB", "gflops_per_image": "GFLOP/img (2 per MAC)",
+    "peak_memory_mb": "peak MiB", "gmacs_per_image": "GMACs/img",
     "achieved_tflops": "TFLOP/s", "mfu_percent": "MFU %",
 }
 
@@ -506,18 +630,21 @@ def results_table(rows: Sequence[dict[str, Any]]) -> str:
     """The measurements as a GitHub-style table (pandas + tabulate)."""
     import pandas as pd
     frame = pd.DataFrame(rows)
-    frame["gflops_per_image"] = frame["flops_per_image"] / 1e9
+    frame["gmacs_per_image"] = frame["flops_per_image"] / 2e9
     frame["mfu_percent"] = frame["mfu"].astype(float) * 100
     return _markdown(frame[list(_TABLE_COLUMNS)].rename(columns=_TABLE_COLUMNS), ".4g")
 
 
 def ratios_table(ratios: Sequence[dict[str, Any]]) -> str:
     import pandas as pd
-    frame = pd.DataFrame(ratios)[["model", "baseline", "batch_size_requested", "throughput_ratio",
-                                  "throughput_ratio_round_min", "throughput_ratio_round_max",
-                                  "throughput_ratio_best", "flops_ratio"]]
-    frame.columns = ["model", "baseline", "batch", "img/s ratio (medians)", "round min",
-                     "round max", "ratio of best calls", "FLOPs ratio"]
+    frame = pd.DataFrame(ratios)
+    frame["kernels"] = [r["kernels"] if r["kernels"] == r["baseline_kernels"]
+                        else f"{r['kernels']} / {r['baseline_kernels']}" for r in ratios]
+    frame = frame[["model", "baseline", "kernels", "img_size", "batch_size_requested",
+                   "throughput_ratio_round_median", "throughput_ratio_round_min", "throughput_ratio_round_max",
+                   "throughput_ratio_best", "flops_ratio"]]
+    frame.columns = ["model", "over", "kernels", "img", "batch", "img/s ratio (median of rounds)", "round min",
+                     "round max", "ratio of best calls", "MACs ratio"]
     return _markdown(frame, ".3f")
 
 
@@ -535,11 +662,12 @@ def describe(config: Config, results: Sequence[dict[str, Any]],
     peak_text = f"{peak:.4g} TFLOP/s ({source})" if peak else source
     return [
         f"device: {config.device} ({device_name(config.device)}), "
-        f"{torch.get_num_threads()} threads, dtype {config.dtype}, "
+        f"{torch.get_num_threads()} threads, {precision_text(config)}, "
         f"compile {config.compile}, channels_last {config.channels_last}",
+        f"kernel policies: {', '.join(config.kernels)} (sret.kernels), each on the same weights",
         f"warm-up {config.warmup} calls and 1 memory-probe call, then {config.rounds} "
         f"interleaved rounds x "
-        f"{config.iters} timed calls per model and batch size",
+        f"{config.iters} timed calls per model, policy and batch size",
         f"peak for MFU: {peak_text}",
         f"memory: {results[0]['memory_method'] if results else '-'}",
         *_load_lines(block or {}),
@@ -556,6 +684,39 @@ def _load_lines(block: dict[str, Any]) -> list[str]:
     return [line]
 
 
+_RATIO_HEADINGS = {
+    "architecture": "architecture: model img/s over baseline img/s, both under the same kernel policy (>1 = model faster)",
+    "implementation": "implementation: tuned img/s over stock img/s, the same model (>1 = tuned faster)",
+}
+
+
+def print_summary(config: Config, measured: dict[str, Any]) -> None:
+    results, ratios = measured["results"], measured["ratios"]
+    print("\n".join(describe(config, results, measured["config"])))
+    print()
+    print(results_table(results))
+    for comparison, heading in _RATIO_HEADINGS.items():
+        chosen = [r for r in ratios if r["comparison"] == comparison]
+        if chosen:
+            print()
+            print(heading)
+            print(ratios_table(chosen))
+    for row in results:
+        if row["batch_size"] not in (None, row["batch_size_requested"]):
+            print(f"note: {row['model']} ({row['kernels']}) batch {row['batch_size_requested']} did not fit; "
+                  f"ran at {row['batch_size']}")
+        if row["error"]:
+            print(f"error: {row['model']} ({row['kernels']}) at batch {row['batch_size_requested']}: "
+                  f"{row['error']}", file=sys.stderr)
+    for trace in measured["traces"]:
+        print(f"trace: {trace}")
+
+
+def results_document(config: Config, measured: dict[str, Any]) -> dict[str, Any]:
+    return document("throughput", config.device, config=measured["config"], results=measured["results"],
+                    ratios=measured["ratios"])
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     config = parse_args(argv)
     if config.threads is not None:
@@ -564,31 +725,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     with tqdm(total=work_units(config), desc="throughput", unit="call", file=sys.stderr,
               disable=None, leave=False) as bar:
         measured = measure(config, progress=bar.update)
-    results, ratios = measured["results"], measured["ratios"]
-    print("\n".join(describe(config, results, measured["config"])))
-    print()
-    print(results_table(results))
-    if ratios:
-        print()
-        print("throughput ratios (model img/s over baseline img/s; >1 = model faster):")
-        print(ratios_table(ratios))
-    for row in results:
-        if row["batch_size"] not in (None, row["batch_size_requested"]):
-            print(f"note: {row['model']} batch {row['batch_size_requested']} did not fit; "
-                  f"ran at {row['batch_size']}")
-        if row["error"]:
-            print(f"error: {row['model']} at batch {row['batch_size_requested']}: {row['error']}",
-                  file=sys.stderr)
-    for trace in measured["traces"]:
-        print(f"trace: {trace}")
+    print_summary(config, measured)
     if config.json is not None:
-        write_json_atomic(config.json, document(
-            "throughput", config.device, config=measured["config"], results=results, ratios=ratios))
+        write_json_atomic(config.json, results_document(config, measured))
         print(f"wrote {config.json}")
     if config.csv is not None:
-        timm_csv.write_benchmark_csv(config.csv, results, measured["config"], device_name(config.device))
+        timm_csv.write_benchmark_csv(config.csv, measured["results"], measured["config"], device_name(config.device))
         print(f"wrote {config.csv}")
-    return EXIT_FAILED if any(row["error"] for row in results) else EXIT_OK
+    return EXIT_FAILED if any(row["error"] for row in measured["results"]) else EXIT_OK
 
 
 if __name__ == "__main__":

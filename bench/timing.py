@@ -5,12 +5,13 @@ batch-halving logic can be tested on hand-made inputs without running a model.
 """
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import gc
 import os
 import threading
 import time
-from typing import Any, Callable, Sequence, TypeVar
+from typing import Any, Callable, Iterator, Sequence, TypeVar
 
 import torch
 
@@ -199,23 +200,53 @@ def forward_memory_growth(fn: Callable[[], Any], device: torch.device) -> tuple[
     return sampler.growth, CPU_MEMORY_METHOD
 
 
+def cuda_max_memory_allocated(device: torch.device) -> int | None:
+    """``torch.cuda.max_memory_allocated`` since the last reset (None off CUDA): the whole
+    process's peak, so it includes the weights of every other model resident beside this one."""
+    return torch.cuda.max_memory_allocated(device) if device.type == "cuda" else None
+
+
+# --- precision -------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def tf32_allowed(allowed: bool) -> Iterator[None]:
+    """TF32 tensor cores for fp32 matmuls and cuDNN convolutions on or off, restored after.
+
+    Uses ``torch.set_float32_matmul_precision`` ("high" allows TF32, "highest" does not) and
+    ``torch.backends.cudnn.allow_tf32``, which every torch from 1.12 on has; both only
+    change what CUDA runs (on the CPU "highest" is the default)."""
+    matmul, cudnn = torch.get_float32_matmul_precision(), torch.backends.cudnn.allow_tf32
+    torch.set_float32_matmul_precision("high" if allowed else "highest")
+    torch.backends.cudnn.allow_tf32 = allowed
+    try:
+        yield
+    finally:
+        torch.set_float32_matmul_precision(matmul)
+        torch.backends.cudnn.allow_tf32 = cudnn
+
+
 # --- peaks -----------------------------------------------------------------------------
 
-_SPEC_SHEET = "NVIDIA {} datasheet, dense tensor-core figures (no sparsity); fp32 is non-tensor-core"
-# (name fragment, {dtype: peak TFLOP/s}); first match wins, so the more specific names go first.
+_SPEC_SHEET = ("NVIDIA {} datasheet, dense tensor-core figures (half the 'with sparsity' ones) for "
+               "tf32/bf16/fp16; fp32 is the non-tensor-core rate")
+# (name fragment, {precision: dense peak TFLOP/s}, source); first match wins, so the more specific
+# names go first ("NVIDIA H100 80GB HBM3" is the SXM card, "NVIDIA H200" the SXM one).
 GPU_PEAK_TFLOPS: tuple[tuple[str, dict[str, float], str], ...] = (
-    ("H100 PCIe", {"bf16": 756.0, "fp16": 756.0, "fp32": 51.2}, _SPEC_SHEET.format("H100 PCIe")),
-    ("H100", {"bf16": 989.4, "fp16": 989.4, "fp32": 66.9}, _SPEC_SHEET.format("H100 SXM")),
-    ("H200", {"bf16": 989.4, "fp16": 989.4, "fp32": 66.9}, _SPEC_SHEET.format("H200 SXM")),
-    ("A100", {"bf16": 312.0, "fp16": 312.0, "fp32": 19.5}, _SPEC_SHEET.format("A100")),
+    ("H100 PCIe", {"bf16": 756.0, "fp16": 756.0, "tf32": 378.0, "fp32": 51.2}, _SPEC_SHEET.format("H100 PCIe")),
+    ("H100 NVL", {"bf16": 835.5, "fp16": 835.5, "tf32": 417.5, "fp32": 60.0}, _SPEC_SHEET.format("H100 NVL")),
+    ("H200 NVL", {"bf16": 835.5, "fp16": 835.5, "tf32": 417.5, "fp32": 60.0}, _SPEC_SHEET.format("H200 NVL")),
+    ("H100", {"bf16": 989.4, "fp16": 989.4, "tf32": 494.7, "fp32": 66.9}, _SPEC_SHEET.format("H100 SXM")),
+    ("H200", {"bf16": 989.4, "fp16": 989.4, "tf32": 494.7, "fp32": 66.9}, _SPEC_SHEET.format("H200 SXM")),
+    ("A100", {"bf16": 312.0, "fp16": 312.0, "tf32": 156.0, "fp32": 19.5}, _SPEC_SHEET.format("A100")),
 )
 
 
-def gpu_peak_tflops(device_name: str, dtype: str) -> tuple[float | None, str]:
-    """The spec-sheet dense peak for a known GPU, or None and why."""
+def gpu_peak_tflops(device_name: str, precision: str) -> tuple[float | None, str]:
+    """The spec-sheet dense peak of a known GPU in ``precision`` (fp32, tf32, bf16, fp16), or None and why."""
     for fragment, peaks, source in GPU_PEAK_TFLOPS:
         if fragment.lower() in device_name.lower():
-            return peaks[dtype], source
+            return peaks[precision], f"{source}; {precision} peak"
     return None, f"no known peak for GPU {device_name!r}: MFU not computed"
 
 

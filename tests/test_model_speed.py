@@ -93,7 +93,7 @@ def test_bad_input_is_one_line_and_exit_2(args, culprit):
 
 
 def test_the_report_shows_every_form_its_goal_and_mfu():
-    from bench.report import model_speed_section
+    from bench.speed_report import Series, model_speed_section
 
     def ratio(median, goal):
         return {"ratio_median": median, "ratio_min": median - 0.1, "ratio_max": median + 0.1, "goal": goal,
@@ -103,15 +103,20 @@ def test_the_report_shows_every_form_its_goal_and_mfu():
            "images_per_s": {"paper": 50.0, "stock": 60.0, "tuned": 70.0, "compiled": 75.0},
            "ratios": {"stock": ratio(1.2, None), "tuned": ratio(1.4, 1.3), "compiled": ratio(1.5, 1.6)},
            "mfu": {"paper": 0.1, "stock": 0.12, "tuned": 0.14, "compiled": 0.15}}
-    document = {"environment": {"device": "cpu", "device_type": "cpu", "device_name": "Test CPU",
-                                "date": "2024-05-01T12:00:00+00:00"},
+    document = {"kind": "model_speed", "environment": {"device": "cpu", "device_type": "cpu", "device_name": "Test CPU",
+                                                       "date": "2024-05-01T12:00:00+00:00", "cpu_count": 2},
                 "threads": 2, "results": [row], "peak_tflops": 0.5, "peak_source": "measured",
                 "compile_settings": model_speed.COMPILE}
-    text = "\n".join(model_speed_section("model_speed-cpu.json", document))
+    text = "\n".join(model_speed_section(Series("model_speed-cpu", [("model_speed-cpu.json", document)])))
     cells = [[cell.strip() for cell in line.strip("|").split("|")]
              for line in text.splitlines() if line.startswith("| sret_t")]
+    # model, form, paper img/s, ours img/s, run 1's ratio, spread over runs (one run: none), goal, verdict,
+    # ratio of best calls, MFU %, logit difference
     assert cells == [
-        ["sret_t", "stock eager", "50", "60", "1.20x (1.10-1.30)", "", "", "1.0e-06", "12.0%", "1.20x"],
-        ["sret_t", "tuned eager", "50", "70", "1.40x (1.30-1.50)", ">= 1.30x", "met", "1.0e-06", "14.0%", "1.40x"],
-        ["sret_t", "compiled", "50", "75", "1.50x (1.40-1.60)", ">= 1.60x", "**not met**", "1.0e-06", "15.0%", "1.50x"]]
-    assert "0.500 TFLOP/s" in text and "'freezing': True" in text
+        ["sret_t", "stock eager", "50", "60", "1.20x (1.10-1.30)", "-", "", "", "1.20x", "12", "1.0e-06"],
+        ["sret_t", "tuned eager", "50", "70", "1.40x (1.30-1.50)", "-", ">= 1.30x", "met", "1.40x", "14", "1.0e-06"],
+        ["sret_t", "compiled", "50", "75", "1.50x (1.40-1.60)", "-", ">= 1.60x", "**not met**", "1.50x", "15",
+         "1.0e-06"]]
+    run_row = next(line for line in text.splitlines() if line.startswith("| 1 "))
+    assert [cell.strip() for cell in run_row.strip("|").split("|")][5] == "0.5"  # the peak MFU is against
+    assert "Peak of run 1: measured." in text and "'freezing': True" in text

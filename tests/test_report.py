@@ -2,14 +2,17 @@
 
 The hand-made results in ``tests/data/`` have statuses chosen so the verdict is known by
 construction (5 hold, 1 fail, 2 known deviations, 1 top-1 on a subset, 1 not measured); a CPU
-and a GPU throughput file check that GPU wording follows the device the file names; the page and
-the plots show what those files hold, written out here by hand. The committed page under
-``reports/`` is re-rendered from the committed JSON (git's copy, not whatever a local run last
-wrote there) and must match byte for byte.
+and a GPU throughput file check that GPU wording follows the device the file names; two runs of
+one throughput configuration (``synthetic-throughput-zoo-run1/2.json``), a slicing file and a
+``bench.gpu`` run check the speed sections; the page and the plots show what those files hold,
+written out here by hand. The committed page under ``reports/`` is re-rendered from the
+committed JSON (git's copy, not whatever a local run last wrote there) and must match byte for
+byte, its PNGs too.
 """
 from __future__ import annotations
 
 import datetime
+import json
 import os
 import struct
 import subprocess
@@ -26,7 +29,9 @@ REPO = Path(__file__).resolve().parents[1]
 DATA = Path(__file__).resolve().parent / "data"
 VERIFY = DATA / "verify.json"
 CPU_THROUGHPUT = DATA / "throughput-cpu.json"
-GPU_THROUGHPUT = DATA / "throughput-gpu.json"
+GPU_THROUGHPUT = DATA / "synthetic-throughput-gpu.json"
+ZOO_RUNS = (DATA / "synthetic-throughput-zoo-run1.json", DATA / "synthetic-throughput-zoo-run2.json")
+H100 = "nvidia-h100-80gb-hbm3"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 REGENERATE = "python -m bench.report > reports/latest.md"
 
@@ -95,12 +100,12 @@ def test_a_cpu_run_never_mentions_a_gpu():
     markdown = page(CPU_THROUGHPUT, DATA / "model_speed-cpu.json", DATA / "accuracy-subset.json")
     for word in ("GPU", "CUDA", "cuda"):
         assert word not in markdown
-    assert "## Throughput, latency, memory and MFU on CPU (Test CPU)" in markdown
+    assert "## Throughput on CPU (Test CPU), fp32, eager, 2 threads" in markdown
 
 
 def test_a_gpu_run_names_its_gpu():
     markdown = page(GPU_THROUGHPUT)
-    assert "## Throughput, latency, memory and MFU on GPU (NVIDIA H100 80GB HBM3)" in markdown
+    assert "## Throughput on GPU (NVIDIA H100 80GB HBM3), fp32, eager, 2 threads" in markdown
 
 
 def test_each_throughput_file_gets_its_own_device():
@@ -201,8 +206,8 @@ def test_plots_have_a_fixed_size_and_no_timestamp_or_software_stamp(tmp_path):
 
 
 def test_plots_draw_what_the_files_hold(tmp_path, monkeypatch):
-    """The throughput plot's lines are the medians of tests/data/throughput-cpu.json against the batch
-    size; the comparison marks the published top-1 of sret_t.in1k and sret_lt.in1k at their measured
+    """The throughput plot's points are the medians of tests/data/throughput-cpu.json against GMACs, a
+    panel per batch size, with the rounds' range as bars; the comparison marks the published top-1 of sret_t.in1k and sret_lt.in1k at their measured
     costs (no baseline: this verify file has none)."""
     drawn = {}
 
@@ -212,15 +217,124 @@ def test_plots_draw_what_the_files_hold(tmp_path, monkeypatch):
     monkeypatch.setattr(report.plots, "_save", keep)
     monkeypatch.setattr(report.peers_report, "save", keep)
     report.write_plots(report.load_results([VERIFY, CPU_THROUGHPUT]), tmp_path)
-    lines = {line.get_label(): line.get_xydata().tolist() for line in drawn["throughput-cpu.png"].axes[0].lines}
-    assert lines == {"sret_t": [[1, 45.0], [8, 68.20724549296791]],
-                     "deit_tiny_patch16_224": [[1, 60.0], [8, 90.94299399062389]]}
+    panels = drawn["throughput-cpu.png"].axes
+    assert [axes.get_title() for axes in panels] == ["batch 1", "batch 8"]
+    # each point: GMACs (flops_per_image / 2) against the median of the rounds' medians, its bar their range
+    drawn_points = [[(container.lines[0].get_xydata().tolist()[0], container.lines[2][0].get_segments()[0].tolist())
+                     for container in axes.containers] for axes in panels]
+    sret, deit = 2224889344 / 2e9, 2507000000 / 2e9
+    assert drawn_points == [
+        [([sret, 45.0], [[sret, 44.0], [sret, 46.0]]), ([deit, 60.0], [[deit, 59.0], [deit, 61.0]])],
+        [([sret, 68.20724549296791], [[sret, 67.20724549296791], [sret, 69.20724549296791]]),
+         ([deit, 90.94299399062389], [[deit, 89.94299399062389], [deit, 91.94299399062389]])]]
     params, gflops = drawn[report.ACCURACY_PLOT].axes[:2]
     # Published top-1 (hollow) only: sret_t.in1k 76.0 % at 4.756 M and 1.122 GFLOPs measured,
     # sret_lt.in1k 76.7 % at 1.174 GFLOPs (no parameter row); its top-1 on a subset is not drawn.
     assert [c.get_offsets().tolist() for c in params.collections] == [[[4.756, 76.0]]]
     assert [c.get_offsets().tolist() for c in gflops.collections] == [[[1.122, 76.0]], [[1.174, 76.7]]]
     assert all(c.get_facecolors().size == 0 or c.get_facecolors()[0][3] == 0 for c in gflops.collections)
+
+
+# --- speed sections: separate runs, kernel policies, slicing, the GPU runner -----------------------
+
+
+def table_row(markdown: str, *first: str) -> list[str]:
+    """The cells of the first table row whose leading cells are ``first``."""
+    for line in markdown.splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if line.startswith("|") and cells[:len(first)] == list(first):
+            return cells
+    raise AssertionError(f"no table row starting {first}")
+
+
+def table_header(markdown: str, first: str) -> list[str]:
+    return table_row(markdown, first)
+
+
+def test_two_runs_of_one_configuration_are_one_table_with_each_run_and_the_spread():
+    markdown = page(*ZOO_RUNS)
+    assert markdown.count("## Throughput on CPU (Test CPU), fp32, eager, 2 threads") == 1
+    assert table_row(markdown, "1", "`tests/data/synthetic-throughput-zoo-run1.json`")[2:] == [
+        "2024-05-02T10:00:00+00:00", "CPU (Test CPU), 2 CPUs, torch 2.4.1", "2", "0.5", "0.40 → 0.60"]
+    assert table_row(markdown, "2", "`tests/data/synthetic-throughput-zoo-run2.json`")[2] == "2024-05-03T10:00:00+00:00"
+    assert table_row(markdown, "2", "`tests/data/synthetic-throughput-zoo-run2.json`")[5] == "0.4"
+    assert "### 224 px" in markdown and "### 384 px" in markdown
+    # images/s: each run's median (55 and 45, as the files hold them) and their range
+    assert table_row(markdown, "sret_t", "stock", "8")[3:7] == ["1.122", "55", "45", "45–55"]
+    # architecture, per policy: median of the per-round ratios (their range), each run, then the range of runs:
+    # run 1 stock 50/100, 60/100, 55/110 = 0.5, 0.6, 0.5; run 2 45/100, 45/100, 50/100 = 0.45, 0.45, 0.5;
+    # run 1 tuned 75/100, 90/120, 88/110 = 0.75, 0.75, 0.8; run 2 70/100, 70/100, 77/110 = 0.7 each
+    header = table_header(markdown, "model")
+    assert "both stock, run 1" in markdown and "both tuned, over runs" in markdown
+    architecture = table_row(markdown, "sret_t", "deit_tiny_patch16_224", "8")
+    assert architecture[4:] == ["0.500 (0.500–0.600)", "0.450 (0.450–0.500)", "0.450–0.500",
+                                "0.750 (0.750–0.800)", "0.700 (0.700–0.700)", "0.700–0.750"]
+    assert architecture[3] == f"{1121665792 / 1258000000:.3f}"
+    assert table_row(markdown, "sret_t_wo_slice_384", "vit_tiny_patch16_384", "8")[4:7] == [
+        "0.500 (0.500–0.600)", "0.450 (0.450–0.450)", "0.450–0.500"]
+    # implementation: tuned over stock, the same model: run 1 1.5, 1.5, 1.6; run 2 70/45, 70/45, 77/50
+    assert table_row(markdown, "sret_t", "8", "1.500 (1.500–1.600)")[3] == f"{70 / 45:.3f} (1.540–{70 / 45:.3f})"
+    assert table_row(markdown, "deit_tiny_patch16_224", "8", "1.000 (1.000–1.200)")
+    assert "DeiT-Tiny's architecture at 384 px" in markdown
+    assert header[0] == "model"
+
+
+def test_runs_of_one_series_that_differ_are_refused(tmp_path):
+    other = json.loads(ZOO_RUNS[1].read_text())
+    other["config"]["dtype"] = "bf16"
+    renamed = tmp_path / "synthetic-throughput-zoo-run2.json"
+    renamed.write_text(json.dumps(other))
+    with pytest.raises(report.ResultsError, match="synthetic-throughput-zoo-run1.json and .*synthetic-throughput-zoo-run2.json.*dtype"):
+        report.load_results([VERIFY, ZOO_RUNS[0], renamed])
+
+
+def test_a_single_run_says_it_has_no_spread_yet():
+    markdown = page(ZOO_RUNS[0])
+    assert "One run of this configuration: no spread across runs yet" in markdown
+    assert "synthetic-throughput-zoo-run2.json" in markdown  # the name that would add it
+
+
+def test_a_file_without_kernel_policies_says_its_ratios_mix_both_questions():
+    markdown = page(CPU_THROUGHPUT)
+    assert "Kernel policy not recorded: this file predates `--kernels`" in markdown
+    assert "both not recorded, run 1" in markdown
+
+
+def test_slicing_is_set_beside_the_gates_flop_reduction(tmp_path):
+    verify = json.loads(VERIFY.read_text())
+    verify["claims"].append({
+        "claim_id": "slicing_cuts_flops_10_30", "claim": "Slicing cuts 10-30% of the cost.", "source": "paper text",
+        "published_low": 10.0, "published_high": 30.0, "unit": "% FLOPs reduction", "measured": 18.4,
+        "status": "pass", "note": "range over models",
+        "details": [{"model": "sret_t", "gflops_sliced": 1.12, "gflops_wo_slice": 1.37, "reduction_pct": 18.25}]})
+    verify_path = tmp_path / "verify.json"
+    verify_path.write_text(json.dumps(verify))
+    markdown = report.render_markdown(report.load_results([verify_path, DATA / f"synthetic-slicing_speed-{H100}.json"]))
+    assert "## Slicing's cost in time as well as FLOPs, on GPU (NVIDIA H100 80GB HBM3)" in markdown
+    # rounds 5000/4000, 4000/4000, 5000/4500: time saved 20, 0, 10 %; MACs 18.4 % (this file), 18.25 (the gate)
+    assert table_row(markdown, "sret_t", "sret_t_wo_slice", "stock", "256")[4:] == [
+        "5000", "4000", "10.0 (0.0 to 20.0)", "-", "18.4", "18.2"]
+
+
+def test_the_gpu_run_names_its_card_what_it_skipped_and_the_gate_on_it():
+    markdown = page(DATA / f"synthetic-gpu_run-{H100}.json", DATA / f"synthetic-device_check-{H100}.json")
+    assert "## `python -m bench.gpu` on GPU (NVIDIA H100 80GB HBM3)" in markdown
+    for kind in ("gpu_run", "device_check"):  # a fixture says what it is wherever it is shown
+        assert (f"**Synthetic: `tests/data/synthetic-{kind}-{H100}.json` is test fixture, not a measurement.**"
+                in markdown)
+    compiled = table_row(markdown, "compiled", "partial")
+    assert compiled[4] == "sret_t+deit_tiny_patch16_224, fp32, batch max, stock (~160.2 s needed, 41.3 s left)"
+    assert "## The gate's models run on GPU (NVIDIA H100 80GB HBM3)" in markdown
+    assert "Multiply-adds and parameters equal the verify results' for all 1 models both counted." in markdown
+    assert table_row(markdown, "sret_t", "224")[2:5] == ["3.1e-06", "1.7", "yes"]
+    assert table_row(markdown, "sret_s_wo_slice_512", "512")[4] == "**no**"
+
+
+def test_two_model_speed_runs_are_one_table():
+    markdown = page(DATA / "model_speed-cpu.json", DATA / "model_speed-cpu-run2.json")
+    assert markdown.count("## Our SReT vs the release's formulation") == 1
+    row = table_row(markdown, "sret_t", "eager")
+    assert row[4:9] == ["1.10x (1.05-1.12)", "1.20x (1.18-1.25)", "1.10–1.20", ">= 1.15x", "**not met** in 1 of 2 runs"]
 
 
 # --- bad input: one line naming the file, exit 2 -------------------------------------------------
@@ -288,6 +402,13 @@ def _committed_reports(tmp_path: Path) -> tuple[Path, str]:
     return tmp_path, "the files under reports/ as committed"
 
 
+def test_no_committed_result_is_a_test_fixture(tmp_path):
+    root, what = _committed_reports(tmp_path)
+    fixtures = [path.name for path in (root / "reports").glob("*.json")
+                if "synthetic" in json.loads(path.read_text(encoding="utf-8")) or path.name.startswith("synthetic")]
+    assert fixtures == [], f"synthetic test data among {what}"
+
+
 def test_committed_page_matches_its_results(tmp_path, monkeypatch):
     root, what = _committed_reports(tmp_path)
     monkeypatch.setattr(report, "ROOT", root)  # the page names the files as reports/...
@@ -302,6 +423,10 @@ def test_committed_page_matches_its_results(tmp_path, monkeypatch):
     rendered = report.render_markdown(results, report.plot_links(results, reports, page_dir=reports), ages)
     assert rendered == committed, (
         f"reports/latest.md is stale against the results beside it ({what}): run `{REGENERATE}` and commit reports/")
+    redrawn = report.write_plots(results, tmp_path / "redrawn")
     for name in report.plot_names(results).values():
         if f"]({name})" in rendered:
             assert (reports / name).read_bytes().startswith(PNG_SIGNATURE), name
+    for path in redrawn.values():  # same JSON, same bytes: no date or version in the PNG
+        assert path.read_bytes() == (reports / path.name).read_bytes(), (
+            f"reports/{path.name} does not re-render from the results beside it: run `{REGENERATE}` and commit reports/")

@@ -21,7 +21,7 @@ from test_report import _committed_reports
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = Path(__file__).resolve().parent / "data"
-HAND_MADE = [DATA / "verify.json", DATA / "throughput-cpu.json", DATA / "throughput-gpu.json",
+HAND_MADE = [DATA / "verify.json", DATA / "throughput-cpu.json", DATA / "synthetic-throughput-gpu.json",
              DATA / "model_speed-cpu.json", DATA / "accuracy-subset.json"]
 
 

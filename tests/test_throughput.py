@@ -18,7 +18,7 @@ from bench.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, run
 TINY = ["--models", "test_vit,resnet10t", "--img-size", "64", "--warmup", "1",
         "--iters", "2", "--rounds", "2"]
 ROW_KEYS = {
-    "model", "img_size", "batch_size", "batch_size_requested", "dtype", "compile",
+    "model", "kernels", "img_size", "batch_size", "batch_size_requested", "dtype", "compile",
     "channels_last", "warmup_iters", "timed_iters", "images_per_s_median", "images_per_s_iqr",
     "images_per_s_min", "images_per_s_max", "latency_ms_p50", "latency_ms_p90",
     "peak_memory_mb", "memory_method", "flops_per_image", "achieved_tflops", "mfu",
@@ -111,8 +111,11 @@ def test_json_document_is_complete_and_unit_named(tiny_run):
     assert doc["config"]["warmup_iters"] == 1 and doc["config"]["rounds"] == 2
     assert {"load_average_1min_start", "load_average_1min_end", "flops_method"} <= set(doc["config"])
     rows = doc["results"]
-    assert [(r["model"], r["batch_size"]) for r in rows] == [
-        ("test_vit", 1), ("resnet10t", 1), ("test_vit", 2), ("resnet10t", 2)]
+    # every model under both kernel policies (the default), each row naming its policy
+    assert [(r["model"], r["kernels"], r["batch_size"]) for r in rows] == [
+        (model, policy, batch) for batch in (1, 2) for model in ("test_vit", "resnet10t")
+        for policy in ("stock", "tuned")]
+    assert doc["config"]["kernels"] == ["stock", "tuned"]
     for row in rows:
         assert ROW_KEYS <= set(row)
         assert row["error"] is None and row["timed_iters"] == 4 and row["img_size"] == 64
@@ -122,15 +125,20 @@ def test_json_document_is_complete_and_unit_named(tiny_run):
         has_latency = row["batch_size"] == 1
         assert (row["latency_ms_p50"] is not None) == has_latency
         assert (row["latency_ms_p90"] is not None) == has_latency
-    assert {(r["model"], r["baseline"], r["batch_size_requested"]) for r in doc["ratios"]} == {
-        ("test_vit", "resnet10t", 1), ("test_vit", "resnet10t", 2)}
+    # the architecture under each policy (same kernels on both sides), the implementation per model
+    assert {(r["comparison"], r["model"], r["kernels"], r["baseline"], r["baseline_kernels"], r["batch_size_requested"])
+            for r in doc["ratios"]} == {
+        *(("architecture", "test_vit", policy, "resnet10t", policy, batch)
+          for policy in ("stock", "tuned") for batch in (1, 2)),
+        *(("implementation", model, "tuned", model, "stock", batch)
+          for model in ("test_vit", "resnet10t") for batch in (1, 2))}
 
 
 def test_profile_writes_traces_with_the_models_ops(tiny_run):
     _, out, _ = tiny_run
     for model, op in (("test_vit", "aten::addmm"), ("resnet10t", "aten::conv2d")):
         traces = sorted((out / "prof" / model).glob("*.pt.trace.json"))
-        assert [t.name.split(".")[0] for t in traces] == ["bs1", "bs2"]
+        assert [t.name.split(".")[0] for t in traces] == ["stock-bs1", "stock-bs2", "tuned-bs1", "tuned-bs2"]
         names = {event.get("name") for event in json.loads(traces[0].read_text())["traceEvents"]}
         assert op in names
 

@@ -1,0 +1,449 @@
+"""The report's speed sections: throughput, model speed, slicing's cost in time, device runs.
+
+A speed figure is worth quoting only with its date, machine, matmul peak and its spread
+across separate runs. Separate runs of one configuration are separate files named
+``<series>-run<N>.json`` (``throughput-cpu-run1.json``, ``throughput-cpu-run2.json``): a
+series is every file whose name is the same once ``-run<N>`` is dropped, and it is rendered
+as one table with each run's value and the spread over runs. The runs of a series must
+share their conditions (device, precision, compile, threads); files that do not are refused
+with a line naming both. The figures quoted are the ratios of interleaved rounds.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+from bench import plots
+from bench.markdown import date, device_label, number, significant, table
+from bench.results import ResultsError
+
+RUN_SUFFIX = re.compile(r"-run(\d+)$")
+GATE_SLICING_CLAIM = "slicing_cuts_flops_10_30"
+NOT_RECORDED = "not recorded"
+
+
+@dataclass
+class Series:
+    """Every run of one configuration, in run order: (file name as shown, document)."""
+
+    name: str
+    runs: list[tuple[str, dict[str, Any]]]
+
+    @property
+    def documents(self) -> list[dict[str, Any]]:
+        return [document for _, document in self.runs]
+
+
+def series_name(file_name: str) -> str:
+    """``reports/throughput-cpu-run2.json`` -> ``throughput-cpu``."""
+    return RUN_SUFFIX.sub("", Path(file_name).stem)
+
+
+def _run_number(file_name: str) -> int:
+    found = RUN_SUFFIX.search(Path(file_name).stem)
+    return int(found.group(1)) if found else 0
+
+
+def _throughput_conditions(document: dict[str, Any]) -> dict[str, Any]:
+    config = document["config"]
+    return {"device": document["environment"].get("device_name"), "dtype": config.get("dtype"),
+            "tf32": config.get("tf32"), "compile": config.get("compile"),
+            "channels_last": config.get("channels_last"), "threads": config.get("threads")}
+
+
+def _model_speed_conditions(document: dict[str, Any]) -> dict[str, Any]:
+    return {"device": document["environment"].get("device_name"), "dtype": document.get("dtype"),
+            "threads": document.get("threads"),
+            "batch": document["results"][0]["batch_size"] if document["results"] else None}
+
+
+CONDITIONS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
+    "throughput": _throughput_conditions, "slicing_speed": _throughput_conditions,
+    "model_speed": _model_speed_conditions,
+}
+
+
+def group_series(entries: Sequence[tuple[str, dict[str, Any]]]) -> list[Series]:
+    """The files grouped into series, in the order of their first file; runs ordered by number.
+    Runs that differ in a condition are refused, naming both files and the condition."""
+    grouped: dict[str, list[tuple[str, dict[str, Any]]]] = {}
+    for name, document in entries:
+        grouped.setdefault(series_name(name), []).append((name, document))
+    series = []
+    for key, runs in grouped.items():
+        runs.sort(key=lambda entry: _run_number(entry[0]))
+        conditions = CONDITIONS.get(runs[0][1]["kind"], lambda _: {})
+        first_name, first = runs[0][0], conditions(runs[0][1])
+        for name, document in runs[1:]:
+            other = conditions(document)
+            for condition, value in first.items():
+                if other.get(condition) != value:
+                    raise ResultsError(
+                        f"results files {first_name} and {name} are runs of one series ({key}) but differ in "
+                        f"{condition}: {value!r} vs {other.get(condition)!r}; rename one")
+        series.append(Series(key, runs))
+    return series
+
+
+# --- what every speed section starts with -------------------------------------------------------
+
+
+def _peak_of(document: dict[str, Any]) -> tuple[float | None, str]:
+    if document["kind"] == "model_speed":
+        return document.get("peak_tflops"), document.get("peak_source") or ""
+    row = next((r for r in document["results"] if r.get("peak_tflops")), None)
+    return (row["peak_tflops"], row.get("peak_source") or "") if row else (None, "")
+
+
+def _load_of(document: dict[str, Any]) -> str:
+    block = document.get("config") or {}
+    start, end = block.get("load_average_1min_start"), block.get("load_average_1min_end")
+    if start is None and isinstance(document.get("load_average_1min"), dict):
+        start, end = document["load_average_1min"].get("start"), document["load_average_1min"].get("end")
+    if start is None or end is None:
+        return "-"
+    cpus = document["environment"].get("cpu_count") or 1
+    shared = " (shared: trust the ratios)" if max(start, end) > cpus else ""
+    return f"{start:.2f} → {end:.2f}{shared}"
+
+
+def synthetic_lines(entries: Sequence[tuple[str, dict[str, Any]]]) -> list[str]:
+    """A warning for every file that says it is no measurement (the test fixtures do)."""
+    return [f"**Synthetic: `{name}` is {document['synthetic']}.**" for name, document in entries
+            if document.get("synthetic")] + [""] * any(document.get("synthetic") for _, document in entries)
+
+
+def runs_lines(series: Series) -> list[str]:
+    """A row per run: its file, date, machine, matmul peak and load; the peak's method below."""
+    rows = []
+    for index, (name, document) in enumerate(series.runs, 1):
+        environment = document["environment"]
+        peak, _ = _peak_of(document)
+        threads = (document.get("config") or {}).get("threads", document.get("threads"))
+        rows.append([index, f"`{name}`", date(document), f"{device_label(environment)}, "
+                     f"{environment.get('cpu_count')} CPUs, torch {environment.get('torch')}", threads,
+                     "-" if peak is None else f"{peak:.4g}", _load_of(document)])
+    lines = synthetic_lines(series.runs)
+    lines += [table(rows, ["run", "file", "date", "machine", "threads", "peak TFLOP/s (for MFU)",
+                           "load (1 min) start → end"]), ""]
+    _, source = _peak_of(series.runs[0][1])
+    if source:
+        lines += [f"Peak of run 1: {source}.", ""]
+    if len(series.runs) == 1:
+        lines += [f"One run of this configuration: no spread across runs yet (a second run written as "
+                  f"`{series.name}-run2.json` adds it).", ""]
+    return lines
+
+
+def _run_headers(series: Series, what: str) -> list[str]:
+    return [f"{what} run {index}" for index in range(1, len(series.runs) + 1)]
+
+
+def _spread(values: Sequence[float | None], digits: str = ".3f") -> str:
+    present = [v for v in values if v is not None]
+    if len(present) < 2:
+        return "-"
+    return f"{min(present):{digits}}–{max(present):{digits}}"
+
+
+def _median(values: Sequence[float | None]) -> float | None:
+    present = sorted(v for v in values if v is not None)
+    if not present:
+        return None
+    middle = len(present) // 2
+    return present[middle] if len(present) % 2 else (present[middle - 1] + present[middle]) / 2
+
+
+def _batch(row: dict[str, Any]) -> str:
+    if row["batch_size"] not in (None, row["batch_size_requested"]):
+        return f"{row['batch_size']} (asked {row['batch_size_requested']})"
+    return str(row["batch_size_requested"])
+
+
+# --- throughput ---------------------------------------------------------------------------------
+
+
+def throughput_title(document: dict[str, Any]) -> str:
+    config = document["config"]
+    precision = config.get("dtype", "fp32") + (" (TF32)" if config.get("tf32") else "")
+    form = "compiled" if config.get("compile") else "eager"
+    return f"Throughput on {device_label(document['environment'])}, {precision}, {form}, {config.get('threads')} threads"
+
+
+def _row_key(row: dict[str, Any]) -> tuple:
+    return (row["model"], row.get("kernels"), row["batch_size_requested"], row["img_size"])
+
+
+def _ratio_key(ratio: dict[str, Any]) -> tuple:
+    return (ratio["model"], ratio["baseline"], ratio["batch_size_requested"], ratio.get("img_size"))
+
+
+def _ratio_cell(ratio: dict[str, Any] | None) -> str:
+    if ratio is None or ratio.get("throughput_ratio_round_median") is None:
+        return "-"
+    return (f"{ratio['throughput_ratio_round_median']:.3f} ({ratio['throughput_ratio_round_min']:.3f}–"
+            f"{ratio['throughput_ratio_round_max']:.3f})")
+
+
+def _policy(value: str | None) -> str:
+    return value or NOT_RECORDED
+
+
+def _speed_table(series: Series, size: int, by_run: list[dict[tuple, dict[str, Any]]]) -> list[str]:
+    keys = list(dict.fromkeys(key for rows in by_run for key in rows if key[3] == size))
+    body = []
+    for key in keys:
+        rows = [run.get(key) for run in by_run]
+        first = next(row for row in rows if row is not None)
+        medians = [None if row is None or row.get("error") else row.get("images_per_s_median") for row in rows]
+        cells = [first["model"], _policy(first.get("kernels")), _batch(first),
+                 significant(first["flops_per_image"] / 2e9 if first.get("flops_per_image") else None)]
+        cells += [("error: " + row["error"]) if row is not None and row.get("error") else significant(value)
+                  for row, value in zip(rows, medians)]
+        cells += [_spread(medians, ".4g"),
+                  significant(max((row.get("images_per_s_iqr") or 0.0) for row in rows if row is not None) or None),
+                  significant(_median([row.get("latency_ms_p50") for row in rows if row])),
+                  significant(_median([row.get("latency_ms_p90") for row in rows if row])),
+                  significant(max((row.get("peak_memory_mb") or 0.0) for row in rows if row) or None),
+                  significant(_median([row["mfu"] * 100 if row.get("mfu") is not None else None
+                                       for row in rows if row]))]
+        body.append(cells)
+    headers = ["model", "kernels", "batch", "GMACs/img", *_run_headers(series, "img/s"), "img/s over runs",
+               "largest IQR in a run", "latency p50 ms", "latency p90 ms", "peak MiB", "MFU %"]
+    return [table(body, headers), ""]
+
+
+def _architecture_table(series: Series, ratios_by_run: list[list[dict[str, Any]]], size: int) -> list[str]:
+    chosen = [[r for r in ratios if r.get("comparison", "architecture") == "architecture"
+               and r.get("img_size") == size] for ratios in ratios_by_run]
+    policies = list(dict.fromkeys(r.get("kernels") for ratios in chosen for r in ratios))
+    keys = list(dict.fromkeys(_ratio_key(r) for ratios in chosen for r in ratios))
+    if not keys:
+        return []
+    lookup = [{(_ratio_key(r), r.get("kernels")): r for r in ratios} for ratios in chosen]
+    body, headers = [], ["model", "over", "batch", "MACs ratio"]
+    for policy in policies:
+        headers += [f"both {_policy(policy)}, run {i}" for i in range(1, len(series.runs) + 1)]
+        headers += [f"both {_policy(policy)}, over runs"]
+    for key in keys:
+        found = [run.get((key, policy)) for policy in policies for run in lookup]
+        first = next(r for r in found if r is not None)
+        cells = [key[0], key[1], key[2], number(first.get("flops_ratio"))]
+        for policy in policies:
+            per_run = [run.get((key, policy)) for run in lookup]
+            cells += [_ratio_cell(r) for r in per_run]
+            cells += [_spread([None if r is None else r.get("throughput_ratio_round_median") for r in per_run])]
+        body.append(cells)
+    return [f"#### Architecture: SReT images/s over the baseline's, both under the same kernel policy", "",
+            table(body, headers), ""]
+
+
+def _implementation_table(series: Series, ratios_by_run: list[list[dict[str, Any]]], size: int) -> list[str]:
+    chosen = [[r for r in ratios if r.get("comparison") == "implementation" and r.get("img_size") == size]
+              for ratios in ratios_by_run]
+    keys = list(dict.fromkeys(_ratio_key(r) for ratios in chosen for r in ratios))
+    if not keys:
+        return []
+    lookup = [{_ratio_key(r): r for r in ratios} for ratios in chosen]
+    body = []
+    for key in keys:
+        per_run = [run.get(key) for run in lookup]
+        body.append([key[0], key[2], *[_ratio_cell(r) for r in per_run],
+                     _spread([None if r is None else r.get("throughput_ratio_round_median") for r in per_run])])
+    headers = ["model", "batch", *[f"tuned over stock, run {i}" for i in range(1, len(series.runs) + 1)],
+               "over runs"]
+    return ["#### Implementation: tuned kernels' images/s over stock's, the same model", "", table(body, headers), ""]
+
+
+def _baseline_choices(document: dict[str, Any]) -> list[str]:
+    choices = document["config"].get("baseline_choices") or []
+    if not choices:
+        return []
+    rows = [[c["resolution"], c["model"], c["budget"], c["why"]] for c in choices]
+    return ["Baselines, chosen per resolution and budget (`bench/zoo.py`):", "",
+            table(rows, ["px", "baseline", "beside SReT's", "why this one"]), ""]
+
+
+def throughput_section(series: Series, links: dict[str, str]) -> list[str]:
+    """One configuration's runs: the method, then per resolution the images/s and both ratio tables."""
+    from bench.throughput import compute_ratios  # the one definition of which rows are compared
+
+    first = series.documents[0]
+    config = first["config"]
+    lines = [f"## {throughput_title(first)}", ""]
+    lines += runs_lines(series)
+    policies = (f"kernel policies {', '.join(config['kernels'])} (`sret.kernels`; each policy a copy of the same "
+                f"weights)" if config.get("kernels") else f"kernel policy {NOT_RECORDED}")
+    lines += [f"Each run: {policies}; {config.get('precision') or config.get('dtype')}; "
+              f"warm-up {config.get('warmup_iters')} calls, then {config.get('rounds')} interleaved rounds of "
+              f"{config.get('iters_per_round')} timed calls ({config.get('interleaving')}); timing: "
+              f"{config.get('timing')}." + (f" Batch: {config['batch_rule']}." if config.get("batch_rule") else ""), ""]
+    memory = next((row.get("memory_method") for row in first["results"] if row.get("memory_method")), None)
+    if memory:
+        lines += [f"Memory: {memory}.", ""]
+    lines += [f"FLOPs: {config.get('flops_method')}. GMACs are multiply-adds (the paper's \"GFLOPs\"); MFU counts "
+              f"2 FLOPs per multiply-add against the run's peak.", ""]
+    if any("kernels" not in row for document in series.documents for row in document["results"]):
+        lines += [f"Kernel policy {NOT_RECORDED}: this file predates `--kernels`. SReT then ran its own tuned "
+                  f"kernels and the baselines stock ones, so its ratios mix the architecture with the "
+                  f"implementation.", ""]
+    lines += _baseline_choices(first)
+    by_run = [{_row_key(row): row for row in document["results"]} for document in series.documents]
+    ratios_by_run = [compute_ratios(document["results"]) for document in series.documents]
+    sizes = list(dict.fromkeys(row["img_size"] for document in series.documents for row in document["results"]))
+    for size in sizes:
+        lines += [f"### {size} px", ""]
+        lines += _speed_table(series, size, by_run)
+        lines += _architecture_table(series, ratios_by_run, size)
+        lines += _implementation_table(series, ratios_by_run, size)
+    lines += ["Ratios are the median of the per-round ratios of two rows timed side by side in the same "
+              "interleaved rounds (in brackets: their smallest and largest round); \"over runs\" is the range of "
+              "the runs' medians. Above 1: the first model (or the tuned kernels) is faster. Latency (batch 1 only) "
+              "and MFU: median over runs; peak memory: the largest.", ""]
+    if series.name in links:
+        lines += [f"![{throughput_title(first)}]({links[series.name]})", "",
+                  "Images/s against multiply-adds per image, every run's round medians pooled: the point is their "
+                  "median, the bar their range.", ""]
+    return lines
+
+
+# --- model speed ---------------------------------------------------------------------------------
+
+_MODEL_SPEED_FORMS = {"stock": "stock eager", "tuned": "tuned eager", "compiled": "compiled",
+                      "release_code": "the released code itself"}
+
+
+def model_speed_section(series: Series) -> list[str]:
+    first = series.documents[0]
+    lines = [f"## Our SReT vs the release's formulation, same weights, on {device_label(first['environment'])}", ""]
+    lines += runs_lines(series)
+    head = first["results"][0] if first["results"] else {}
+    lines += [f"{first.get('dtype', 'fp32')}, batch {head.get('batch_size')}, {head.get('rounds')} interleaved rounds "
+              f"of {head.get('iters_per_round')} calls per run; ratio = our images/s over the release formulation's "
+              f"(`bench.paper_reference`), median of the per-round ratios (min-max), logits checked equal first.", ""]
+    by_run = [{row["model"]: row for row in document["results"]} for document in series.documents]
+    models = list(dict.fromkeys(model for run in by_run for model in run))
+    body = []
+    for model in models:
+        rows = [run.get(model) for run in by_run]
+        forms = list(dict.fromkeys(form for row in rows if row for form in row["ratios"]))
+        for form in forms:
+            ratios = [None if row is None else row["ratios"].get(form) for row in rows]
+            present = [r for r in ratios if r is not None]
+            goal = present[0].get("goal")
+            verdicts = [r.get("met") for r in present]
+            verdict = ("" if goal is None or None in verdicts else "met" if all(verdicts)
+                       else "**not met**" + (f" in {verdicts.count(False)} of {len(verdicts)} runs"
+                                             if len(verdicts) > 1 else ""))
+            body.append([
+                model, _MODEL_SPEED_FORMS.get(form, form),
+                significant(_median([row["images_per_s"].get("paper") for row in rows if row])),
+                significant(_median([row["images_per_s"].get(form) for row in rows if row])),
+                *[("-" if r is None else f"{r['ratio_median']:.2f}x ({r['ratio_min']:.2f}-{r['ratio_max']:.2f})")
+                  for r in ratios],
+                _spread([None if r is None else r["ratio_median"] for r in ratios], ".2f"),
+                "" if goal is None else f">= {goal:.2f}x", verdict,
+                " / ".join(f"{r['ratio_of_best_calls']:.2f}x" for r in present if "ratio_of_best_calls" in r) or "-",
+                significant(_median([100 * row["mfu"][form] for row in rows if row and form in row.get("mfu", {})])),
+                f"{max(r['max_abs_logit_diff'] for r in present):.1e}"])
+    lines += [table(body, ["model", "ours", "paper img/s", "ours img/s", *_run_headers(series, "ratio,"),
+                           "ratio over runs", "goal", "", "ratio of best calls (per run)", "MFU %",
+                           "max abs logit diff"]), ""]
+    lines += ["Images/s and MFU: median over runs. The goals are the CPU's; on another device none is judged.", ""]
+    if first.get("compile_settings"):
+        lines += [f"Compiled with `{first['compile_settings']}`.", ""]
+    if not any("compiled" in row["ratios"] for row in first["results"]):
+        lines += ["The compiled form was not run (`--no-compile`): its goal is not measured.", ""]
+    return lines
+
+
+# --- slicing's cost in time --------------------------------------------------------------------
+
+
+def gate_flop_reduction(verify: dict[str, Any]) -> dict[str, float]:
+    """The gate's FLOP reduction by slicing per sliced model (verify.json, the claim's details)."""
+    claim = next((c for c in verify.get("claims", []) if c.get("claim_id") == GATE_SLICING_CLAIM), None)
+    return {d["model"]: d["reduction_pct"] for d in (claim or {}).get("details") or [] if "reduction_pct" in d}
+
+
+def slicing_section(series: Series, verify: dict[str, Any]) -> list[str]:
+    first = series.documents[0]
+    device = device_label(first["environment"])
+    config = first["config"]
+    lines = [f"## Slicing's cost in time as well as FLOPs, on {device}", "",
+             "The paper says slicing \"reduces the cost consumption by 10~30%\"; the gate checks it in FLOPs "
+             f"(claim `{GATE_SLICING_CLAIM}`). Here each sliced model and its `_wo_slice` partner run on the same "
+             f"weights and kernels, interleaved, on {device}: a measurement, not a gate row.", ""]
+    lines += runs_lines(series)
+    lines += [f"{config.get('precision') or config.get('dtype')}; {config.get('rounds')} interleaved rounds of "
+              f"{config.get('iters_per_round')} calls; time saved = 100 × (1 − sliced seconds / unsliced seconds) "
+              f"per round, median (round min to max).", ""]
+    gate = gate_flop_reduction(verify)
+    by_run = [{(p["model"], p["kernels"], p["batch_size_requested"]): p for p in document["pairs"]}
+              for document in series.documents]
+    keys = list(dict.fromkeys(key for run in by_run for key in run))
+    body = []
+    for key in keys:
+        pairs = [run.get(key) for run in by_run]
+        present = [p for p in pairs if p is not None]
+        body.append([key[0], present[0]["baseline"], key[1], key[2],
+                     significant(_median([p["images_per_s_sliced"] for p in present])),
+                     significant(_median([p["images_per_s_wo_slice"] for p in present])),
+                     *[("-" if p is None else f"{p['time_saved_pct_round_median']:.1f} "
+                        f"({p['time_saved_pct_round_min']:.1f} to {p['time_saved_pct_round_max']:.1f})") for p in pairs],
+                     _spread([None if p is None else p["time_saved_pct_round_median"] for p in pairs], ".1f"),
+                     f"{present[0]['macs_saved_pct']:.1f}", number(gate.get(key[0]), 1)])
+    lines += [table(body, ["sliced", "without slicing", "kernels", "batch", "img/s sliced", "img/s without",
+                           *_run_headers(series, "time saved %,"), "time saved % over runs",
+                           "MACs saved % (this file)", "FLOPs saved % (the gate, verify.json)"]), ""]
+    return lines
+
+
+# --- device runs (bench.gpu) ----------------------------------------------------------------------
+
+
+def device_check_section(name: str, document: dict[str, Any], verify: dict[str, Any]) -> list[str]:
+    device = device_label(document["environment"])
+    lines = [f"## The gate's models run on {device}", "", *synthetic_lines([(name, document)]),
+             f"From `{name}` ({date(document)}): {document['method']}.", ""]
+    verdict = document.get("verdict")
+    if verdict:
+        lines += ["The gate's verdict from the counts made there: "
+                  + ", ".join(f"{count} {status}" for status, count in verdict.items()) + ".", ""]
+    counts, committed = document.get("counts") or {}, verify.get("counters", {})
+    differ = [key for key, count in counts.items() if key in committed and (
+        count["fvcore_macs"], count["params"]) != (committed[key]["fvcore_macs"], committed[key]["params"])]
+    compared = [key for key in counts if key in committed]
+    if compared:
+        lines += [(f"Multiply-adds and parameters equal the verify results' for all {len(compared)} models both counted."
+                   if not differ else f"Counts differ from the verify results' for: {', '.join(differ)}."), ""]
+    rows = [[r["model"], r["img_size"], significant(r.get("max_abs_logit_diff")), significant(r.get("max_abs_logit")),
+             "yes" if r.get("agrees") else "**no**", significant(r.get("forward_ms")), r.get("error") or ""]
+            for r in document["results"]]
+    if rows:
+        lines += [table(rows, ["model", "px", "max abs logit diff vs CPU", "max abs logit", "agrees",
+                               "first forward ms", "error"]), ""]
+    return lines
+
+
+def gpu_run_section(name: str, document: dict[str, Any]) -> list[str]:
+    device = device_label(document["environment"])
+    lines = [f"## `python -m bench.gpu` on {device}", "", *synthetic_lines([(name, document)]),
+             f"From `{name}` ({date(document)}): `{' '.join(document.get('command') or [])}`, "
+             f"{document.get('elapsed_s')} s of a {document.get('budget_s')} s budget. Phases in priority order; "
+             f"a unit started only when the budget left covered its estimate.", ""]
+    rows = []
+    for phase in document["phases"]:
+        skipped = "; ".join(f"{s['unit']} (~{s['estimate_s']} s needed, {s['left_s']} s left)"
+                            for s in phase.get("skipped_for_time", []))
+        errors = "; ".join(f"{e['unit']}: {e['error']}" for e in phase.get("errors", []))
+        rows.append([phase["phase"], phase["status"], phase["seconds"], len(phase.get("units_done", [])),
+                     skipped or "-", errors or "-", ", ".join(f"`{f}`" for f in phase.get("files", []))
+                     or phase.get("note") or "-"])
+    lines += [table(rows, ["phase", "status", "s", "units done", "skipped for time", "failed", "files"]), ""]
+    dtypes = (document.get("settings") or {}).get("dtypes") or {}
+    if dtypes:
+        lines += ["Precisions: " + "; ".join(f"{k}: {v}" for k, v in dtypes.items()) + ".", ""]
+    return lines

@@ -1,0 +1,238 @@
+"""bench.gpu and the CUDA paths of the timing code, without a GPU.
+
+CUDA is imitated where the code asks torch about it (events, memory counters, device
+checks, the card's name), so what is checked is this project's logic: which peak MFU is
+measured against, how a call is timed and its memory read, which units a budget lets run,
+and what the runner writes. The runner itself runs end to end on the CPU on tiny models;
+torch.compile under bf16 autocast, the compiled GPU phase's path, runs on the CPU too.
+"""
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from bench import gpu, throughput, timing
+from bench.cli import EXIT_OK, EXIT_USAGE, run
+
+H100 = "NVIDIA H100 80GB HBM3"
+
+
+# --- imitated CUDA ---------------------------------------------------------------------------------
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class FakeEvent:
+    """A CUDA event on a fake clock that a fake forward advances."""
+
+    clock = FakeClock()
+
+    def __init__(self, enable_timing: bool = False) -> None:
+        assert enable_timing
+        self.at = None
+
+    def record(self) -> None:
+        self.at = FakeEvent.clock.now
+
+    def elapsed_time(self, end: "FakeEvent") -> float:
+        return (end.at - self.at) * 1e3  # milliseconds, as torch.cuda.Event's
+
+
+def test_cuda_calls_are_timed_between_events_with_one_synchronize(monkeypatch):
+    syncs = []
+    monkeypatch.setattr(torch.cuda, "Event", FakeEvent)
+    monkeypatch.setattr(timing, "synchronize", lambda device: syncs.append(device))
+    durations = iter([0.010, 0.030, 0.020])
+
+    def forward():
+        FakeEvent.clock.now += next(durations)
+
+    seconds = timing.time_calls(forward, 3, torch.device("cuda"))
+    assert seconds == pytest.approx([0.010, 0.030, 0.020])
+    assert len(syncs) == 2  # before the first call and once after the last, never between calls
+
+
+def test_cuda_memory_is_the_peak_above_what_was_allocated_before(monkeypatch):
+    state = {"allocated": 100, "peak": 500}
+    monkeypatch.setattr(timing, "synchronize", lambda device: None)
+    monkeypatch.setattr(torch.cuda, "reset_peak_memory_stats", lambda device: state.update(peak=state["allocated"]))
+    monkeypatch.setattr(torch.cuda, "memory_allocated", lambda device: state["allocated"])
+    monkeypatch.setattr(torch.cuda, "max_memory_allocated", lambda device: state["peak"])
+
+    def forward():  # allocates 300 bytes of activations, frees them
+        state["peak"] = max(state["peak"], state["allocated"] + 300)
+
+    growth, method = timing.forward_memory_growth(forward, torch.device("cuda"))
+    assert growth == 300 and method == timing.CUDA_MEMORY_METHOD
+    assert timing.cuda_max_memory_allocated(torch.device("cuda")) == 400
+    assert timing.cuda_max_memory_allocated(torch.device("cpu")) is None
+
+
+@pytest.mark.parametrize(("amp", "tf32", "precision", "peak"), [
+    (None, True, "tf32", 494.7), ("bf16", False, "bf16", 989.4), (None, False, "fp32", 66.9)])
+def test_mfu_on_a_card_is_against_its_dense_peak_in_the_precision_run(monkeypatch, amp, tf32, precision, peak):
+    monkeypatch.setattr(throughput, "device_name", lambda device: H100)
+    config = throughput.Config(models=("x",), device="cuda", amp=amp, tf32=tf32)
+    tracker = throughput.PeakTracker(config)
+    assert config.precision == precision and tracker.tflops == peak
+    assert f"{precision} peak" in tracker.description and "H100 SXM" in tracker.description
+    tracker.sample()  # a spec sheet is not re-measured between rounds
+    assert tracker.tflops == peak and tracker.samples == 0
+    block = throughput.config_block(config)
+    assert block["timing"].startswith("CUDA events") and block["tf32"] is tf32
+
+
+def test_tf32_is_switched_for_the_block_and_restored():
+    before = torch.get_float32_matmul_precision(), torch.backends.cudnn.allow_tf32
+    with timing.tf32_allowed(True):
+        assert torch.get_float32_matmul_precision() == "high" and torch.backends.cudnn.allow_tf32
+    with timing.tf32_allowed(False):
+        assert torch.get_float32_matmul_precision() == "highest" and not torch.backends.cudnn.allow_tf32
+    assert (torch.get_float32_matmul_precision(), torch.backends.cudnn.allow_tf32) == before
+
+
+@pytest.mark.parametrize(("available", "count", "device", "culprit"), [
+    (False, 0, "cuda", "no CUDA GPU"), (True, 1, "cuda:1", "only 1 GPU"), (True, 1, "mps", "'mps'")])
+def test_a_device_torch_cannot_use_is_one_line_exit_2(monkeypatch, capsys, tmp_path, available, count, device, culprit):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: available)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: count)
+    assert run(gpu.main, ["--device", device, "--out", str(tmp_path / "out")]) == EXIT_USAGE
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and culprit in err and not (tmp_path / "out").exists()
+
+
+def test_a_visible_card_passes_the_check(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    assert throughput.check_device("cuda:1") == "cuda:1"
+
+
+@pytest.mark.parametrize("argv", [["--budget-s", "0"], ["--max-batch", "0"], ["--models", "sret_q"],
+                                  ["--speed-models", "deit_tiny_patch16_224"]])
+def test_bad_runner_options_are_one_line_exit_2(capsys, tmp_path, argv):
+    assert run(gpu.main, ["--device", "cpu", "--out", str(tmp_path), *argv]) == EXIT_USAGE
+    assert capsys.readouterr().err.count("\n") == 1
+
+
+def test_card_names_become_file_names():
+    assert gpu.slug(H100) == "nvidia-h100-80gb-hbm3"
+    assert gpu.slug("NVIDIA A100-SXM4-40GB") == "nvidia-a100-sxm4-40gb"
+
+
+# --- the budget ------------------------------------------------------------------------------------
+
+
+def test_a_unit_starts_only_if_the_slowest_so_far_fits_and_failures_are_recorded():
+    clock = FakeClock()
+    budget = gpu.Budget(100.0, clock=clock, reserve_s=10.0)
+    ran = []
+
+    def work(name, seconds, fail=False):
+        def unit():
+            ran.append(name)
+            clock.now += seconds
+            if fail:
+                raise RuntimeError("CUDA error: an illegal memory access\nmore")
+        return gpu.Unit(name, unit)
+
+    # prior 20 s: a (30 s) starts; then estimate 30 s: b (5 s) at 30, c (fails) at 35, d at 45 fit
+    # (90 - 45 >= 30); e at 75 does not (90 - 75 < 30), nor f
+    units = [work("a", 30), work("b", 5), work("c", 10, fail=True), work("d", 30), work("e", 1), work("f", 1)]
+    phase = gpu.Phase("eager")
+    writes = []
+    gpu.run_units(phase, units, budget, after_each=lambda: writes.append(len(ran)), log=lambda line: None)
+    assert ran == ["a", "b", "c", "d"]
+    assert [d["unit"] for d in phase.done] == ["a", "b", "d"]
+    assert phase.errors == [{"unit": "c", "error": "RuntimeError: CUDA error: an illegal memory access"}]
+    assert [(s["unit"], s["estimate_s"], s["left_s"]) for s in phase.skipped_for_time] == [
+        ("e", 30.0, 25.0), ("f", 30.0, 25.0)]
+    assert writes == [1, 2, 3, 4]  # the files written after every unit that ran
+    assert phase.status == "partial"
+
+
+# --- the runner, end to end on the CPU -------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def cpu_run(tmp_path_factory):
+    """The whole runner on two tiny models at 64 px on the CPU; the gate's counting is replaced by
+    a hand-made result naming one model, so what runs on the device is that model's check."""
+    out = tmp_path_factory.mktemp("gpu")
+    patch = pytest.MonkeyPatch()
+    import bench.verify
+    patch.setattr(timing, "cpu_peak_tflops", lambda dtype: (1.0, "fixed for the test"))  # not the subject here
+    patch.setattr(bench.verify, "verify", lambda models, progress: {
+        "results": [{"status": "pass"}], "claims": [{"status": "fail"}], "elapsed_s": 1.0,
+        "counters": {"test_vit@64": {"fvcore_macs": 123, "params": 45}}})
+    try:
+        code = gpu.main(["--device", "cpu", "--out", str(out), "--models", "test_vit,resnet10t", "--img-size", "64",
+                         "--speed-models", "", "--max-batch", "2", "--warmup", "1", "--rounds", "1", "--iters", "1",
+                         "--kernels", "stock,tuned", "--budget-s", "300"])
+    finally:
+        patch.undo()
+    return code, out
+
+
+def _document(out, stem):
+    slug = gpu.slug(throughput.device_name("cpu"))
+    return json.loads((out / f"{stem}-{slug}.json").read_text())
+
+
+def test_the_runner_writes_every_phase_and_what_it_did(cpu_run):
+    code, out = cpu_run
+    assert code == EXIT_OK
+    manifest = _document(out, "gpu_run")
+    assert manifest["kind"] == "gpu_run" and manifest["budget_s"] == 300
+    assert [(p["phase"], p["status"]) for p in manifest["phases"]] == [
+        ("gate", "done"), ("eager", "done"), ("model_speed", "not run"), ("slicing", "not run"),
+        ("compiled", "not run")]
+    eager = next(p for p in manifest["phases"] if p["phase"] == "eager")
+    assert [u["unit"] for u in eager["units_done"]] == [
+        "64 px, fp32, batch 2", "64 px, fp32, batch 1", "64 px, bf16, batch 2", "64 px, bf16, batch 1"]
+    check = _document(out, "device_check")
+    assert check["verdict"]["pass"] == 1 and check["verdict"]["fail"] == 1
+    assert [(r["model"], r["agrees"], r["error"]) for r in check["results"]] == [("test_vit", True, None)]
+
+
+def test_the_runner_times_both_precisions_and_policies_at_batch_1_and_the_largest(cpu_run):
+    _, out = cpu_run
+    for dtype in ("fp32", "bf16"):
+        document = _document(out, f"throughput-{dtype}")
+        assert document["config"]["dtype"] == dtype and document["runner_phase"] == "eager"
+        rows = document["results"]
+        assert {(r["model"], r["kernels"], r["batch_size_requested"]) for r in rows} == {
+            (m, k, b) for m in ("test_vit", "resnet10t") for k in ("stock", "tuned") for b in (1, 2)}
+        assert all(r["error"] is None and r["images_per_s_median"] > 0 for r in rows)
+        assert {r["comparison"] for r in document["ratios"]} == {"architecture", "implementation"}
+
+
+def test_a_budget_too_small_for_anything_records_every_unit_as_skipped(tmp_path, monkeypatch):
+    settings = gpu.Settings(out=tmp_path, device="cpu", budget_s=1.0, models=("test_vit",), speed_models=("sret_t",),
+                            img_size=64, compile=False)
+    runner = gpu.Runner(settings, gpu.Budget(1.0), ["--budget-s", "1"])
+    runner.run()
+    manifest = json.loads(runner.path("gpu_run").read_text())
+    assert [(p["phase"], p["status"]) for p in manifest["phases"]] == [
+        ("gate", "skipped for time"), ("eager", "skipped for time"), ("model_speed", "skipped for time"),
+        ("slicing", "not run"), ("compiled", "not run")]
+    assert manifest["phases"][-1]["note"] == "--no-compile"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [runner.path("gpu_run").name]
+
+
+def test_compiled_bf16_autocast_runs_on_the_cpu(tmp_path):
+    """The compiled phase's path: torch.compile under bf16 autocast, compile time reported, not timed."""
+    code = throughput.main(["--models", "test_vit", "--img-size", "64", "--batch-sizes", "2", "--kernels", "stock",
+                            "--compile", "--amp", "bf16", "--warmup", "1", "--rounds", "1", "--iters", "1",
+                            "--json", str(tmp_path / "tp.json")])
+    assert code == EXIT_OK
+    [row] = json.loads((tmp_path / "tp.json").read_text())["results"]
+    assert (row["compile"], row["dtype"], row["kernels"], row["error"]) == (True, "bf16", "stock", None)
+    assert row["compile_s"] > 0 and row["images_per_s_median"] > 0
