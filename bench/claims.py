@@ -82,12 +82,12 @@ def _block_applications(model: nn.Module) -> int:
 
 
 def recursion_adds_no_params(models: tuple[str, ...], count: Counter, build: Builder) -> ClaimMeasurement:
-    """Parameters, depth and GFLOPs of each recursive model against its non-recursive counterpart.
+    """Parameters, depth and GMACs of each recursive model against its non-recursive counterpart.
 
     The claim's value is the parameters the recursive model holds beyond the counterpart
     outside the NLL layers (0 when the blocks are shared). The NLLs, one per block
     application and never shared, are counted apart and reported: they do add parameters.
-    Depth (block applications) and GFLOPs (fvcore) must grow.
+    Depth (block applications) and GMACs (fvcore) must grow.
     """
     values, details, unmet, notes = [], [], [], []
     for name in models:
@@ -108,14 +108,14 @@ def recursion_adds_no_params(models: tuple[str, ...], count: Counter, build: Bui
         if depth[0] <= depth[1]:
             unmet.append(f"{name}: depth does not grow ({depth[1]} -> {depth[0]} block applications)")
         if macs[0] <= macs[1]:
-            unmet.append(f"{name}: GFLOPs do not grow ({macs[1] / 1e9:.3f} -> {macs[0] / 1e9:.3f})")
+            unmet.append(f"{name}: GMACs do not grow ({macs[1] / 1e9:.3f} -> {macs[0] / 1e9:.3f})")
         notes.append(f"{name}: +{added:,} parameters outside the NLLs, depth {depth[1]} -> {depth[0]} "
-                     f"block applications, GFLOPs {macs[1] / 1e9:.3f} -> {macs[0] / 1e9:.3f}, and "
+                     f"block applications, GMACs {macs[1] / 1e9:.3f} -> {macs[0] / 1e9:.3f}, and "
                      f"{depth[0] - depth[1]} more NLLs add {nll[0] - nll[1]:,} parameters "
                      f"({100 * (nll[0] - nll[1]) / params[0]:.1f}%)")
     return ClaimMeasurement(values, details, unmet=unmet, note=(
         "against the non-recursive counterpart (the same unique blocks, each applied once, "
-        "followed by the NLL of its first application; fvcore GFLOPs at 224): " + "; ".join(notes)))
+        "followed by the NLL of its first application; fvcore GMACs at 224): " + "; ".join(notes)))
 
 
 # --- slicing cuts FLOPs ----------------------------------------------------------------
@@ -128,7 +128,7 @@ def slicing_cuts_flops(models: tuple[str, ...], count: Counter, build: Builder) 
         details.append({"model": name, "gflops_sliced": sliced / 1e9, "gflops_wo_slice": full / 1e9,
                         "reduction_pct": 100 * (1 - sliced / full)})
     return ClaimMeasurement([d["reduction_pct"] for d in details], details, note=(
-        "fvcore GFLOPs at 224, each model against its _wo_slice twin: " + ", ".join(
+        "fvcore GMACs at 224, each model against its _wo_slice twin: " + ", ".join(
             f"{d['model']} {d['reduction_pct']:.1f}%" for d in details)))
 
 
@@ -152,7 +152,7 @@ def deep_recursion_is_compact(models: tuple[str, ...], count: Counter, build: Bu
         "block_applications": applications, "layers_with_nll": layers,
         "params_m": params / 1e6, "gflops": macs / 1e9}],
         note=f"{applications} shared-block applications ({layers} layers with NLLs): "
-             f"{params / 1e6:.2f}M parameters (counted on the built model), {macs / 1e9:.2f} GFLOPs "
+             f"{params / 1e6:.2f}M parameters (counted on the built model), {macs / 1e9:.2f} GMACs "
              "(fvcore, one 224 image)")
 
 
@@ -194,7 +194,7 @@ def _one_image(model: nn.Module, img_size: int) -> dict[str, Any]:
 def thousand_layers_are_compact(models: tuple[str, ...], count: Counter, build: Builder) -> ClaimMeasurement:
     """The "even 1000" part: build, count and run a model of 1000 shared-block applications.
 
-    Parameters are counted on the built model. GFLOPs are fvcore's count scaled from SReT-T's
+    Parameters are counted on the built model. GMACs are fvcore's count scaled from SReT-T's
     blocks applied once and twice: every further application of a block costs what its
     second did (same tokens, widths and slices), so the count is linear in the number of
     applications; ``tests/test_claims.py`` checks it against fvcore on the 1000-application
@@ -210,12 +210,12 @@ def thousand_layers_are_compact(models: tuple[str, ...], count: Counter, build: 
         "block_applications": applications, "layers_with_nll": layers, "params_m": params / 1e6,
         "gflops": macs / 1e9, **run}],
         note=(f"{applications} shared-block applications ({layers} layers with NLLs): "
-              f"{params / 1e6:.2f}M parameters (counted on the built model); {macs / 1e9:.2f} GFLOPs "
+              f"{params / 1e6:.2f}M parameters (counted on the built model); {macs / 1e9:.2f} GMACs "
               f"(fvcore on SReT-T's blocks applied once and twice, scaled linearly to {THOUSAND_LOOPS} "
               "applications of each block); "
               f"one 224 image on the CPU in {run['seconds']:.2f} s (a warm call, after a first call "
               f"of {run['first_call_s']:.2f} s; torch threads: {run['threads']}, 1-minute load "
-              f"{run['load_average_1min']:.2f}), peak memory {run['peak_memory_mb']:.0f} MB (weights, "
+              f"{run['load_average_1min']:.2f}), peak memory {run['peak_memory_mb']:.0f} MiB (weights, "
               "input and the RSS growth of the warm call)"))
 
 

@@ -1,5 +1,5 @@
 """SReT among its peers: the paper's figure re-drawn (top-1 against parameters and against
-GFLOPs, SReT and the timm baselines together) and a table, model by model, of whether
+GMACs, SReT and the timm baselines together) and a table, model by model, of whether
 "higher top-1 at fewer parameters and FLOPs" holds.
 
 Published top-1 (the paper's, timm's ``results-imagenet.csv``) is drawn hollow, a measured
@@ -19,7 +19,7 @@ from bench.plots import DPI, FULL_VAL_IMAGES, plt
 
 PLOT_NAME = "top1_vs_params_and_gflops.png"
 FIGSIZE = (13.0, 6.0)
-AXES = (("params_m", "parameters (M, log scale)"), ("gflops", "GFLOPs per image (multiply-adds, log scale)"))
+AXES = (("params_m", "parameters (M, log scale)"), ("gflops", "GMACs per image (multiply-adds, log scale)"))
 SRET_COLOURS = {False: "tab:blue", True: "tab:green"}  # distilled?
 BASELINE_COLOURS = {"in1k": "tab:orange", "in1k_distilled": "tab:red", "in21k_ft_in1k": "tab:purple",
                     "in22k_distilled_ft_in1k": "tab:brown"}
@@ -159,7 +159,7 @@ def draw(points_: Sequence[Point]):
         axes.grid(True, alpha=0.3)
     panels[0].set_ylabel("ImageNet-1k val top-1 (%)")
     panels[0].set_title("Top-1 vs parameters", fontsize=10)
-    panels[1].set_title("Top-1 vs GFLOPs", fontsize=10)
+    panels[1].set_title("Top-1 vs GMACs", fontsize=10)
     handles = _legend_handles(points_)
     figure.legend(handles=handles, loc="lower center", ncol=min(len(handles), 4), fontsize=7, frameon=False)
     figure.tight_layout(rect=(0, 0.1, 1, 1))
@@ -240,7 +240,7 @@ def _holds(row: Mapping[str, Any]) -> str:
     parts = []
     if row["top1_difference"] <= 0:
         parts.append("lower top-1")
-    for key, words in (("params_ratio", "parameters"), ("gflops_ratio", "GFLOPs")):
+    for key, words in (("params_ratio", "parameters"), ("gflops_ratio", "GMACs")):
         if row[key] is not None and row[key] >= 1:
             parts.append(f"more {words}")
     return "no: " + ", ".join(parts) if parts else "-"
@@ -253,7 +253,7 @@ def section(verify: Mapping[str, Any], accuracies: Sequence[Mapping[str, Any]], 
     lines = ["### SReT among its peers", ""]
     drawn = points(verify, accuracies)
     if link and drawn:
-        lines += [f"![Top-1 vs parameters and GFLOPs]({link})", ""]
+        lines += [f"![Top-1 vs parameters and GMACs]({link})", ""]
     if not verify.get("baselines"):
         return lines + ["The verify results hold no baseline counts (they predate `expected/baselines.csv`), so "
                         "SReT is drawn alone: rerun `python -m bench.verify --json reports/verify.json` to draw it "
@@ -261,7 +261,7 @@ def section(verify: Mapping[str, Any], accuracies: Sequence[Mapping[str, Any]], 
     lines += [f"Drawn: {sum(p.sret for p in drawn)} SReT models and {sum(not p.sret for p in drawn)} timm "
               "baselines. Top-1 is the published figure (hollow: the paper's README for SReT, timm's "
               "`results/results-imagenet.csv` for the baselines, `expected/baselines.csv` gives each line and "
-              "commit), filled where it was measured; parameters and GFLOPs are measured, with the gate's "
+              "commit), filled where it was measured; parameters and GMACs are measured, with the gate's "
               "counters (unique parameters; fvcore multiply-adds of one image, fused attention counted).", ""]
     rows = comparisons(verify)
     if rows:
@@ -269,8 +269,8 @@ def section(verify: Mapping[str, Any], accuracies: Sequence[Mapping[str, Any]], 
                           f"{row['top1_difference']:+.1f}", _ratio(row["params_ratio"]),
                           _ratio(row["gflops_ratio"]), _holds(row)] for row in rows],
                         ["SReT", "compared with", "its training", "top-1 difference (pp, published)",
-                         "params ratio (measured)", "GFLOPs ratio (measured)",
-                         "higher top-1 at fewer params and GFLOPs?"]), ""]
+                         "params ratio (measured)", "GMACs ratio (measured)",
+                         "higher top-1 at fewer params and GMACs?"]), ""]
         lines += ["Each SReT model is compared with the baselines of its size budget (Ti with T and LT, S with "
                   "S) at the same resolution, trained as it was (ImageNet-1k, or distilled); at 384 and 512 px "
                   "the baselines saw more data (their training is named). The difference is printed to 0.1, "

@@ -90,7 +90,7 @@ def test_unshared_blocks_and_a_model_without_recursion_fail_the_claim():
     result = claims.recursion_adds_no_params(("sret_t",), measurer.count, measurer.build)
     assert result.values == [0]
     assert [line.split(":")[1].strip() for line in result.unmet] == ["depth does not grow (10 -> 10 block "
-                                                                     "applications)", "GFLOPs do not grow (0.563 -> 0.563)"]
+                                                                     "applications)", "GMACs do not grow (0.563 -> 0.563)"]
 
 
 def test_the_100_part_builds_120_applications():
@@ -109,7 +109,7 @@ def test_the_1000_part_is_built_counted_and_run():
     assert (detail["block_applications"], detail["layers_with_nll"]) == (1000, 2000)
     assert detail["seconds"] > 0 and detail["first_call_s"] > 0
     assert detail["peak_memory_mb"] * 2**20 > 4 * params  # at least the fp32 weights
-    # The GFLOPs are scaled from the blocks applied once and twice; fvcore on the 1000-application
+    # The GMACs are scaled from the blocks applied once and twice; fvcore on the 1000-application
     # model itself (20-50 s) must give the same count, to the multiply-add.
     model = claims.build_sret(claims.sret_t_blocks_applied(claims.THOUSAND_LOOPS))
     assert round(detail["gflops"] * 1e9) == headline_macs(model, 224)

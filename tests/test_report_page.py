@@ -221,10 +221,14 @@ def test_one_unit_one_name_in_what_the_report_writes(tmp_path):
     units = next(line for line in page.splitlines() if line.startswith("Units"))
     assert "GMACs" in units and "multiply-adds" in units and "MiB (2^20 bytes)" in units
     assert re.findall(r"\bGFLOPs\b", page.replace('"GFLOPs"', "")) == []
-    # The throughput sections are issue 10's (bench/speed_report.py after the merge): their "peak memory MB"
-    # holds MiB; leave them out here until that merge, then drop this exclusion.
-    outside = re.split(r"\n## Throughput[^\n]*\n.*?(?=\n## )", page, flags=re.S)
-    assert re.findall(r"\bMB\b", "".join(outside)) == []
+    assert re.findall(r"\bMB\b", page) == []
+
+
+def test_one_unit_one_name_on_the_committed_page(committed):
+    """The page rendered from the committed results, their notes and sources included, keeps to the units line."""
+    _, _, page = committed
+    assert re.findall(r"\bGFLOPs\b", page.replace('"GFLOPs"', "")) == []
+    assert re.findall(r"\bMB\b", page) == []
 
 
 # --- the committed plots ------------------------------------------------------------------------
