@@ -172,6 +172,11 @@ def throughput_title(document: dict[str, Any]) -> str:
     return f"Throughput on {device_label(document['environment'])}, {precision}, {form}, {config.get('threads')} threads"
 
 
+def section_title(series: Series) -> str:
+    """The plot's title and the series name: two series of one configuration get two headings."""
+    return f"{throughput_title(series.documents[0])} ({series.name})"
+
+
 def _row_key(row: dict[str, Any]) -> tuple:
     return (row["model"], row.get("kernels"), row["batch_size_requested"], row["img_size"])
 
@@ -272,7 +277,7 @@ def throughput_section(series: Series, links: dict[str, str]) -> list[str]:
 
     first = series.documents[0]
     config = first["config"]
-    lines = [f"## {throughput_title(first)}", ""]
+    lines = [f"## {section_title(series)}", ""]
     lines += runs_lines(series)
     policies = (f"kernel policies {', '.join(config['kernels'])} (`sret.kernels`; each policy a copy of the same "
                 f"weights)" if config.get("kernels") else f"kernel policy {NOT_RECORDED}")

@@ -15,6 +15,7 @@ from typing import Any, Callable, Sequence
 from bench.evidence import architecture
 from bench.expected import SUBSET
 from bench.markdown import anchor, headings, table
+from bench.speed_report import series_name
 
 NOT_MEASURED = "not measured"
 FULL_VAL_IMAGES = 50_000
@@ -84,17 +85,26 @@ def summary_rows(verify: dict[str, Any], throughput: Sequence[tuple[str, dict[st
     pwc = find(lambda title: title.startswith("The four Papers-with-Code"))
     counters = find(lambda title: "FLOP counters" in title)
     top1_section = find(lambda title: title.startswith("Top-1"))
-    speed_sections = {device: find(lambda title, d=device: "hroughput" in title and f"{d} (" in title)
-                      or find(lambda title: "hroughput" in title) for device in DEVICES}
+    def speed_sections(device: str, file: str) -> str | None:
+        """The section of the series the figure was read from, else the first of its device."""
+        return (find(lambda title: "hroughput" in title and f"({series_name(file)})" in title)
+                or find(lambda title: "hroughput" in title and f"{device} (" in title)
+                or find(lambda title: "hroughput" in title))
+
     speeds = images_per_s(throughput)
     measured_top1 = {}
     for name, document in accuracy:
         if document["images"] >= FULL_VAL_IMAGES and document["classes"] == 1000:
             measured_top1.setdefault(document.get("pretrained_tag") or document["model"], document["top1"])
+    peers = find(lambda title: title.startswith("SReT among its peers"))
+    baselines = {baseline["model"]: baseline for baseline in verify.get("baselines", [])}
     rows = []
     for model in _models(verify):
         figures = {row["metric"]: row for row in verify["results"] if row["model"] == model}
         size = next(iter(figures.values()))["img_size"]
+        if model in baselines:
+            rows.append(_baseline_row(baselines[model], figures, speeds, speed_sections, peers))
+            continue
         section = readme if "." in model else pwc
         cost = {}
         for metric, scale, key in (("params_m", 1e6, "params"), ("gflops", 1e9, "fvcore_macs")):
@@ -105,11 +115,7 @@ def summary_rows(verify: dict[str, Any], throughput: Sequence[tuple[str, dict[st
                 count = verify["counters"].get(f"{architecture(model)}@{size}")
                 cost[metric] = (_link(f"{count[key] / scale:.3f}", counters) if count and count.get(key) is not None
                                 else NOT_MEASURED)
-        speed_cells = []
-        for device in DEVICES:
-            speed = speeds.get((architecture(model), device))
-            speed_cells.append(_link(f"{speed.images_per_s:.4g} (batch {speed.batch_size})", speed_sections[device])
-                               if speed else NOT_MEASURED)
+        speed_cells = _speed_cells(model, speeds, speed_sections)
         top1 = figures.get("top1")
         published = _link(top1["published_text"], readme) if top1 else "-"
         if top1 is not None and top1["measured"] is not None and top1["status"] != SUBSET:
@@ -121,6 +127,27 @@ def summary_rows(verify: dict[str, Any], throughput: Sequence[tuple[str, dict[st
         label = f"{model} (reconstructed)" if any(row.get("reconstructed") for row in figures.values()) else model
         rows.append([label, str(size), cost["params_m"], cost["gflops"], *speed_cells, published, measured])
     return rows
+
+
+def _speed_cells(model: str, speeds: dict[tuple[str, str], Speed],
+                 sections: Callable[[str, str], str | None]) -> list[str]:
+    cells = []
+    for device in DEVICES:
+        speed = speeds.get((architecture(model), device))
+        cells.append(_link(f"{speed.images_per_s:.4g} (batch {speed.batch_size})", sections(device, speed.file))
+                     if speed else NOT_MEASURED)
+    return cells
+
+
+def _baseline_row(baseline: dict[str, Any], figures: dict[str, dict[str, Any]], speeds: dict[tuple[str, str], Speed],
+                  speed_sections: Callable[[str, str], str | None], peers: str | None) -> list[str]:
+    """A timm baseline: its counted params and GMACs, and timm's published top-1 (never a measurement of ours)."""
+    params = figures.get("params_m")
+    return [baseline["model"], str(baseline["img_size"]),
+            _link(f"{params['measured']:.3f}", peers) if params and params["measured"] is not None else NOT_MEASURED,
+            _link(f"{baseline['gflops']:.3f}", peers) if baseline.get("gflops") is not None else NOT_MEASURED,
+            *_speed_cells(baseline["model"], speeds, speed_sections),
+            _link(f"{baseline['top1_text']} (timm)", peers), NOT_MEASURED]
 
 
 def summary_section(results: Any, body: str) -> list[str]:
@@ -136,6 +163,7 @@ def summary_section(results: Any, body: str) -> list[str]:
     return ["## At a glance", "",
             f"From {', '.join(f'`{name}`' for name in files)}. Params and GMACs are measured, one image at the "
             "model's size; images/s is the median over timed rounds at the largest batch size measured, under the "
-            "stock kernels where a run timed several policies; each "
-            "value links to the section that says how it was measured.", "",
+            "stock kernels where a run timed several policies, from the first file listed that timed the model "
+            "(the spread across runs is in its section); a baseline's published top-1 is timm's own "
+            "(`expected/baselines.csv`). Each value links to the section that says how it was measured.", "",
             table(rows, headers), ""]
