@@ -14,8 +14,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
+from bench import plots
 from bench.baselines import peers_of
-from bench.plots import DPI, FULL_VAL_IMAGES, plt
+from bench.evidence import architecture
+from bench.markdown import table
+from bench.plots import DPI, plt
+from bench.results import is_full_val
 
 PLOT_NAME = "top1_vs_params_and_gflops.png"
 FIGSIZE = (13.0, 6.0)
@@ -59,8 +63,7 @@ def baseline_models(verify: Mapping[str, Any]) -> set[str]:
 def _measured_top1(accuracies: Sequence[Mapping[str, Any]], model: str) -> float | None:
     """A baseline's top-1 from an accuracy file on the full ImageNet val, by tag or architecture."""
     for document in accuracies:
-        if document["model"] in (model, model.split(".")[0]) and document["images"] >= FULL_VAL_IMAGES \
-                and document["classes"] == 1000:
+        if document["model"] in (model, architecture(model)) and is_full_val(document):
             return document["top1"]
     return None
 
@@ -191,19 +194,12 @@ def _legend_handles(points_: Sequence[Point]) -> list:
     return handles
 
 
-def save(figure, path: Path) -> None:
-    """PNG with a fixed size and dpi and no Software stamp or date: same data, same bytes."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, format="png", dpi=DPI, metadata={"Software": None})
-    plt.close(figure)
-
-
 def plot(verify: Mapping[str, Any], accuracies: Sequence[Mapping[str, Any]], path: Path) -> bool:
     """Draw the figure into ``path``; False (nothing written) when there is nothing to draw."""
     drawn = points(verify, accuracies)
     if not drawn:
         return False
-    save(draw(drawn), path)
+    plots.save(draw(drawn), path)
     return True
 
 
@@ -246,10 +242,8 @@ def _holds(row: Mapping[str, Any]) -> str:
     return "no: " + ", ".join(parts) if parts else "-"
 
 
-def section(verify: Mapping[str, Any], accuracies: Sequence[Mapping[str, Any]], link: str | None,
-            table) -> list[str]:
-    """The report's comparison: the figure, what it draws, the table; ``table`` formats rows as the
-    report does (``report._table``)."""
+def section(verify: Mapping[str, Any], accuracies: Sequence[Mapping[str, Any]], link: str | None) -> list[str]:
+    """The report's comparison: the figure, what it draws, the table."""
     lines = ["### SReT among its peers", ""]
     drawn = points(verify, accuracies)
     if link and drawn:

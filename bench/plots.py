@@ -7,6 +7,7 @@ figure, SReT among its peers, is drawn by ``bench.peers_report``.
 """
 from __future__ import annotations
 
+import statistics
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
@@ -17,10 +18,10 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (after the backend is chosen)
 from matplotlib import ticker  # noqa: E402
 
+from bench import zoo  # noqa: E402
+
 FIGSIZE = (8.0, 5.0)
 DPI = 100
-SUBJECT_PREFIX = "sret"
-FULL_VAL_IMAGES = 50_000  # ImageNet-1K val: a top-1 on fewer images is not the published figure
 
 
 @dataclass(frozen=True)
@@ -48,19 +49,14 @@ def throughput_points(documents: Sequence[dict[str, Any]]) -> dict[int, list[Thr
                 gmacs[row["model"]] = row["flops_per_image"] / 2 / 1e9
     points: dict[int, list[ThroughputPoint]] = {}
     for (batch, model, kernels), values in rounds.items():
-        ordered = sorted(values)
-        middle = len(ordered) // 2
-        median = ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
         points.setdefault(batch, []).append(
-            ThroughputPoint(model, kernels, gmacs[model], median, ordered[0], ordered[-1]))
+            ThroughputPoint(model, kernels, gmacs[model], statistics.median(values), min(values), max(values)))
     return dict(sorted(points.items()))
 
 
-def _save(figure: plt.Figure, path: Path) -> None:
-    """PNG without a Software stamp or timestamp, so the same data gives the same bytes."""
+def save(figure: plt.Figure, path: Path) -> None:
+    """PNG with a fixed dpi and no Software stamp or date, so the same data gives the same bytes."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    if figure.get_layout_engine() is None:
-        figure.tight_layout()
     figure.savefig(path, format="png", dpi=DPI, metadata={"Software": None})
     plt.close(figure)
 
@@ -76,7 +72,7 @@ def plot_throughput(points: dict[int, list[ThroughputPoint]], title: str, path: 
     figure, panels = plt.subplots(1, len(points), figsize=FIGSIZE, squeeze=False, layout="constrained")
     for axes, (batch, batch_points) in zip(panels[0], points.items()):
         for point in batch_points:
-            subject = point.model.startswith(SUBJECT_PREFIX)
+            subject = zoo.is_subject(point.model)
             axes.errorbar([point.gmacs], [point.images_per_s],
                           yerr=[[point.images_per_s - point.low], [point.high - point.images_per_s]],
                           fmt="o" if subject else "s", color=_POLICY_COLOURS.get(point.kernels, "tab:gray"),
@@ -105,4 +101,4 @@ def plot_throughput(points: dict[int, list[ThroughputPoint]], title: str, path: 
         handles += [plt.Line2D([], [], color="tab:gray", marker="o", linestyle="", label="kernels not recorded")]
     figure.legend(handles=handles, fontsize=7, loc="outside lower center", ncol=len(handles))
     figure.suptitle(title, fontsize=9)
-    _save(figure, path)
+    save(figure, path)

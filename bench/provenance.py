@@ -64,8 +64,19 @@ def age(commit: str | None, head: str | None = "HEAD", repo: Path = REPO,
 
 def ages(files: Sequence[tuple[str, dict[str, Any]]], head: str | None = "HEAD",
          repo: Path = REPO) -> dict[str, Age]:
-    """The age of every results file, keyed by the name the page shows it under."""
-    return {name: age(document["environment"].get("git_commit"), head, repo) for name, document in files}
+    """The age of every results file, keyed by the name the page shows it under.
+
+    Files measured at one commit share one lookup, and ``head`` is resolved once: the git calls
+    grow with the distinct commits, not with the files."""
+    head = resolve(head, repo) or head
+    by_commit: dict[str | None, Age] = {}
+    found = {}
+    for name, document in files:
+        commit = document["environment"].get("git_commit")
+        if commit not in by_commit:
+            by_commit[commit] = age(commit, head, repo)
+        found[name] = by_commit[commit]
+    return found
 
 
 def _short(commit: str | None) -> str:

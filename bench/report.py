@@ -22,12 +22,12 @@ import matplotlib.style
 from bench import commands, evidence, peers_report, permutation, plots, provenance, scope, speed_report, summary
 from bench.cli import ArgumentParser, UsageError, run
 from bench.expected import STATUSES, SUBSET
-from bench.markdown import cell as _cell, table as _table
+from bench.markdown import table as _table
 from bench.markdown import device_label
 from bench.markdown import date as _date
 from bench.markdown import number as _number
 from bench.markdown import significant as _significant
-from bench.results import ResultsError, read_results
+from bench.results import ResultsError, is_full_val, read_results
 
 ROOT = Path(__file__).resolve().parents[1]
 REPORTS = ROOT / "reports"
@@ -35,7 +35,6 @@ DEFAULT_PATTERNS = ("verify.json", "throughput-*.json", "model_speed-*.json", "s
                     "device_check-*.json", "gpu_run-*.json", "accuracy*.json")
 ACCURACY_PLOT = peers_report.PLOT_NAME
 PWC_PREFIX = "Papers with Code"
-README_PREFIX = "official README"
 DEVIATION_MARKER = "known deviation: "
 
 # Keys each kind of document must hold for the page to be rendered from it.
@@ -359,13 +358,13 @@ def accuracy_section(results: Results, links: dict[str, str]) -> list[str]:
     lines += [f"`bench.verify` measured {len(measured)} of the {len(top1_rows)} published top-1 figures on "
               f"ImageNet-1k val" + (f", and {len(subset)} on a subset, not comparable" if subset else "")
               + " (see the README table above for each, and why the others were not measured).", ""]
-    lines += peers_report.section(verify, [d for _, d in results.accuracy], links.get("accuracy"), _table)
+    lines += peers_report.section(verify, [d for _, d in results.accuracy], links.get("accuracy"))
     lines += ["### Top-1 measured by `bench.accuracy`", ""]
     if not results.accuracy:
         return lines + ["Not measured: no accuracy results file (`python -m bench.accuracy --json ...`).", ""]
     table = []
     for name, document in results.accuracy:
-        full = document["images"] >= plots.FULL_VAL_IMAGES and document["classes"] == 1000
+        full = is_full_val(document)
         scope = ("ImageNet-1K val" if full else
                  f"{document['images']} images of {document['classes']} classes: not the ImageNet-1K val "
                  f"top-1, not comparable to a published figure")

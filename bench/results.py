@@ -22,6 +22,15 @@ SCHEMA = "sret-bench/1"
 KINDS = ("verify", "throughput", "accuracy", "model_speed", "slicing_speed", "device_check", "gpu_run")
 
 
+# The ImageNet-1k validation set the published top-1 figures were measured on.
+IMAGENET_VAL_IMAGES, IMAGENET_VAL_CLASSES = 50_000, 1_000
+
+
+def is_full_val(accuracy: dict[str, Any]) -> bool:
+    """Whether an accuracy document measured the full ImageNet-1k val (a subset is not comparable)."""
+    return accuracy["images"] >= IMAGENET_VAL_IMAGES and accuracy["classes"] == IMAGENET_VAL_CLASSES
+
+
 class ResultsError(Exception):
     """A results file that is missing, malformed or of another schema."""
 

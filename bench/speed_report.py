@@ -11,16 +11,16 @@ with a line naming both. The figures quoted are the ratios of interleaved rounds
 from __future__ import annotations
 
 import re
+import statistics
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from bench import plots
 from bench.markdown import date, device_label, number, significant, table
 from bench.results import ResultsError
+from bench.slicing_speed import CLAIM_ID
 
 RUN_SUFFIX = re.compile(r"-run(\d+)$")
-GATE_SLICING_CLAIM = "slicing_cuts_flops_10_30"
 NOT_RECORDED = "not recorded"
 
 
@@ -149,11 +149,8 @@ def _spread(values: Sequence[float | None], digits: str = ".3f") -> str:
 
 
 def _median(values: Sequence[float | None]) -> float | None:
-    present = sorted(v for v in values if v is not None)
-    if not present:
-        return None
-    middle = len(present) // 2
-    return present[middle] if len(present) % 2 else (present[middle - 1] + present[middle]) / 2
+    present = [v for v in values if v is not None]
+    return statistics.median(present) if present else None
 
 
 def _batch(row: dict[str, Any]) -> str:
@@ -369,7 +366,7 @@ def model_speed_section(series: Series) -> list[str]:
 
 def gate_flop_reduction(verify: dict[str, Any]) -> dict[str, float]:
     """The gate's FLOP reduction by slicing per sliced model (verify.json, the claim's details)."""
-    claim = next((c for c in verify.get("claims", []) if c.get("claim_id") == GATE_SLICING_CLAIM), None)
+    claim = next((c for c in verify.get("claims", []) if c.get("claim_id") == CLAIM_ID), None)
     return {d["model"]: d["reduction_pct"] for d in (claim or {}).get("details") or [] if "reduction_pct" in d}
 
 
@@ -379,7 +376,7 @@ def slicing_section(series: Series, verify: dict[str, Any]) -> list[str]:
     config = first["config"]
     lines = [f"## Slicing's cost in time as well as FLOPs, on {device}", "",
              "The paper says slicing \"reduces the cost consumption by 10~30%\"; the gate checks it in FLOPs "
-             f"(claim `{GATE_SLICING_CLAIM}`). Here each sliced model and its `_wo_slice` partner run on the same "
+             f"(claim `{CLAIM_ID}`). Here each sliced model and its `_wo_slice` partner run on the same "
              f"weights and kernels, interleaved, on {device}: a measurement, not a gate row.", ""]
     lines += runs_lines(series)
     lines += [f"{config.get('precision') or config.get('dtype')}; {config.get('rounds')} interleaved rounds of "

@@ -15,10 +15,10 @@ from typing import Any, Callable, Sequence
 from bench.evidence import architecture
 from bench.expected import SUBSET
 from bench.markdown import anchor, headings, table
+from bench.results import is_full_val
 from bench.speed_report import series_name
 
 NOT_MEASURED = "not measured"
-FULL_VAL_IMAGES = 50_000
 DEVICES = ("CPU", "GPU")
 HEADERS = ("model", "size", "params (M)", "GMACs", "images/s CPU", "images/s GPU", "top-1 published (%)",
            "top-1 measured (%)")
@@ -94,7 +94,7 @@ def summary_rows(verify: dict[str, Any], throughput: Sequence[tuple[str, dict[st
     speeds = images_per_s(throughput)
     measured_top1 = {}
     for name, document in accuracy:
-        if document["images"] >= FULL_VAL_IMAGES and document["classes"] == 1000:
+        if is_full_val(document):
             measured_top1.setdefault(document.get("pretrained_tag") or document["model"], document["top1"])
     peers = find(lambda title: title.startswith("SReT among its peers"))
     baselines = {baseline["model"]: baseline for baseline in verify.get("baselines", [])}

@@ -77,7 +77,7 @@ def test_each_sret_model_against_its_peers_by_hand():
     pit = rows["sret_t.in1k", "PiT-Ti"]  # 76.0 - 72.926; 4.755979 / 4.847176; 1.121665792 / 0.702
     assert pit["top1_difference"] == pytest.approx(3.074) and pit["gflops_ratio"] == pytest.approx(1.597814, abs=1e-6)
     assert not pit["holds"] and peers_report._holds(pit) == "no: more GMACs"
-    table = _cells("\n".join(peers_report.section(verify, [], "plot.png", report._table)))
+    table = _cells("\n".join(peers_report.section(verify, [], "plot.png")))
     assert ["sret_t.in1k", "DeiT-Ti (deit_tiny_patch16_224.fb_in1k)", "in1k", "+3.8", "0.83x", "0.89x", "yes"] in table
     assert ["sret_t.in1k", "PiT-Ti (pit_ti_224.in1k)", "in1k", "+3.1", "0.98x", "1.60x", "no: more GMACs"] in table
 

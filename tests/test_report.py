@@ -214,8 +214,7 @@ def test_plots_draw_what_the_files_hold(tmp_path, monkeypatch):
     def keep(figure, path):
         drawn[path.name] = figure
 
-    monkeypatch.setattr(report.plots, "_save", keep)
-    monkeypatch.setattr(report.peers_report, "save", keep)
+    monkeypatch.setattr(report.plots, "save", keep)  # both plots save through it
     report.write_plots(report.load_results([VERIFY, CPU_THROUGHPUT]), tmp_path)
     panels = drawn["throughput-cpu.png"].axes
     assert [axes.get_title() for axes in panels] == ["batch 1", "batch 8"]
