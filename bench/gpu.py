@@ -288,8 +288,7 @@ class Runner:
             for entry in entries:
                 if entry.batch_size is not None:
                     self.fitted.setdefault((entry.subject.name, dtype), entry.batch_size)
-            rows[dtype] += [throughput.result_row(e, config, peaks[dtype].tflops, peaks[dtype].description)
-                            for e in entries]
+            rows[dtype] += throughput.result_rows(entries, config, peaks[dtype])
             self.write_throughput(f"throughput-{dtype}", config, rows[dtype], "eager")
 
         return [Unit(f"{size} px, {dtype}, batch {batch}", lambda z=size, d=dtype, b=batch: unit(z, d, b))
@@ -325,8 +324,8 @@ class Runner:
     # 4. slicing
     def slicing_units(self) -> list[Unit]:
         s = self.settings
-        sliced = [name for name, _ in zoo.slicing_pairs(s.models)]
-        pairs = [(name, f"{name}_wo_slice") for name in sliced]
+        pairs = zoo.slicing_pairs(s.models)
+        sliced = [name for name, _ in pairs]
         rows: list[dict[str, Any]] = []
         state: dict[str, Any] = {}
 
@@ -336,12 +335,9 @@ class Runner:
                 state["peak"] = throughput.PeakTracker(config)
                 state["subjects"] = [sub for name in sliced for sub in slicing_speed.pair_subjects(name, config)]
             entries = throughput.measure_group(state["subjects"], batch, config, state["peak"])
-            rows.extend(throughput.result_row(e, config, state["peak"].tflops, state["peak"].description)
-                        for e in entries)
-            block = dict(throughput.config_block(config), claim_id=slicing_speed.CLAIM_ID,
-                         models=[name for pair in pairs for name in pair], load_average_1min_start=self.load_start,
-                         load_average_1min_end=throughput.load_average())
-            self.write("slicing_speed", "slicing_speed", config=block, results=rows,
+            rows.extend(throughput.result_rows(entries, config, state["peak"]))
+            self.write("slicing_speed", "slicing_speed", config=slicing_speed.config_block(config, pairs, self.load_start),
+                       results=rows,
                        pairs=slicing_speed.pair_records(rows, pairs))
 
         if not sliced:
@@ -368,7 +364,7 @@ class Runner:
                 peak = throughput.PeakTracker(config)
                 subjects = [sub for name in chosen for sub in throughput.prepare(name, config)]
                 entries = throughput.measure_group(subjects, batch, config, peak, start_batches=starts)
-                rows[dtype] += [throughput.result_row(e, config, peak.tflops, peak.description) for e in entries]
+                rows[dtype] += throughput.result_rows(entries, config, peak)
                 self.write_throughput(f"throughput-{dtype}-compiled", config, rows[dtype], "compiled")
 
             label = "max" if batch_kind == "max" else "1"

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import copy
 import importlib.util
-import os
 import sys
 import time
 from pathlib import Path
@@ -31,7 +30,7 @@ from bench.cli import ArgumentParser, UsageError, run, split_list, unknown_name
 from bench.flops import headline_macs
 from bench.paper_reference import PaperFormulation
 from bench.results import device_name, document, write_json_atomic
-from bench.throughput import check_device
+from bench.throughput import check_device, load_average
 from bench.timing import cpu_peak_tflops, gpu_peak_tflops, summarize, tf32_allowed, time_calls
 from sret.kernels import apply_kernel_policy
 
@@ -245,18 +244,11 @@ def results_body(rows: list[dict[str, Any]], peaks: Sequence[tuple[Optional[floa
                 load_average_1min={"start": load_average[0], "end": load_average[1]}, results=rows)
 
 
-def _load_average() -> Optional[float]:
-    try:
-        return os.getloadavg()[0]
-    except OSError:
-        return None
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     torch.set_num_threads(args.threads)
     device = torch.device(args.device)
-    load_start = _load_average()
+    load_start = load_average()
     peaks = [device_peak(device)]
     rows = []
     with tf32_allowed(False), tqdm(total=args.rounds * len(args.models), desc="rounds", file=sys.stderr,
@@ -265,7 +257,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             rows.append(measure_model(name, args.batch_size, args.rounds, args.iters, not args.no_compile,
                                       args.release_code, bar.update, device=device))
             peaks.append(device_peak(device))
-    body = results_body(rows, peaks, device, args.threads, not args.no_compile, (load_start, _load_average()))
+    body = results_body(rows, peaks, device, args.threads, not args.no_compile, (load_start, load_average()))
     if args.json:
         write_json_atomic(args.json, document("model_speed", args.device, **body))
     peak = body["peak_tflops"]

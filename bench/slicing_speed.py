@@ -71,13 +71,16 @@ def measure(config: throughput.Config, sliced_models: Sequence[str],
     subjects = [subject for name in sliced_models for subject in pair_subjects(name, config)]
     rows = []
     for _, batch, group in throughput.groups(subjects, config.batch_sizes):
-        entries = throughput.measure_group(group, batch, config, peak, progress)
-        rows += [throughput.result_row(entry, config, peak.tflops, peak.description) for entry in entries]
-    block = dict(throughput.config_block(config), load_average_1min_start=load_start,
-                 load_average_1min_end=throughput.load_average(), claim_id=CLAIM_ID,
-                 models=[name for pair in pairs for name in pair],
-                 weights="each pair on the sliced model's weights (seeded init), loaded strictly into its partner")
-    return {"config": block, "results": rows, "pairs": pair_records(rows, pairs)}
+        rows += throughput.result_rows(throughput.measure_group(group, batch, config, peak, progress), config, peak)
+    return {"config": config_block(config, pairs, load_start), "results": rows, "pairs": pair_records(rows, pairs)}
+
+
+def config_block(config: throughput.Config, pairs: Sequence[tuple[str, str]], load_start: float | None) -> dict:
+    """The ``config`` of a slicing document: the run's settings, its load, the pairs and their weights."""
+    return dict(throughput.config_block(config), load_average_1min_start=load_start,
+                load_average_1min_end=throughput.load_average(), claim_id=CLAIM_ID,
+                models=[name for pair in pairs for name in pair],
+                weights="each pair on the sliced model's weights (seeded init), loaded strictly into its partner")
 
 
 def check_sliced_models(names: Sequence[str]) -> tuple[str, ...]:

@@ -387,6 +387,11 @@ def measure_group(subjects: Sequence[Subject], batch: int, config: Config, peak:
     return entries
 
 
+def result_rows(entries: Sequence[Entry], config: Config, peak: PeakTracker) -> list[dict[str, Any]]:
+    """The records of a measured group, each against the peak the tracker holds now."""
+    return [result_row(entry, config, peak.tflops, peak.description) for entry in entries]
+
+
 def result_row(entry: Entry, config: Config, peak_tflops: float | None, peak_source: str) -> dict[str, Any]:
     """The flat record of one entry, every key naming its unit."""
     subject = entry.subject
@@ -483,7 +488,7 @@ def measure(config: Config, progress: Callable[[int], None] = lambda _: None) ->
     if config.profile:
         with run_context(config):
             traces = profile_entries(entries, config.profile)
-    results = [result_row(entry, config, peak.tflops, peak.description) for entry in entries]
+    results = result_rows(entries, config, peak)
     block = dict(config_block(config), load_average_1min_start=load_start, load_average_1min_end=load_average())
     return {"config": block, "results": results, "ratios": compute_ratios(results), "traces": traces}
 

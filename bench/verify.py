@@ -31,19 +31,18 @@ from bench.expected import (DEFAULT, DEFAULT_CLAIMS, DEFAULT_DEVIATIONS, EXPECTE
                             Deviation, DeviationKey, ExpectedFigure, load_claims, load_deviations, load_expected,
                             status)
 from bench.flops import FlopCount, count_flops, count_params, explain_differences, headline_macs
-from bench.results import document, write_json_atomic
+from bench import zoo
+from bench.results import IMAGENET_VAL_CLASSES, IMAGENET_VAL_IMAGES, document, write_json_atomic
 
 Builder = Callable[..., torch.nn.Module]
 FAILING = ("fail",)
 # The set every published top-1 is measured on: ImageNet-1k val. Anything else is a subset.
-IMAGENET_VAL_IMAGES, IMAGENET_VAL_CLASSES = 50_000, 1_000
 # Counting runs one image through small kernels, which stall at their thread barriers when
 # the CPU is shared: on the 2-core dev machine at a 1-minute load of 3-4 the gate before the
 # claims grew took 147-153 s with torch's two threads and 13.6-13.9 s with one
 # (OMP_NUM_THREADS=1); idle, one thread cost 2.5 s (11.5 -> 14.1 s). Measured interleaved;
 # counts do not depend on threads.
 COUNT_THREADS = 1
-SUBJECT_PREFIX = "sret"  # SReT models get all three counters; a baseline the headline alone
 
 
 @dataclass
@@ -80,7 +79,7 @@ class Measurer:
 
     def params_and_gflops(self, architecture: str, img_size: int) -> tuple[float, float]:
         """(parameters in millions, GFLOPs as fvcore multiply-adds): all three counters for SReT."""
-        if architecture.startswith(SUBJECT_PREFIX):
+        if zoo.is_subject(architecture):  # SReT gets all three counters; a baseline the headline alone
             count = self.count(architecture, img_size)
             return count.params / 1e6, count.gflops
         params, macs = self.headline(architecture, img_size)
