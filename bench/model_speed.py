@@ -31,7 +31,8 @@ from bench.flops import headline_macs
 from bench.paper_reference import PaperFormulation
 from bench.results import device_name, document, write_json_atomic
 from bench.throughput import check_device, load_average
-from bench.timing import cpu_peak_tflops, gpu_peak_tflops, summarize, tf32_allowed, time_calls
+from bench import timing
+from bench.timing import gpu_peak_tflops, summarize, tf32_allowed, time_calls
 from sret.kernels import apply_kernel_policy
 
 BASELINE = "paper"  # the release's sequence of operations on our weights
@@ -228,7 +229,7 @@ def device_peak(device: torch.device) -> tuple[Optional[float], str]:
     """The fp32 ceiling for MFU: the best CPU matmul measured now, or the GPU's spec sheet."""
     if device.type == "cuda":
         return gpu_peak_tflops(device_name(str(device)), "fp32")
-    return cpu_peak_tflops("fp32")
+    return timing.cpu_peak_tflops("fp32")
 
 
 def results_body(rows: list[dict[str, Any]], peaks: Sequence[tuple[Optional[float], str]], device: torch.device,
