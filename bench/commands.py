@@ -16,7 +16,8 @@ REPORT_COMMAND = "python -m bench.report > reports/latest.md"
 PREFIX = "Reproduce: "
 # Sections rendered from the verify results (heading prefixes; "###" claim headings are under them).
 VERIFY_HEADINGS = ("What was checked", "The four Papers-with-Code figures", "Official README figures",
-                   "Known deviations", "Claims of the paper's text", "Three FLOP counters")
+                   "Known deviations", "Claims of the paper's text", "What each released model computes",
+                   "Three FLOP counters")
 # Subsections whose tables come from expected/ rather than a measurement.
 REPORT_HEADINGS = ("Where each figure comes from", "Claims of the paper this suite does not check")
 
@@ -32,6 +33,8 @@ def verify_command(name: str, document: dict[str, Any]) -> str:
         parts.append(f"--device {device}")
     if any(row["metric"] == "top1" and row["measured"] is not None for row in document.get("results", [])):
         parts.append("--checkpoints CHECKPOINT_DIR --data IMAGENET_VAL_DIR")
+    if any(row["policy"] == "compiled" for row in document.get("function", [])):
+        parts.append("--compile")
     return " ".join([*parts, f"--json {name}"])
 
 

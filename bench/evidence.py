@@ -84,6 +84,14 @@ def verdict_lines(verify: dict[str, Any], date: str) -> list[str]:
              f"on {date}; the figures (Papers with Code and the official README) rest on "
              f"{found.measurements_total} independent measurements: {_counts(found.measurements)} "
              f"([what was checked](#what-was-checked)).", ""]
+    function = verify["function"]
+    if function:
+        passed = sum(row["status"] == "pass" for row in function)
+        lines += [f"**Against the official code** (not the paper): of the {len(function)} function rows "
+                  f"({len({row['model'] for row in function})} released models under "
+                  f"{', '.join(dict.fromkeys(row['policy'] for row in function))} kernels), {passed} compute the "
+                  f"official function within {function[0]['tolerance']:g} and {len(function) - passed} do not "
+                  "([the rows](#what-each-released-model-computes-against-the-official-code)).", ""]
     for row in found.reconstructed:
         lines += [f"Counted apart: {row['model']} {row['img_size']} {row['metric']} ({row['status']}) checks our "
                   f"reconstruction of a model that was never released, not a figure of the authors' model.", ""]

@@ -39,7 +39,7 @@ DEVIATION_MARKER = "known deviation: "
 
 # Keys each kind of document must hold for the page to be rendered from it.
 _REQUIRED = {
-    "verify": ("results", "claims", "counters", "counters_method"),
+    "verify": ("results", "claims", "counters", "counters_method", "function", "function_method"),
     "throughput": ("config", "results", "ratios"),
     "model_speed": ("results",),
     "slicing_speed": ("config", "results", "pairs"),
@@ -214,6 +214,8 @@ def failing_lines(verify: dict[str, Any]) -> list[str]:
     lines += [f"- **fail**: claim {claim['claim_id']}: published {claim['published_low']}-"
               f"{claim['published_high']} {claim['unit']}, measured {_significant(claim['measured'])}"
               for claim in verify["claims"] if claim["status"] == "fail"]
+    lines += [f"- **fail**: {row['model']} under {row['policy']} kernels computes another function than the official "
+              f"code ({row['note']})" for row in verify["function"] if row["status"] == "fail"]
     return lines
 
 
@@ -337,6 +339,36 @@ def claims_section(verify: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _difference(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2g}"
+
+
+def function_section(verify: dict[str, Any]) -> list[str]:
+    """The released models against the official code: one row per model, a column per policy."""
+    lines = ["## What each released model computes, against the official code", ""]
+    rows = verify["function"]
+    if not rows:
+        return lines + ["Not in this verify run (no released model selected).", ""]
+    policies = list(dict.fromkeys(row["policy"] for row in rows))
+    by_model: dict[str, dict[str, dict[str, Any]]] = {}
+    for row in rows:
+        by_model.setdefault(row["model"], {})[row["policy"]] = row
+    table = []
+    for model, cells in by_model.items():
+        first = next(iter(cells.values()))
+        table.append([model, first["row"], first["img_size"],
+                      *(f"{_difference(cells[p]['measured'])} {_status(cells[p]['status'])}"
+                        if p in cells else "-" for p in policies)])
+    lines += [f"These rows check our rebuild against the release, not the paper's figures: source "
+              f"{rows[0]['source']}. {verify['function_method']}", "",
+              _table(table, ["released model", "official row", "size",
+                             *(f"max abs logit difference, {p} kernels" for p in policies)]), ""]
+    for row in rows:
+        if row["status"] == "fail":
+            lines += [f"- {row['model']}, {row['policy']}: {row['note']}."]
+    return lines + ([""] if lines[-1] else [])
+
+
 def counters_section(verify: dict[str, Any]) -> list[str]:
     lines = ["## Three FLOP counters side by side", "", verify["counters_method"], ""]
     table = []
@@ -427,6 +459,7 @@ def render_markdown(results: Results, links: dict[str, str] | None = None,
     body += readme_section(verify)
     body += deviations_section(verify)
     body += claims_section(verify)
+    body += function_section(verify)
     body += counters_section(verify)
     body += accuracy_section(results, links)
     models = [row["model"] for row in verify["results"]] + [row["model"] for _, document in results.throughput

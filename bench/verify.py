@@ -1,6 +1,6 @@
 """The paper-claims gate: does every published SReT figure hold? (``python -m bench.verify``)
 
-Builds each model, measures its GFLOPs (fvcore, the paper's multiply-add convention, with
+Two kinds of rows. Against the paper: builds each model, measures its GFLOPs (fvcore, the paper's multiply-add convention, with
 thop and the torch counter beside it) and parameters, its ImageNet top-1 when a checkpoint
 and data are given, and the paper's text claims; compares each with ``expected/`` (or the
 folder given with ``--expected``) by the rounding rule; prints a table and exits 0 (nothing
@@ -8,6 +8,10 @@ fails), 1 (a figure or claim fails) or 2 (bad input). A top-1 measured on anythi
 full ImageNet-1k validation set is shown as ``subset``: neither pass nor fail. The timm
 baselines of ``baselines.csv`` are counted the same way (fvcore alone) and their parameter
 counts checked against timm's published ones, so the report can set SReT beside them.
+Against the release: for each of the 14 released rows, under each kernel policy (and compiled
+with ``--compile``), the largest logit difference from the official code on the recorded
+weights and input (``official_function/``), which passes within its tolerance. Either kind
+failing exits 1; the verdict counts them apart.
 """
 from __future__ import annotations
 
@@ -30,6 +34,9 @@ from bench.cli import ArgumentParser, UsageError, run, split_list, unknown_name
 from bench.expected import (DEFAULT, DEFAULT_CLAIMS, DEFAULT_DEVIATIONS, EXPECTED_DIR, STATUSES, SUBSET, Claim,
                             Deviation, DeviationKey, ExpectedFigure, load_claims, load_deviations, load_expected,
                             status)
+from bench.function_check import COMPILED, EAGER_POLICIES, function_rows
+from bench.function_check import METHOD as FUNCTION_METHOD
+from bench.official_function import FUNCTION_DIR_NAME, OfficialFunction, load_official_function
 from bench.flops import FlopCount, count_flops, count_params, explain_differences, headline_macs
 from bench import zoo
 from bench.results import IMAGENET_VAL_CLASSES, IMAGENET_VAL_IMAGES, document, write_json_atomic
@@ -172,16 +179,17 @@ class DataFolder:
     claims: list[Claim]
     deviations: dict[DeviationKey, Deviation]
     baselines: list[Baseline]
+    function: OfficialFunction  # what the official code computes for each released row
 
 
 def load_data_folder(folder: Path) -> DataFolder:
-    """The published figures, claims, deviations and baselines of one data folder."""
+    """The published figures, claims, deviations, baselines and official function recordings of one data folder."""
     folder = Path(folder)
     deviations = load_deviations(folder / DEFAULT_DEVIATIONS.name)
     figures = load_expected(folder / DEFAULT.name, deviations_path=folder / DEFAULT_DEVIATIONS.name)
     baselines = load_baselines(folder / DEFAULT_BASELINES.name, deviations)
     return DataFolder(figures + param_figures(baselines), load_claims(folder / DEFAULT_CLAIMS.name, MEASUREMENTS),
-                      deviations, baselines)
+                      deviations, baselines, load_official_function(folder / FUNCTION_DIR_NAME))
 
 
 def measure_baselines(baselines: list[Baseline], selected: set[str], measurer: Measurer) -> list[dict[str, Any]]:
@@ -196,9 +204,11 @@ def measure_baselines(baselines: list[Baseline], selected: set[str], measurer: M
 
 def verify(models: Sequence[str] | None = None, device: str = "cpu", checkpoints: Path | None = None,
            data: Path | None = None, build: Builder = timm.create_model,
-           expected: Path = EXPECTED_DIR, progress: bool | None = None) -> dict[str, Any]:
+           expected: Path = EXPECTED_DIR, progress: bool | None = None,
+           policies: Sequence[str] = EAGER_POLICIES) -> dict[str, Any]:
     """Measure every selected figure and claim against the data folder ``expected``
-    (``paper_values.csv``, ``claims.csv``, ``deviations.md``, ``baselines.csv``); returns the body of
+    (``paper_values.csv``, ``claims.csv``, ``deviations.md``, ``baselines.csv``), and every selected
+    released row's function under ``policies`` against ``official_function/``; returns the body of
     the results document."""
     started = time.perf_counter()
     folder = load_data_folder(expected)
@@ -206,16 +216,22 @@ def verify(models: Sequence[str] | None = None, device: str = "cpu", checkpoints
     measurer = Measurer(build)
     top1_cache: dict[str, dict] = {}
     # progress None: a bar only when stderr is a terminal (tqdm's disable=None); False: never.
-    bar = tqdm(figures, desc="verify", unit="figure", file=sys.stderr, disable=None if progress is None else not progress)
+    disable = None if progress is None else not progress
+    bar = tqdm(figures, desc="verify", unit="figure", file=sys.stderr, disable=disable)
     results = [measure_figure(f, measurer, device, checkpoints, data, top1_cache) for f in bar]
     architectures = {f.architecture for f in figures}
     claim_rows = measure_claims(folder.claims, architectures, measurer, folder.deviations)
     baselines = measure_baselines(folder.baselines, {f.model for f in figures}, measurer)
     counters = {f"{arch}@{size}": {**count.to_dict(), "differences": explain_differences(count)}
                 for (arch, size), count in measurer.counts.items()}
+    selected = None if models is None else {f.model for f in figures} | architectures
+    with tqdm(desc="function", unit="row", file=sys.stderr, disable=disable) as function_bar:
+        function = function_rows(folder.function, selected, policies, build, progress=lambda _: function_bar.update())
     return {"results": results, "claims": claim_rows, "counters": counters,
             "counters_method": COUNTERS_METHOD, "baselines": baselines,
-            "baselines_method": BASELINES_METHOD, "elapsed_s": round(time.perf_counter() - started, 2)}
+            "baselines_method": BASELINES_METHOD, "function": function,
+            "function_method": FUNCTION_METHOD + f" Tolerance: {folder.function.atol:g}.",
+            "elapsed_s": round(time.perf_counter() - started, 2)}
 
 
 COUNTERS_METHOD = (
@@ -245,7 +261,7 @@ def select(figures: list[ExpectedFigure], models: Sequence[str] | None) -> list[
 
 
 def failed(body: dict[str, Any]) -> bool:
-    return any(r["status"] in FAILING for r in body["results"] + body["claims"])
+    return any(r["status"] in FAILING for r in body["results"] + body["claims"] + body["function"])
 
 
 def _format(value: Any, metric: str) -> str:
@@ -276,10 +292,34 @@ def render_table(body: dict[str, Any]) -> str:
                            f"{b['params'] / 1e6:.3f}", f"{b['gflops']:.3f}"] for b in body["baselines"]],
                          headers=["baseline (timm)", "size", "top-1 (timm)", "params M (timm)", "params M",
                                   "fvcore GMACs"], disable_numparse=True)  # timm's figures as printed
+    function = tabulate([[r["model"], r["row"], r["img_size"], r["policy"], _format_difference(r["measured"]),
+                          f"{r['tolerance']:g}", r["status"]] for r in body["function"]],
+                        headers=["released model", "official row", "size", "policy", "max |logit diff|", "tolerance",
+                                 "status"], disable_numparse=True)
+    function += "".join("\n\n" + textwrap.fill(f"{r['model']} {r['policy']} (fail): {r['note']}", 100,
+                                                   subsequent_indent="  ")
+                        for r in body["function"] if r["status"] != "pass")
     counts = {s: sum(r["status"] == s for r in body["results"] + body["claims"]) for s in STATUSES}
     verdict = ", ".join(f"{n} {s}" for s, n in counts.items())
-    tables = [figures, claims, counters] + ([baselines] if body["baselines"] else [])
-    return "\n\n".join(tables) + f"\n\nverdict: {verdict} ({body['elapsed_s']:.1f} s)"
+    tables = [figures, claims, counters] + ([baselines] if body["baselines"] else []) + (
+        [function] if body["function"] else [])
+    return "\n\n".join(tables) + f"\n\nverdict: {verdict} ({body['elapsed_s']:.1f} s)\n{function_verdict(body)}"
+
+
+def function_verdict(body: dict[str, Any]) -> str:
+    """The function rows' count, apart from the paper's figures: they check the release, not the paper."""
+    rows = body["function"]
+    if not rows:
+        return "function against the official code: no released model selected"
+    passed = sum(r["status"] == "pass" for r in rows)
+    models = len({r["model"] for r in rows})
+    policies = ", ".join(dict.fromkeys(r["policy"] for r in rows))
+    return (f"function against the official code ({models} released models x {policies}): {passed} pass, "
+            f"{len(rows) - passed} fail")
+
+
+def _format_difference(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2g}"
 
 
 def _existing_dir(text: str | None, flag: str) -> Path | None:
@@ -299,8 +339,11 @@ def parse_args(argv: Sequence[str] | None):
     parser.add_argument("--checkpoints", help="directory of released checkpoints, one per tag: <tag>.pth")
     parser.add_argument("--data", help="ImageNet validation folder (one folder per WordNet id)")
     parser.add_argument("--expected", default=str(EXPECTED_DIR), metavar="DIR",
-                        help="data folder with paper_values.csv, claims.csv, deviations.md and baselines.csv "
-                             "(default: the repository's expected/)")
+                        help="data folder with paper_values.csv, claims.csv, deviations.md, baselines.csv and "
+                             f"{FUNCTION_DIR_NAME}/ (default: the repository's expected/)")
+    parser.add_argument("--compile", action="store_true",
+                        help="also check the torch.compile'd model against the official logits (one compile "
+                             "per released architecture: minutes on a CPU)")
     args = parser.parse_args(argv)
     if args.device not in ("cpu", "cuda") and not args.device.startswith("cuda:"):
         raise UsageError(f"unknown device {args.device!r} (cpu or cuda)")
@@ -315,7 +358,8 @@ def parse_args(argv: Sequence[str] | None):
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    body = verify(args.models, args.device, args.checkpoints, args.data, expected=args.expected)
+    policies = (*EAGER_POLICIES, COMPILED) if args.compile else EAGER_POLICIES
+    body = verify(args.models, args.device, args.checkpoints, args.data, expected=args.expected, policies=policies)
     if args.json:
         write_json_atomic(args.json, document("verify", args.device, **body))
     print(render_table(body))

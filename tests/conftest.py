@@ -3,27 +3,32 @@
 They were recorded once from the official release's outputs by
 ``tests/fixtures/record_official.py`` (see ``tests/fixtures/README.md``); nothing here reads
 outside the checkout. The official initial weights (31 MB) are not carried: the same seed
-regenerates them, and a digest of the official file proves that it still does.
+regenerates them, and a fingerprint of the official file, compared within float rounding,
+proves that it still does on any CPU. What the official code computes for all 14 released rows
+is in ``expected/official_function`` (the gate reads it too).
 """
 from __future__ import annotations
 
-import hashlib
 import json
+import math
 from pathlib import Path
 from typing import Mapping
 
 import pytest
 import torch
 
+from bench.official_function import FUNCTION_ATOL
+
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 OFFICIAL = FIXTURES / "official"
-WEIGHTS_DIGEST = OFFICIAL / "sret_t_224_weights.sha256.json"
+INIT_FINGERPRINT = OFFICIAL / "sret_t_224_init.json"
 RECORD = "python tests/fixtures/record_official.py"
 
-# README: "official logits are reproduced to 1e-6" (float32 on the CPU; 6.6e-7 is the largest
-# difference measured, on logits of magnitude up to 2.1: a few float32 ulps).
-LOGITS_ATOL = 1e-6
+# README: the official logits are reproduced to 1e-5, the gate's tolerance (float32 on the
+# CPU; 1.1e-6 is the largest difference measured, on an AMD EPYC on logits up to 2.9, and
+# 7.5e-7 on an Intel Xeon with AVX-512).
+LOGITS_ATOL = FUNCTION_ATOL
 
 # The official README rows (manifest names) and the pretrained tag of each, written out by
 # hand from PAPER_VALUES.md so that the registry is checked against it.
@@ -45,60 +50,68 @@ OFFICIAL_TO_TAG = {
 }
 
 
-# --- the digest of a state dict ------------------------------------------------------------------
+# --- a fingerprint of the initial weights -----------------------------------------------------
 
-DIGEST_METHOD = ("sha256 over the keys in sorted order, each as: key (UTF-8), NUL, dtype (str(tensor.dtype)), "
-                 "NUL, shape (comma-joined), NUL, then the tensor's bytes (C order, this machine's little-endian); "
-                 "per tensor: sha256 of its bytes alone")
-
-
-def tensor_bytes(tensor: torch.Tensor) -> bytes:
-    """The raw bytes of a tensor in C order (0-d tensors included)."""
-    return tensor.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy().tobytes()
-
-
-def weights_digest(state: Mapping[str, torch.Tensor]) -> dict:
-    """The whole-state-dict sha256 and each tensor's, as DIGEST_METHOD states."""
-    whole = hashlib.sha256()
-    tensors = {}
-    for key in sorted(state):
-        tensor = state[key]
-        data = tensor_bytes(tensor)
-        shape = ",".join(str(size) for size in tensor.shape)
-        whole.update(f"{key}\0{tensor.dtype}\0{shape}\0".encode())
-        whole.update(data)
-        tensors[key] = {"dtype": str(tensor.dtype), "shape": list(tensor.shape),
-                        "sha256": hashlib.sha256(data).hexdigest()}
-    return {"sha256": whole.hexdigest(), "tensors": tensors}
+# Seed 0 does not draw the same weights on every CPU: trunc_normal_'s erfinv rounds differently
+# on some, so pos_embed differs by up to 3.7e-9 (an ulp or two) between an AMD EPYC and an Intel
+# Xeon with AVX-512. A digest would fail there; a fingerprint compared within float rounding
+# holds on both, and still tells a reordered or redrawn initialisation (differences of 1e-3 and
+# more) from rounding.
+FINGERPRINT_SAMPLES = 8
+FINGERPRINT_METHOD = (f"per tensor: dtype, shape, the float64 sum and sum of absolute values, and the values at "
+                      f"{FINGERPRINT_SAMPLES} evenly spaced flat indices (round(i * (numel - 1) / "
+                      f"{FINGERPRINT_SAMPLES - 1})); compared within ROUNDING per value")
+ROUNDING = 1e-7  # per value: ~50 ulps of the initial weights' magnitudes, 25x the erfinv difference
 
 
-def weights_mismatch(state: Mapping[str, torch.Tensor], recorded: dict) -> str | None:
-    """None when ``state`` has the recorded digest; else one line naming the first difference."""
-    measured = weights_digest(state)
-    if measured["sha256"] == recorded["sha256"]:
-        return None
-    expected = recorded["tensors"]
-    missing, extra = sorted(set(expected) - set(measured["tensors"])), sorted(set(measured["tensors"]) - set(expected))
+def _sample_indices(numel: int) -> list[int]:
+    return sorted({round(i * (numel - 1) / (FINGERPRINT_SAMPLES - 1)) for i in range(FINGERPRINT_SAMPLES)})
+
+
+def init_fingerprint(state: Mapping[str, torch.Tensor]) -> dict:
+    """The fingerprint of each tensor, as FINGERPRINT_METHOD states."""
+    out = {}
+    for key, tensor in state.items():
+        flat = tensor.detach().reshape(-1).double()
+        out[key] = {"dtype": str(tensor.dtype), "shape": list(tensor.shape), "sum": flat.sum().item(),
+                    "abs_sum": flat.abs().sum().item(), "sample": [flat[i].item() for i in _sample_indices(flat.numel())]}
+    return out
+
+
+def _difference(got: dict, want: dict, numel: int) -> float:
+    """The largest difference per value that the fingerprints show."""
+    samples = max(abs(a - b) for a, b in zip(got["sample"], want["sample"]))
+    return max(samples, abs(got["sum"] - want["sum"]) / numel, abs(got["abs_sum"] - want["abs_sum"]) / numel)
+
+
+def init_mismatch(state: Mapping[str, torch.Tensor], recorded: dict) -> str | None:
+    """None when ``state`` has the recorded fingerprint within float rounding; else one line
+    naming the first tensor that differs beyond it and whether sret/model.py or torch is to blame."""
+    measured, expected = init_fingerprint(state), recorded["tensors"]
+    missing, extra = [k for k in expected if k not in measured], [k for k in measured if k not in expected]
     if missing or extra:
         first = f"key {missing[0]} is missing" if missing else f"key {extra[0]} is not in the official weights"
-        cause = "sret/model.py names its parameters differently from the release"
-    else:
-        key = next(key for key in sorted(expected) if measured["tensors"][key] != expected[key])
-        got, want = measured["tensors"][key], expected[key]
+        return f"the seed-0 weights of sret_t are not the official ones ({first}): sret/model.py names its tensors differently"
+    for key, want in expected.items():
+        got = measured[key]
         if (got["dtype"], got["shape"]) != (want["dtype"], want["shape"]):
-            first = f"{key} is {got['dtype']} {got['shape']}, the official {want['dtype']} {want['shape']}"
-            cause = "sret/model.py builds this tensor differently from the release"
-        else:
-            first = f"the values of {key} differ"
+            return (f"the seed-0 weights of sret_t are not the official ones ({key} is {got['dtype']} {got['shape']}, "
+                    f"the official {want['dtype']} {want['shape']}): sret/model.py builds this tensor differently")
+        numel = max(1, math.prod(want["shape"]))
+        difference = _difference(got, want, numel)
+        if difference > ROUNDING:
+            same_spread = abs(got["abs_sum"] - want["abs_sum"]) <= 0.01 * abs(want["abs_sum"])
+            how = "in another order (the same distribution)" if same_spread else "from another distribution"
             reproduced_by = recorded["reproduced_by_torch"] or "none"
             if torch.__version__.split("+")[0] == reproduced_by.split("+")[0]:
-                cause = (f"sret/model.py no longer initialises in the official order (torch {reproduced_by} "
-                         "reproduced the official weights)")
+                cause = (f"sret/model.py draws its initial weights {how} (torch {reproduced_by} reproduced the "
+                         "official ones on every CPU tried)")
             else:
-                cause = (f"torch {torch.__version__} draws the seed-0 initialisation differently from torch "
-                         f"{reproduced_by}, which reproduced it, or sret/model.py initialises in another order")
-    return (f"the seed-0 weights of sret_t are not the official ones ({first}; sha256 "
-            f"{measured['sha256'][:12]} != {recorded['sha256'][:12]}): {cause}")
+                cause = (f"torch {torch.__version__} draws seed 0 differently from torch {reproduced_by}, which "
+                         f"reproduced them, or sret/model.py draws its initial weights {how}")
+            return (f"the seed-0 weights of sret_t are not the official ones ({key} differs by up to {difference:.2g}, "
+                    f"beyond float rounding ({ROUNDING:g} a value)): {cause}")
+    return None
 
 
 # --- fixtures -----------------------------------------------------------------------------------
@@ -145,16 +158,17 @@ def manifest() -> dict:
 
 
 @pytest.fixture(scope="session")
-def official_weights_digest() -> dict:
-    """The digest of the official 31 MB weights file, as recorded from it."""
-    return json.loads(_fixture_file(WEIGHTS_DIGEST.name).read_text(encoding="utf-8"))
+def official_init_fingerprint() -> dict:
+    """The fingerprint of the official 31 MB initial weights, as recorded from them."""
+    return json.loads(_fixture_file(INIT_FINGERPRINT.name).read_text(encoding="utf-8"))
 
 
 @pytest.fixture(scope="session")
-def official_weights(official_weights_digest) -> dict[str, torch.Tensor]:
-    """The official initial weights of the T family at 224, regenerated and checked against their digest."""
+def official_weights(official_init_fingerprint) -> dict[str, torch.Tensor]:
+    """The official initial weights of the T family at 224, regenerated and checked against their
+    fingerprint within float rounding."""
     state = official_seed0_weights()
-    problem = weights_mismatch(state, official_weights_digest)
+    problem = init_mismatch(state, official_init_fingerprint)
     if problem:
         pytest.fail(problem, pytrace=False)
     return state
