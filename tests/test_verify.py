@@ -28,8 +28,10 @@ OFFICIAL_PARAMS = {"sret_t": 4_755_979, "sret_s_wo_slice_384": 21_091_212}
 
 def data_folder(root: Path, paper_values: str | None = None, claims: str | None = None,
                 deviations: str | None = None, baselines: str | None = None) -> Path:
-    """A data folder for --expected: each file given, or else a copy of the shipped one."""
+    """A data folder for --expected: each file given, or else a copy of the shipped one (and the
+    official function recordings, always the shipped ones)."""
     root.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(EXPECTED_DIR / "official_function", root / "official_function", dirs_exist_ok=True)
     for name, text in (("paper_values.csv", paper_values), ("claims.csv", claims), ("deviations.md", deviations),
                        ("baselines.csv", baselines)):
         if text is None:
