@@ -17,7 +17,7 @@ from typing import Mapping
 import pytest
 import torch
 
-from bench.official_function import FUNCTION_ATOL
+from bench.spec.official import FUNCTION_ATOL
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -121,7 +121,7 @@ def init_mismatch(state: Mapping[str, torch.Tensor], recorded: dict) -> str | No
 def small_peak_matmul(monkeypatch):
     """The CPU peak of MFU measured on 128-cubed matmuls: the same code path, not its 2048-cubed
     cost (seconds in fp32, minutes in bf16 on a CPU without bf16 units) in every timing test."""
-    from bench import timing
+    from bench.measure import timing
 
     real = timing.cpu_peak_tflops
     monkeypatch.setattr(timing, "cpu_peak_tflops", lambda dtype="fp32", size=128, repeats=1: real(dtype, size, repeats))

@@ -22,8 +22,8 @@ from _imagenet_fixtures import (
     random_head_model, save_checkpoint, wnid,
 )
 from _serving import serve
-from bench import accuracy
-from bench.cli import run
+from bench.measure import accuracy
+from bench.core.cli import run
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -66,7 +66,7 @@ def test_exact_top1_top5_for_each_checkpoint_format(kind, data, checkpoints, cap
                          "--workers", "0", "--batch-size", "4", "--json", out_json)
     assert code == 0, err
     result = json.loads(out_json.read_text())
-    assert result["schema"] == "sret-bench/1" and result["kind"] == "accuracy"
+    assert result["schema"] == "sret-bench/2" and result["kind"] == "accuracy"
     assert result["environment"]["device"] == "cpu"
     assert result["top1"] == pytest.approx(TOP1) and result["top5"] == pytest.approx(TOP5)
     assert result["top1_per_seed"] == [pytest.approx(TOP1)]
@@ -159,7 +159,7 @@ def test_seed_spread_of_a_random_model(data, tmp_path):
         def forward(self, x):
             return self.inner(x) + 20.0 * torch.rand(x.shape[0], 1000)  # global generator, like randperm
 
-    from bench.imagenet import scan
+    from bench.measure.imagenet import scan
 
     folder = scan(data)
     first, _ = accuracy.evaluate(Noisy(), folder, seeds=(0, 1, 2, 0), batch_size=4)
@@ -394,7 +394,7 @@ def test_sliced_sret_is_random_per_seed_and_reproducible(data):
     """Sliced SReT permutes tokens from the global generator: --seeds controls it."""
     import timm
 
-    from bench.imagenet import scan, spread
+    from bench.measure.imagenet import scan, spread
 
     folder = scan(data)
     folder.samples = spread(folder.samples, 2)

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from bench.baselines import DEFAULT_BASELINES, TIMM_COLUMNS, load_baselines, param_figures, peers_of
-from bench.expected import ExpectedError
+from bench.spec.baselines import DEFAULT_BASELINES, VALIDATE_COLUMNS, load_baselines, param_figures, peers_of
+from bench.spec.expected import ExpectedError
 
 EXCERPT = Path(__file__).resolve().parent / "fixtures" / "timm" / "results-imagenet-excerpt.txt"
 HEADER = DEFAULT_BASELINES.read_text(encoding="utf-8").splitlines()[0] + "\n"
@@ -33,14 +33,14 @@ def _excerpt() -> tuple[str, dict[int, str]]:
 
 def test_every_baseline_is_its_line_of_timms_results_file_as_printed():
     commit, lines = _excerpt()
-    assert lines[1] == ",".join(TIMM_COLUMNS)  # timm's header, in its order
+    assert lines[1] == ",".join(VALIDATE_COLUMNS)  # timm's header, in its order
     with DEFAULT_BASELINES.open(newline="", encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
     assert {row["model"].split(".")[0] for row in rows} >= REQUIRED
     for row in rows:
         assert row["commit"] == commit
         line = int(row["source"].rsplit("line ", 1)[1])
-        assert lines[line] == ",".join(row[column] for column in TIMM_COLUMNS), row["model"]
+        assert lines[line] == ",".join(row[column] for column in VALIDATE_COLUMNS), row["model"]
 
 
 def test_shipped_baselines_load_as_published_param_figures():

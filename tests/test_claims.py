@@ -18,10 +18,10 @@ import copy
 import pytest
 import timm
 
-from bench import claims
-from bench.expected import load_claims
-from bench.flops import count_params, headline_macs
-from bench.verify import Measurer
+from bench.measure import claims
+from bench.spec.expected import load_claims
+from bench.measure.counting import count_params, headline_macs
+from bench.gate.verify import Measurer
 
 NLL = {64: 8_450, 128: 33_282, 256: 132_098}
 BLOCK = {64: 46_634, 128: 184_912, 256: 736_925}

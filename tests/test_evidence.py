@@ -2,8 +2,8 @@
 of expected/paper_values.csv."""
 from __future__ import annotations
 
-from bench import evidence
-from bench.expected import load_expected
+from bench.page import evidence
+from bench.spec.expected import load_expected
 
 
 def _rows(status: str = "pass") -> list[dict]:

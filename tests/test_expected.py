@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from bench.expected import (
+from bench.spec.expected import (
     DEFAULT, DEFAULT_CLAIMS, DEFAULT_DEVIATIONS, METRICS, Claim, Deviation, ExpectedError,
     ExpectedFigure, agrees, interval, load_claims, load_deviations, load_expected, status,
 )
-from bench.results import ResultsError
+from bench.core.io import ResultsError
 
 PAPER_VALUES = Path(__file__).resolve().parent / "fixtures" / "PAPER_VALUES.md"
 HEADER = "model,img_size,metric,published,source,note,status_override\n"

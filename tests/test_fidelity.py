@@ -13,7 +13,7 @@ import timm
 import torch
 
 import sret  # noqa: F401  (registers the models)
-from bench.flops import count_flops
+from bench.measure.counting import count_flops
 from conftest import FIXTURES, LOGITS_ATOL, OFFICIAL_TO_TAG, ROUNDING, init_mismatch, official_seed0_weights
 
 ARCHITECTURES = ["sret_t", "sret_t_wo_slice", "sret_lt", "sret_lt_wo_slice", "sret_lt_g16_14_1",

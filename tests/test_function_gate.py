@@ -20,11 +20,11 @@ from torch import nn
 
 import sret.kernels
 import sret.model
-from bench import verify as gate
-from bench.expected import EXPECTED_DIR, ExpectedError
-from bench.function_check import COMPILED, EAGER_POLICIES, function_rows, recipe_input, recipe_tensor, recipe_weights
-from bench.official_function import FUNCTION_ATOL, load_official_function
-from bench.flops import count_params, headline_macs
+from bench.gate import verify as gate
+from bench.spec.expected import EXPECTED_DIR, ExpectedError
+from bench.measure.function import COMPILED, EAGER_POLICIES, function_rows, recipe_input, recipe_tensor, recipe_weights
+from bench.spec.official import FUNCTION_ATOL, load_official_function
+from bench.measure.counting import count_params, headline_macs
 from conftest import OFFICIAL_TO_TAG
 
 RECORDING = load_official_function()

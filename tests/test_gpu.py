@@ -13,8 +13,10 @@ import json
 import pytest
 import torch
 
-from bench import gpu, throughput, timing
-from bench.cli import EXIT_OK, EXIT_USAGE, run
+from bench.measure import gpu
+from bench.measure import throughput
+from bench.measure import timing
+from bench.core.cli import EXIT_OK, EXIT_USAGE, run
 
 H100 = "NVIDIA H100 80GB HBM3"
 
@@ -167,9 +169,9 @@ def cpu_run(tmp_path_factory):
     a hand-made result naming one model, so what runs on the device is that model's check."""
     out = tmp_path_factory.mktemp("gpu")
     patch = pytest.MonkeyPatch()
-    import bench.verify
+    import bench.gate.verify
     patch.setattr(timing, "cpu_peak_tflops", lambda dtype: (1.0, "fixed for the test"))  # not the subject here
-    patch.setattr(bench.verify, "verify", lambda models, progress: {
+    patch.setattr(bench.gate.verify, "verify", lambda models, progress: {
         "results": [{"status": "pass"}], "claims": [{"status": "fail"}], "elapsed_s": 1.0,
         "counters": {"test_vit@64": {"fvcore_macs": 123, "params": 45}}})
     try:

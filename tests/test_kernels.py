@@ -18,7 +18,7 @@ from torch.profiler import profile
 from torch.utils.flop_counter import FlopCounterMode
 
 import sret  # noqa: F401  (registers the models and the CPU SDPA FLOP formula)
-from bench.flops import count_flops
+from bench.measure.counting import count_flops
 from conftest import OFFICIAL_TO_TAG
 from sret.kernels import (CPU_SDPA_MIN_TOKENS, ONEDNN_MIN_MACS, FusedIntoLinear, TunedLinear, apply_kernel_policy,
                           kernel_policy_of, register_cpu_sdpa_flops)

@@ -11,9 +11,9 @@ import pytest
 import timm
 import torch
 
-from bench import model_speed
-from bench.kernels import attention_shapes, linear_shapes
-from bench.paper_reference import PaperFormulation
+from bench.measure import model_speed
+from bench.measure.kernel_scan import attention_shapes, linear_shapes
+from bench.measure.reference import PaperFormulation
 from conftest import REPO
 from sret.kernels import apply_kernel_policy
 
@@ -93,7 +93,7 @@ def test_bad_input_is_one_line_and_exit_2(args, culprit):
 
 
 def test_the_report_shows_every_form_its_goal_and_mfu():
-    from bench.speed_report import Series, model_speed_section
+    from bench.page.speed_report import Series, model_speed_section
 
     def ratio(median, goal):
         return {"ratio_median": median, "ratio_min": median - 0.1, "ratio_max": median + 0.1, "goal": goal,

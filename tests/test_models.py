@@ -11,7 +11,7 @@ import torch.nn.functional as F
 from safetensors.torch import save_file
 
 import sret
-from bench.flops import count_flops
+from bench.measure.counting import count_flops
 from sret.analysis import applied_depth, recursion_params
 from sret.model import SlicedAttention, SReT
 

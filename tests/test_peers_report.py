@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 from matplotlib.text import Text
 
-from bench import peers_report, report
+from bench.page import peers_report
+from bench.page import report
 
 REPO = Path(__file__).resolve().parents[1]
 COMMITTED_VERIFY = REPO / "reports" / "verify.json"

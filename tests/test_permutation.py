@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bench import permutation
+from bench.page import permutation
 
 DATA = Path(__file__).resolve().parent / "data"
 

@@ -22,8 +22,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from bench import provenance, report
-from bench.cli import UsageError
+from bench.page import provenance
+from bench.page import report
+from bench.core.cli import UsageError
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = Path(__file__).resolve().parent / "data"
@@ -361,7 +362,7 @@ def test_bad_results_file_is_one_line_and_exit_2(name, needle, tmp_path):
 
 def test_a_results_file_missing_its_fields_is_named(tmp_path):
     broken = tmp_path / "throughput-broken.json"
-    broken.write_text('{"schema": "sret-bench/1", "kind": "throughput", "environment": {}, "results": []}')
+    broken.write_text('{"schema": "sret-bench/2", "kind": "throughput", "environment": {}, "results": []}')
     with pytest.raises(report.ResultsError, match="throughput-broken.json.*config"):
         report.load_results([VERIFY, broken])
 

@@ -16,7 +16,10 @@ import matplotlib.image
 import numpy as np
 import pytest
 
-from bench import commands, markdown, provenance, report
+from bench.page import commands
+from bench.page import markdown
+from bench.page import provenance
+from bench.page import report
 from test_report import _committed_reports
 
 REPO = Path(__file__).resolve().parents[1]
@@ -199,15 +202,9 @@ def test_the_commands_on_the_page_run_as_written_to_help():
         assert code == 0 and usage and not unknown, (command, unknown, tail)
 
 
-def test_commands_follow_what_the_files_recorded():
-    files = {path.name: json.loads(path.read_text(encoding="utf-8")) for path in HAND_MADE}
-    assert commands.command_for("x.json", files["accuracy-subset.json"]) == (
-        "python -m bench.accuracy --model sret_t --checkpoint CHECKPOINT_DIR/sret_t.pth --data IMAGENET_VAL_DIR "
-        "--seeds 0,1,2 --json x.json")
-    config = files["throughput-cpu.json"]["config"]
-    line = commands.command_for("t.json", files["throughput-cpu.json"])
-    assert f"--batch-sizes {','.join(map(str, config['batch_sizes']))}" in line
-    assert f"--rounds {config['rounds']}" in line and f"--threads {config['threads']}" in line
+def test_the_command_under_a_table_is_the_argv_its_file_recorded():
+    document = {"argv": ["python", "-m", "bench.throughput", "--models", "sret_t", "--json", "runs/a b.json"]}
+    assert commands.command_for("x.json", document) == "python -m bench.throughput --models sret_t --json 'runs/a b.json'"
 
 
 # --- units --------------------------------------------------------------------------------------

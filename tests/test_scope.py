@@ -6,8 +6,8 @@ import re
 
 import pytest
 
-from bench import scope
-from bench.expected import ExpectedError, load_claims
+from bench.page import scope
+from bench.spec.expected import ExpectedError, load_claims
 
 HEADER = ",".join(scope.UNCHECKED_COLUMNS) + "\n"
 

@@ -10,8 +10,10 @@ import timm
 import torch
 
 import sret  # noqa: F401  (registers the models)
-from bench import slicing_speed, throughput, zoo
-from bench.cli import EXIT_USAGE, run
+from bench.measure import slicing as slicing_speed
+from bench.measure import throughput
+from bench.measure import zoo
+from bench.core.cli import EXIT_USAGE, run
 
 
 def _row(model, kernels, by_round, flops, batch=8):

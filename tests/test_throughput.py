@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from bench import throughput, timing
-from bench.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, run
+from bench.measure import throughput
+from bench.measure import timing
+from bench.core.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, run
 
 TINY = ["--models", "test_vit,resnet10t", "--img-size", "64", "--warmup", "1",
         "--iters", "2", "--rounds", "2"]

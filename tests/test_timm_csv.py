@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 import timm
 
-from bench import throughput, timm_csv
-from bench.cli import EXIT_OK, EXIT_USAGE, run
-from bench.flops import count_params, headline_macs
+from bench.measure import throughput
+from bench.measure import timm_csv
+from bench.core.cli import EXIT_OK, EXIT_USAGE, run
+from bench.measure.counting import count_params, headline_macs
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "timm"
 BENCHMARK_HEADER = ("model,infer_img_size,infer_samples_per_sec,infer_step_time,infer_batch_size,param_count,"

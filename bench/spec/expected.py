@@ -18,14 +18,14 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Collection, Sequence
 
-from bench.results import ResultsError
+from bench.core.io import ResultsError
 
 __all__ = [
     "Claim", "Deviation", "ExpectedError", "ExpectedFigure", "agrees", "interval", "judge",
     "load_claims", "load_deviations", "load_expected", "status",
 ]
 
-EXPECTED_DIR = Path(__file__).resolve().parents[1] / "expected"
+EXPECTED_DIR = Path(__file__).resolve().parents[2] / "expected"
 DEFAULT = EXPECTED_DIR / "paper_values.csv"
 DEFAULT_DEVIATIONS = EXPECTED_DIR / "deviations.md"
 DEFAULT_CLAIMS = EXPECTED_DIR / "claims.csv"
@@ -51,7 +51,7 @@ RECORDED_FORMAT = "Measured: <the value it explains, as the gate prints it, e.g.
 class ExpectedError(ResultsError):
     """A malformed file in ``expected/``; one line naming the file, line and column.
 
-    A :class:`bench.results.ResultsError`, so every command reports it as one line, exit 2.
+    A :class:`bench.core.io.ResultsError`, so every command reports it as one line, exit 2.
     """
 
 

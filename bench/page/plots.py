@@ -18,7 +18,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (after the backend is chosen)
 from matplotlib import ticker  # noqa: E402
 
-from bench import zoo  # noqa: E402
+from bench.core.names import is_subject  # noqa: E402
 
 FIGSIZE = (8.0, 5.0)
 DPI = 100
@@ -72,7 +72,7 @@ def plot_throughput(points: dict[int, list[ThroughputPoint]], title: str, path: 
     figure, panels = plt.subplots(1, len(points), figsize=FIGSIZE, squeeze=False, layout="constrained")
     for axes, (batch, batch_points) in zip(panels[0], points.items()):
         for point in batch_points:
-            subject = zoo.is_subject(point.model)
+            subject = is_subject(point.model)
             axes.errorbar([point.gmacs], [point.images_per_s],
                           yerr=[[point.images_per_s - point.low], [point.high - point.images_per_s]],
                           fmt="o" if subject else "s", color=_POLICY_COLOURS.get(point.kernels, "tab:gray"),

@@ -14,13 +14,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping, Sequence
 
-from bench.expected import (EXPECTED_DIR, KNOWN_DEVIATION, Deviation, DeviationKey, ExpectedError, ExpectedFigure,
+from bench.spec.expected import (EXPECTED_DIR, KNOWN_DEVIATION, Deviation, DeviationKey, ExpectedError, ExpectedFigure,
                             _MODEL, _PRINTED, _read_csv, load_deviations)
-from bench.timm_csv import VALIDATE_COLUMNS
 
 DEFAULT_BASELINES = EXPECTED_DIR / "baselines.csv"
-TIMM_COLUMNS = VALIDATE_COLUMNS  # timm's results-imagenet.csv columns, in its order, then ours
-COLUMNS = (*TIMM_COLUMNS, "label", "budget", "training", "compared_with", "source", "commit", "status_override")
+# timm's results/results-imagenet.csv columns, in its order (what its validate.py writes); then ours.
+VALIDATE_COLUMNS = ("model", "img_size", "top1", "top1_err", "top5", "top5_err", "param_count", "crop_pct",
+                    "interpolation")
+COLUMNS = (*VALIDATE_COLUMNS, "label", "budget", "training", "compared_with", "source", "commit", "status_override")
 BUDGETS = ("tiny", "small")
 # How a baseline was trained, in the words the report shows; SReT's released weights saw
 # ImageNet-1k only (with distillation for the ``distill_in1k`` tags).

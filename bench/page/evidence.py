@@ -14,8 +14,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
-from bench.expected import STATUSES, SUBSET
-from bench.markdown import table
+from bench.spec.expected import STATUSES, SUBSET
+from bench.page.markdown import table
 
 # Metrics that are a property of the architecture at a size, not of any weights.
 SHAPE_METRICS = ("gflops", "params_m")

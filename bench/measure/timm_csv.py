@@ -23,15 +23,14 @@ import os
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
-from bench.cli import UsageError
-from bench.flops import headline_activations
-from bench.results import write_text_atomic
+from bench.core.cli import UsageError
+from bench.measure.counting import headline_activations
+from bench.core.io import write_text_atomic
+from bench.spec.baselines import VALIDATE_COLUMNS
 
 BENCHMARK_COLUMNS = ("model", "infer_img_size", "infer_samples_per_sec", "infer_step_time", "infer_batch_size",
                      "param_count", "infer_gmacs", "infer_macts")
 OUR_BENCHMARK_COLUMNS = ("kernel_policy", "device")
-VALIDATE_COLUMNS = ("model", "img_size", "top1", "top1_err", "top5", "top5_err", "param_count", "crop_pct",
-                    "interpolation")
 DEFAULT_KERNEL_POLICY = "stock"  # the policy a model has as timm.create_model builds it (sret.kernels)
 
 ActivationCounter = Callable[[str, int], int]

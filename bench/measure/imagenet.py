@@ -15,7 +15,7 @@ from typing import Callable
 import torch
 from PIL import Image
 
-from bench.cli import UsageError
+from bench.core.cli import UsageError
 
 
 @dataclass(frozen=True)

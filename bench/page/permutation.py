@@ -11,8 +11,8 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any, Sequence
 
-from bench.evidence import architecture
-from bench.markdown import table
+from bench.page.evidence import architecture
+from bench.page.markdown import table
 
 
 @lru_cache(maxsize=None)

@@ -11,14 +11,14 @@ with a line naming both. The figures quoted are the ratios of interleaved rounds
 from __future__ import annotations
 
 import re
+import shlex
 import statistics
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from bench.markdown import date, device_label, number, significant, table
-from bench.results import ResultsError
-from bench.slicing_speed import CLAIM_ID
+from bench.page.markdown import date, device_label, number, significant, table
+from bench.core.io import ResultsError
 
 RUN_SUFFIX = re.compile(r"-run(\d+)$")
 NOT_RECORDED = "not recorded"
@@ -270,8 +270,6 @@ def _baseline_choices(document: dict[str, Any]) -> list[str]:
 
 def throughput_section(series: Series, links: dict[str, str]) -> list[str]:
     """One configuration's runs: the method, then per resolution the images/s and both ratio tables."""
-    from bench.throughput import compute_ratios  # the one definition of which rows are compared
-
     first = series.documents[0]
     config = first["config"]
     lines = [f"## {section_title(series)}", ""]
@@ -293,7 +291,7 @@ def throughput_section(series: Series, links: dict[str, str]) -> list[str]:
                   f"implementation.", ""]
     lines += _baseline_choices(first)
     by_run = [{_row_key(row): row for row in document["results"]} for document in series.documents]
-    ratios_by_run = [compute_ratios(document["results"]) for document in series.documents]
+    ratios_by_run = [document["ratios"] for document in series.documents]
     sizes = list(dict.fromkeys(row["img_size"] for document in series.documents for row in document["results"]))
     for size in sizes:
         lines += [f"### {size} px", ""]
@@ -364,9 +362,9 @@ def model_speed_section(series: Series) -> list[str]:
 # --- slicing's cost in time --------------------------------------------------------------------
 
 
-def gate_flop_reduction(verify: dict[str, Any]) -> dict[str, float]:
-    """The gate's FLOP reduction by slicing per sliced model (verify.json, the claim's details)."""
-    claim = next((c for c in verify.get("claims", []) if c.get("claim_id") == CLAIM_ID), None)
+def gate_flop_reduction(verify: dict[str, Any], claim_id: str) -> dict[str, float]:
+    """The gate's FLOP reduction by slicing per sliced model (verify.json, the details of claim ``claim_id``)."""
+    claim = next((c for c in verify.get("claims", []) if c.get("claim_id") == claim_id), None)
     return {d["model"]: d["reduction_pct"] for d in (claim or {}).get("details") or [] if "reduction_pct" in d}
 
 
@@ -374,15 +372,16 @@ def slicing_section(series: Series, verify: dict[str, Any]) -> list[str]:
     first = series.documents[0]
     device = device_label(first["environment"])
     config = first["config"]
+    claim_id = config["claim_id"]
     lines = [f"## Slicing's cost in time as well as FLOPs, on {device}", "",
              "The paper says slicing \"reduces the cost consumption by 10~30%\"; the gate checks it in FLOPs "
-             f"(claim `{CLAIM_ID}`). Here each sliced model and its `_wo_slice` partner run on the same "
+             f"(claim `{claim_id}`). Here each sliced model and its `_wo_slice` partner run on the same "
              f"weights and kernels, interleaved, on {device}: a measurement, not a gate row.", ""]
     lines += runs_lines(series)
     lines += [f"{config.get('precision') or config.get('dtype')}; {config.get('rounds')} interleaved rounds of "
               f"{config.get('iters_per_round')} calls; time saved = 100 × (1 − sliced seconds / unsliced seconds) "
               f"per round, median (round min to max).", ""]
-    gate = gate_flop_reduction(verify)
+    gate = gate_flop_reduction(verify, claim_id)
     by_run = [{(p["model"], p["kernels"], p["batch_size_requested"]): p for p in document["pairs"]}
               for document in series.documents]
     keys = list(dict.fromkeys(key for run in by_run for key in run))
@@ -433,7 +432,7 @@ def device_check_section(name: str, document: dict[str, Any], verify: dict[str, 
 def gpu_run_section(name: str, document: dict[str, Any]) -> list[str]:
     device = device_label(document["environment"])
     lines = [f"## `python -m bench.gpu` on {device}", "", *synthetic_lines([(name, document)]),
-             f"From `{name}` ({date(document)}): `{' '.join(document.get('command') or [])}`, "
+             f"From `{name}` ({date(document)}): `{shlex.join(document['argv'])}`, "
              f"{document.get('elapsed_s')} s of a {document.get('budget_s')} s budget. Phases in priority order; "
              f"a unit started only when the budget left covered its estimate.", ""]
     rows = []

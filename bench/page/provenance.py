@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
-from bench.markdown import table
+from bench.page.markdown import table
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 CODE_PATHS = ("sret", "bench")
 UNKNOWN = "unknown"
 

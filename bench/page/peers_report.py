@@ -14,12 +14,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from bench import plots
-from bench.baselines import peers_of
-from bench.evidence import architecture
-from bench.markdown import table
-from bench.plots import DPI, plt
-from bench.results import is_full_val
+from bench.page import plots
+from bench.spec.baselines import peers_of
+from bench.page.evidence import architecture
+from bench.page.markdown import table
+from bench.page.plots import DPI, plt
+from bench.core.schema import is_full_val
 
 PLOT_NAME = "top1_vs_params_and_gflops.png"
 FIGSIZE = (13.0, 6.0)

@@ -12,11 +12,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
-from bench.evidence import architecture
-from bench.expected import SUBSET
-from bench.markdown import anchor, headings, table
-from bench.results import is_full_val
-from bench.speed_report import series_name
+from bench.page.evidence import architecture
+from bench.spec.expected import SUBSET
+from bench.page.markdown import anchor, headings, table
+from bench.core.schema import is_full_val
+from bench.page.speed_report import series_name
 
 NOT_MEASURED = "not measured"
 DEVICES = ("CPU", "GPU")

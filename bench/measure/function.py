@@ -15,8 +15,8 @@ import torch
 from torch import nn
 
 import sret  # noqa: F401  (registers the models)
-from bench.expected import ExpectedError
-from bench.official_function import FORWARD_SEED, FunctionRow, OfficialFunction
+from bench.spec.expected import ExpectedError
+from bench.spec.official import FORWARD_SEED, FunctionRow, OfficialFunction
 from sret.kernels import KERNEL_POLICIES, apply_kernel_policy
 
 Builder = Callable[..., nn.Module]

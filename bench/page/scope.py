@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench import evidence
-from bench.expected import EXPECTED_DIR, ExpectedError, _read_csv
-from bench.markdown import table
+from bench.page import evidence
+from bench.spec.expected import EXPECTED_DIR, ExpectedError, _read_csv
+from bench.page.markdown import table
 
 DEFAULT_UNCHECKED = EXPECTED_DIR / "unchecked_claims.csv"
 UNCHECKED_COLUMNS = ("claim_id", "quote", "wording", "section", "arxiv_version", "reason")

@@ -1,0 +1,510 @@
+"""One GPU command: the gate, the zoo's throughput, model speed and slicing cost on a CUDA card.
+
+    python -m bench.gpu --out reports --budget-s 420
+
+Work runs in priority order, each phase a list of small units:
+
+1. ``gate``: the gate's counts (device-independent, on the CPU) and every gate model built and
+   run on the device, its logits checked against the CPU's for the same weights and seed
+   (``device_check-<gpu>.json``; not a second ``verify`` document);
+2. ``eager``: throughput of the whole zoo and its baselines, fp32 (TF32 allowed) and bf16,
+   stock and tuned kernels, at batch 1 and the largest batch that fits (halving from
+   ``--max-batch`` on OOM) (``throughput-fp32-<gpu>.json``, ``throughput-bf16-<gpu>.json``);
+3. ``model_speed``: our SReT against the release's formulation, eager, fp32 with TF32 off;
+4. ``slicing``: sliced SReT against the same weights without slicing (``slicing_speed-<gpu>.json``);
+5. ``compiled``: ``torch.compile`` throughput of ``COMPILE_PLAN``, in order, while time remains.
+
+Every phase's file is written atomically after each unit, so a run cut off keeps what it did;
+a unit starts only when the budget left covers its estimate, and every unit skipped for time
+is recorded. ``gpu_run-<gpu>.json`` says what ran, how long, and what was skipped. The runner
+needs only ``python -m bench.gpu`` (no nox, no network); ``--device cpu`` runs the same code
+on the CPU, for testing it with a small model set.
+"""
+from __future__ import annotations
+
+import copy
+import re
+import sys
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Optional, Sequence
+
+import torch
+
+from bench.measure import model_speed
+from bench.measure import slicing as slicing_speed
+from bench.measure import throughput
+from bench.measure import timing
+from bench.measure import zoo
+from bench.core.cli import ArgumentParser, UsageError, run, split_list, unknown_name
+from bench.spec.expected import STATUSES
+from bench.measure.environment import command, device_name, document
+from bench.core.io import write_json_atomic
+
+DEFAULT_BUDGET_S = 420.0
+MAX_BATCH = 256  # where the OOM halving starts, as timm's benchmark.py
+RESERVE_S = 10.0  # kept back from the budget for the last writes and the summary
+SPEED_BATCH = 64
+DEVICE_CHECK = {"batch_size": 2, "seed": 0, "atol": 1e-4, "rtol": 1e-3}
+# Seconds a unit is assumed to take before one of its phase has run; after that, the slowest so far.
+PRIOR_S = {"gate": 30.0, "eager": 20.0, "model_speed": 20.0, "slicing": 20.0, "compiled": 150.0}
+# The compiled subset, in the order it runs while time remains: (dtype, batch, models, policy).
+# "max" is the largest batch the eager phase fitted. On CUDA the tuned policy changes no kernel
+# (sret.kernels), so its compiled units come last.
+_TINY, _SMALL = ("sret_t", "deit_tiny_patch16_224"), ("sret_s", "deit_small_patch16_224")
+COMPILE_PLAN: tuple[tuple[str, str, tuple[str, ...], str], ...] = (
+    ("bf16", "max", _TINY, "stock"), ("fp32", "max", _TINY, "stock"),
+    ("bf16", "1", _TINY, "stock"), ("fp32", "1", _TINY, "stock"),
+    ("bf16", "max", _SMALL, "stock"), ("fp32", "max", _SMALL, "stock"),
+    ("bf16", "1", _SMALL, "stock"), ("fp32", "1", _SMALL, "stock"),
+    ("bf16", "max", _TINY, "tuned"), ("bf16", "max", _SMALL, "tuned"),
+)
+DTYPES = ("fp32", "bf16")
+
+
+def slug(name: str) -> str:
+    """A card's name as a file-name part: "NVIDIA H100 80GB HBM3" -> "nvidia-h100-80gb-hbm3"."""
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "device"
+
+
+# --- time -------------------------------------------------------------------------------------
+
+
+class Budget:
+    """Wall seconds for the whole run; a unit starts only if its estimate fits in what is left."""
+
+    def __init__(self, seconds: float, clock: Callable[[], float] = time.monotonic, reserve_s: float = RESERVE_S):
+        self.seconds, self.clock, self.reserve_s = seconds, clock, reserve_s
+        self.start = clock()
+
+    def elapsed(self) -> float:
+        return self.clock() - self.start
+
+    def left(self) -> float:
+        return self.seconds - self.elapsed()
+
+    def allows(self, estimate_s: float) -> bool:
+        return self.left() - self.reserve_s >= estimate_s
+
+
+@dataclass
+class Unit:
+    """One piece of a phase: a name the JSON records and the work."""
+
+    name: str
+    work: Callable[[], None]
+
+
+@dataclass
+class Phase:
+    """A phase's log: units done (with seconds), skipped for time, failed."""
+
+    name: str
+    files: list[str] = field(default_factory=list)
+    done: list[dict[str, Any]] = field(default_factory=list)
+    skipped_for_time: list[dict[str, Any]] = field(default_factory=list)
+    errors: list[dict[str, Any]] = field(default_factory=list)
+    seconds: float = 0.0
+    note: str = ""
+
+    @property
+    def status(self) -> str:
+        if self.errors and not self.done:
+            return "failed"
+        if not self.done:
+            return "skipped for time" if self.skipped_for_time else "not run"
+        return "partial" if self.skipped_for_time or self.errors else "done"
+
+    def record(self) -> dict[str, Any]:
+        return {"phase": self.name, "status": self.status, "seconds": round(self.seconds, 1), "files": self.files,
+                "units_done": self.done, "skipped_for_time": self.skipped_for_time, "errors": self.errors,
+                "note": self.note}
+
+
+def run_units(phase: Phase, units: Sequence[Unit], budget: Budget, after_each: Callable[[], None],
+              log: Callable[[str], None] = print) -> None:
+    """Run ``units`` in order while the budget covers each one's estimate (the slowest unit of
+    the phase so far, or its prior); a failing unit is recorded and the run goes on."""
+    for unit in units:
+        durations = [d["seconds"] for d in phase.done]
+        estimate = max(durations) if durations else PRIOR_S.get(phase.name, 30.0)
+        if not budget.allows(estimate):
+            phase.skipped_for_time.append({"unit": unit.name, "estimate_s": round(estimate, 1),
+                                           "left_s": round(budget.left(), 1)})
+            log(f"[{budget.elapsed():6.1f}s] {phase.name}: skipped for time: {unit.name} "
+                f"(needs ~{estimate:.0f}s, {budget.left():.0f}s left)")
+            continue
+        start = budget.clock()
+        try:
+            unit.work()
+        except Exception as error:  # noqa: BLE001 - one unit failing never loses the others
+            phase.errors.append({"unit": unit.name, "error": f"{type(error).__name__}: {error}".splitlines()[0]})
+            log(f"[{budget.elapsed():6.1f}s] {phase.name}: FAILED {unit.name}: {phase.errors[-1]['error']}")
+            traceback.print_exc(file=sys.stderr)
+        else:
+            seconds = budget.clock() - start
+            phase.done.append({"unit": unit.name, "seconds": round(seconds, 1)})
+            log(f"[{budget.elapsed():6.1f}s] {phase.name}: {unit.name} ({seconds:.1f}s)")
+        phase.seconds += budget.clock() - start
+        after_each()
+
+
+# --- settings -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Settings:
+    out: Path
+    device: str = "cuda"
+    budget_s: float = DEFAULT_BUDGET_S
+    models: tuple[str, ...] = ()
+    speed_models: tuple[str, ...] = ("sret_t", "sret_s")
+    max_batch: int = MAX_BATCH
+    speed_batch: int = SPEED_BATCH
+    img_size: Optional[int] = None
+    kernels: tuple[str, ...] = throughput.DEFAULT_KERNELS
+    warmup: int = 2
+    rounds: int = 3
+    iters: int = 4
+    compile: bool = True
+
+    @property
+    def cuda(self) -> bool:
+        return self.device.startswith("cuda")
+
+    def throughput_config(self, dtype: str, models: Sequence[str], compile_: bool = False,
+                          kernels: Optional[Sequence[str]] = None, batch_sizes: Optional[Sequence[int]] = None
+                          ) -> throughput.Config:
+        """fp32 runs allow TF32 on CUDA (MFU against the TF32 peak); bf16 runs under autocast."""
+        return throughput.Config(
+            models=tuple(models), device=self.device, batch_sizes=tuple(batch_sizes or (1, self.max_batch)),
+            kernels=tuple(kernels or self.kernels), amp=None if dtype == "fp32" else dtype,
+            tf32=self.cuda and dtype == "fp32", compile=compile_, img_size=self.img_size,
+            warmup=self.warmup, iters=self.iters, rounds=self.rounds)
+
+
+# --- the phases --------------------------------------------------------------------------------
+
+
+class Runner:
+    """Holds the run's documents and writes each one after every unit that changes it."""
+
+    def __init__(self, settings: Settings, budget: Budget, argv: Sequence[str]) -> None:
+        self.settings, self.budget, self.argv = settings, budget, list(argv)
+        self.card = device_name(settings.device)
+        self.slug = slug(self.card)
+        self.phases: list[Phase] = []
+        self.documents: dict[str, dict[str, Any]] = {}
+        self.fitted: dict[tuple[str, str], int] = {}  # (model, dtype) -> largest batch the eager phase fitted
+        self.load_start = throughput.load_average()
+        self.current: Optional[Phase] = None
+
+    # files
+    def path(self, stem: str) -> Path:
+        return self.settings.out / f"{stem}-{self.slug}.json"
+
+    def write(self, stem: str, kind: str, **body: Any) -> str:
+        path = self.path(stem)
+        self.documents[stem] = body
+        write_json_atomic(path, document(kind, self.settings.device, command("bench.gpu", self.argv), written_by="bench.gpu", **body))
+        if self.current is not None and path.name not in self.current.files:
+            self.current.files.append(path.name)
+        return path.name
+
+    def write_manifest(self) -> None:
+        s = self.settings
+        write_json_atomic(self.path("gpu_run"), document(
+            "gpu_run", s.device, command("bench.gpu", self.argv), card=self.card, budget_s=s.budget_s,
+            elapsed_s=round(self.budget.elapsed(), 1),
+            settings={"models": list(s.models), "speed_models": list(s.speed_models), "max_batch": s.max_batch,
+                      "speed_batch": s.speed_batch, "kernels": list(s.kernels), "warmup_iters": s.warmup,
+                      "rounds": s.rounds, "iters_per_round": s.iters, "img_size": s.img_size,
+                      "dtypes": {"fp32": "fp32 storage, TF32 tensor cores allowed (CUDA); MFU against the "
+                                         "dense TF32 peak", "bf16": "torch.autocast(bf16); MFU against the "
+                                                                   "dense bf16 peak"},
+                      "compile_plan": [{"dtype": d, "batch": b, "models": list(m), "kernels": k}
+                                       for d, b, m, k in COMPILE_PLAN]},
+            phases=[phase.record() for phase in self.phases]))
+
+    def phase(self, name: str, units: Sequence[Unit], note: str = "") -> Phase:
+        phase = self.current = Phase(name, note=note if not units else "")
+        self.phases.append(phase)
+        run_units(phase, units, self.budget, after_each=self.write_manifest)
+        self.current = None
+        self.write_manifest()
+        return phase
+
+    # 1. the gate
+    def gate_units(self) -> list[Unit]:
+        from bench.gate.verify import verify
+
+        sret_names = [name for name in self.settings.models if zoo.is_subject(name)]
+        body: dict[str, Any] = {"method": (
+            f"the gate (bench.verify) counted on the CPU, where the counts are made (they do not depend on the "
+            f"device); then every model it counted, built on the CPU with seed {DEVICE_CHECK['seed']}, copied to "
+            f"{self.settings.device} and run on a batch of {DEVICE_CHECK['batch_size']} fp32 images with TF32 off, "
+            f"the same seed before each forward (so sliced models draw the same slices); its logits must equal "
+            f"the CPU's within atol {DEVICE_CHECK['atol']} + rtol {DEVICE_CHECK['rtol']}"),
+            "results": [], "tolerance": {k: DEVICE_CHECK[k] for k in ("atol", "rtol")}}
+        stem = "device_check"
+
+        def counts() -> None:  # adds one unit per counted model to ``units``, which run_units is walking
+            gate = verify(sret_names if not _is_zoo(self.settings.models) else None, progress=False)
+            statuses = [row["status"] for row in gate["results"] + gate["claims"]]
+            body.update(verdict={s: statuses.count(s) for s in STATUSES},
+                        gate_elapsed_s=gate["elapsed_s"],
+                        counts={key: {"fvcore_macs": c["fvcore_macs"], "params": c["params"]}
+                                for key, c in gate["counters"].items()})
+            self.write(stem, "device_check", **body)
+            for key in gate["counters"]:
+                name, size = key.rsplit("@", 1)
+                units.append(Unit(f"{key} on {self.settings.device}", lambda n=name, s=int(size): check(n, s)))
+
+        def check(name: str, size: int) -> None:
+            body["results"].append(check_on_device(name, size, self.settings.device))
+            self.write(stem, "device_check", **body)
+
+        units = [Unit("gate counts (CPU)", counts)]
+        return units
+
+    # 2. eager throughput
+    def eager_units(self) -> list[Unit]:
+        s = self.settings
+        by_size: dict[int, list[str]] = {}
+        for name in s.models:
+            by_size.setdefault(s.img_size or zoo.native_size(name), []).append(name)
+        cache: dict[int, list[throughput.Subject]] = {}
+        rows: dict[str, list[dict[str, Any]]] = {dtype: [] for dtype in DTYPES}
+        peaks = {dtype: throughput.PeakTracker(s.throughput_config(dtype, s.models)) for dtype in DTYPES}
+
+        def subjects(size: int) -> list[throughput.Subject]:
+            if size not in cache:
+                cache.clear()
+                timing.release_memory(torch.device(s.device))
+                config = s.throughput_config("fp32", by_size[size])
+                cache[size] = [subject for name in by_size[size] for subject in throughput.prepare(name, config)]
+            return cache[size]
+
+        def unit(size: int, dtype: str, batch: int) -> None:
+            config = s.throughput_config(dtype, s.models)
+            entries = throughput.measure_group(subjects(size), batch, config, peaks[dtype])
+            for entry in entries:
+                if entry.batch_size is not None:
+                    self.fitted.setdefault((entry.subject.name, dtype), entry.batch_size)
+            rows[dtype] += throughput.result_rows(entries, config, peaks[dtype])
+            self.write_throughput(f"throughput-{dtype}", config, rows[dtype], "eager")
+
+        return [Unit(f"{size} px, {dtype}, batch {batch}", lambda z=size, d=dtype, b=batch: unit(z, d, b))
+                for size in by_size for dtype in DTYPES for batch in (s.max_batch, 1)]
+
+    def write_throughput(self, stem: str, config: throughput.Config, rows: list[dict[str, Any]], phase: str) -> None:
+        block = throughput.config_block(config)
+        block.update(load_average_1min_start=self.load_start, load_average_1min_end=throughput.load_average(),
+                     batch_rule=f"batch 1, and the largest batch that fits, halving from {self.settings.max_batch} "
+                                f"on out-of-memory (timm's benchmark.py rule)")
+        self.write(stem, "throughput", config=block, results=rows, ratios=throughput.compute_ratios(rows),
+                   runner_phase=phase)
+
+    # 3. model speed
+    def speed_units(self) -> list[Unit]:
+        s = self.settings
+        device = torch.device(s.device)
+        rows: list[dict[str, Any]] = []
+        peaks = [model_speed.device_peak(device)]
+
+        def unit(name: str) -> None:
+            with timing.tf32_allowed(False):
+                rows.append(model_speed.measure_model(name, s.speed_batch, s.rounds, s.iters, compile_forms=False,
+                                                      device=device))
+            peaks.append(peaks[0] if s.cuda else model_speed.device_peak(device))
+            body = model_speed.results_body(copy.deepcopy(rows), peaks, device, torch.get_num_threads(),
+                                            compile_forms=False,
+                                            load_average=(self.load_start, throughput.load_average()))
+            self.write("model_speed", "model_speed", **body)
+
+        return [Unit(f"{name}, batch {s.speed_batch}", lambda n=name: unit(n)) for name in s.speed_models]
+
+    # 4. slicing
+    def slicing_units(self) -> list[Unit]:
+        s = self.settings
+        pairs = zoo.slicing_pairs(s.models)
+        sliced = [name for name, _ in pairs]
+        rows: list[dict[str, Any]] = []
+        state: dict[str, Any] = {}
+
+        def unit(batch: int) -> None:
+            config = s.throughput_config("fp32", sliced, batch_sizes=(1, s.max_batch))
+            if "subjects" not in state:
+                state["peak"] = throughput.PeakTracker(config)
+                state["subjects"] = [sub for name in sliced for sub in slicing_speed.pair_subjects(name, config)]
+            entries = throughput.measure_group(state["subjects"], batch, config, state["peak"])
+            rows.extend(throughput.result_rows(entries, config, state["peak"]))
+            self.write("slicing_speed", "slicing_speed", config=slicing_speed.config_block(config, pairs, self.load_start),
+                       results=rows,
+                       pairs=slicing_speed.pair_records(rows, pairs))
+
+        if not sliced:
+            return []
+        return [Unit(f"{len(pairs)} pairs, fp32, batch {batch}", lambda b=batch: unit(b)) for batch in (s.max_batch, 1)]
+
+    # 5. compiled
+    def compile_units(self) -> list[Unit]:
+        s = self.settings
+        rows: dict[str, list[dict[str, Any]]] = {dtype: [] for dtype in DTYPES}
+        units = []
+        for dtype, batch_kind, models, policy in COMPILE_PLAN:
+            chosen = tuple(m for m in models if m in s.models)
+            if not chosen or policy not in s.kernels:
+                continue
+
+            def unit(dtype: str = dtype, batch_kind: str = batch_kind, chosen: tuple[str, ...] = chosen,
+                     policy: str = policy) -> None:
+                torch._dynamo.reset()  # a fresh compile: its time is what a user pays
+                batch = 1 if batch_kind == "1" else s.max_batch
+                # each model starts at the batch its eager run fitted: every OOM retry would compile again
+                starts = {m: self.fitted[(m, dtype)] for m in chosen if batch > 1 and (m, dtype) in self.fitted}
+                config = s.throughput_config(dtype, chosen, compile_=True, kernels=(policy,), batch_sizes=(batch,))
+                peak = throughput.PeakTracker(config)
+                subjects = [sub for name in chosen for sub in throughput.prepare(name, config)]
+                entries = throughput.measure_group(subjects, batch, config, peak, start_batches=starts)
+                rows[dtype] += throughput.result_rows(entries, config, peak)
+                self.write_throughput(f"throughput-{dtype}-compiled", config, rows[dtype], "compiled")
+
+            label = "max" if batch_kind == "max" else "1"
+            units.append(Unit(f"{'+'.join(chosen)}, {dtype}, batch {label}, {policy}", unit))
+        return units
+
+    def run(self) -> list[Phase]:
+        self.write_manifest()
+        self.phase("gate", self.gate_units())
+        self.phase("eager", self.eager_units())
+        self.phase("model_speed", self.speed_units(), note="no --speed-models")
+        self.phase("slicing", self.slicing_units(), note="no sliced SReT with a _wo_slice partner among --models")
+        if self.settings.compile:
+            self.phase("compiled", self.compile_units(), note="no model of COMPILE_PLAN among --models")
+        else:
+            self.phase("compiled", [], note="--no-compile")
+        return self.phases
+
+
+def _is_zoo(models: Sequence[str]) -> bool:
+    return set(zoo.full_zoo()) <= set(models)
+
+
+def check_on_device(name: str, img_size: int, device: str) -> dict[str, Any]:
+    """Build ``name`` on the CPU, run it there and on ``device`` (same weights, same seed, fp32,
+    TF32 off) and compare the logits."""
+    import timm
+
+    torch.manual_seed(DEVICE_CHECK["seed"])
+    model = timm.create_model(name, img_size=img_size).eval()
+    images = torch.randn(DEVICE_CHECK["batch_size"], 3, img_size, img_size,
+                         generator=torch.Generator().manual_seed(DEVICE_CHECK["seed"]))
+    record: dict[str, Any] = {"model": name, "img_size": img_size, "device": device, "max_abs_logit_diff": None,
+                              "max_abs_logit": None, "agrees": False, "forward_ms": None, "error": None}
+    try:
+        with torch.inference_mode(), timing.tf32_allowed(False):
+            torch.manual_seed(DEVICE_CHECK["seed"])
+            reference = model(images)
+            on_device = copy.deepcopy(model).to(device)
+            target = torch.device(device)
+            torch.manual_seed(DEVICE_CHECK["seed"])
+            seconds, logits = timing.time_once(lambda: on_device(images.to(device)), target)
+            logits = logits.float().cpu()
+    except Exception as error:  # noqa: BLE001 - recorded as this model's failure
+        record["error"] = f"{type(error).__name__}: {error}".splitlines()[0]
+        return record
+    record.update(max_abs_logit_diff=float((logits - reference).abs().max()),
+                  max_abs_logit=float(reference.abs().max()), forward_ms=seconds * 1e3,
+                  agrees=bool(torch.allclose(logits, reference, atol=DEVICE_CHECK["atol"], rtol=DEVICE_CHECK["rtol"])))
+    return record
+
+
+# --- summary -----------------------------------------------------------------------------------
+
+
+def summary(runner: Runner) -> str:
+    """The phases, then the largest-batch bf16 stock eager figures: what a reader looks at first."""
+    from tabulate import tabulate
+
+    lines = [f"bench.gpu on {runner.card} ({runner.settings.device}), {runner.budget.elapsed():.0f}s of a "
+             f"{runner.settings.budget_s:.0f}s budget; files in {runner.settings.out}/"]
+    lines.append(tabulate([[p.name, p.status, f"{p.seconds:.0f}", len(p.done), len(p.skipped_for_time),
+                            len(p.errors), ", ".join(p.files) or p.note or "-"] for p in runner.phases],
+                          headers=["phase", "status", "s", "units done", "skipped for time", "failed", "files"]))
+    check = runner.documents.get("device_check", {})
+    if check.get("results"):
+        agree = sum(r["agrees"] for r in check["results"])
+        worst = max((r["max_abs_logit_diff"] or 0.0) for r in check["results"])
+        lines.append(f"gate: {check.get('verdict')}; {agree} of {len(check['results'])} models agree with the CPU "
+                     f"(largest |logit diff| {worst:.2e})")
+    rows = [r for r in runner.documents.get("throughput-bf16", {}).get("results", [])
+            if r["kernels"] == "stock" and r["batch_size_requested"] == runner.settings.max_batch and not r["error"]]
+    if rows:
+        lines.append("bf16, stock kernels, eager, largest batch that fits:")
+        lines.append(tabulate([[r["model"], r["img_size"], r["batch_size"], f"{r['images_per_s_median']:.0f}",
+                                "-" if r["mfu"] is None else f"{100 * r['mfu']:.1f}"] for r in rows],
+                              headers=["model", "img", "batch", "img/s", "MFU %"]))
+    return "\n".join(lines)
+
+
+# --- command line ------------------------------------------------------------------------------
+
+
+def parse_args(argv: Sequence[str] | None) -> Settings:
+    parser = ArgumentParser(prog="python -m bench.gpu", description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=Path("reports"), help="folder for the JSON files (default: reports)")
+    parser.add_argument("--device", default="cuda", help="cuda[:N], or cpu to exercise the runner (default: cuda)")
+    parser.add_argument("--budget-s", type=float, default=DEFAULT_BUDGET_S,
+                        help="wall seconds for the whole run; no unit starts that would not fit (default: %(default)s)")
+    parser.add_argument("--models", default="sret", help="throughput models (default: sret, the whole zoo)")
+    parser.add_argument("--speed-models", default="sret_t,sret_s", help="models for model_speed (default: %(default)s)")
+    parser.add_argument("--max-batch", type=int, default=MAX_BATCH, help="where OOM halving starts (default: %(default)s)")
+    parser.add_argument("--speed-batch", type=int, default=SPEED_BATCH, help="model_speed batch (default: %(default)s)")
+    parser.add_argument("--img-size", type=int, default=None, help="one input size for every throughput model "
+                                                                     "(default: each model's own; for tests)")
+    parser.add_argument("--kernels", default=",".join(throughput.DEFAULT_KERNELS))
+    parser.add_argument("--warmup", type=int, default=2, help="untimed calls per entry (default: %(default)s)")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds (default: %(default)s)")
+    parser.add_argument("--iters", type=int, default=4, help="timed calls per entry per round (default: %(default)s)")
+    parser.add_argument("--no-compile", action="store_true", help="skip the compiled phase")
+    args = parser.parse_args(argv)
+    for option in ("max_batch", "speed_batch", "warmup", "rounds", "iters", "img_size"):
+        value = getattr(args, option)
+        if value is not None and value < 1:
+            raise UsageError(f"--{option.replace('_', '-')}: {value} is not a positive integer")
+    if args.budget_s <= 0:
+        raise UsageError(f"--budget-s: {args.budget_s:g} is not a positive number of seconds")
+    device = throughput.check_device(args.device)
+    if args.out.exists() and not args.out.is_dir():
+        raise UsageError(f"--out: {str(args.out)!r} exists and is not a directory")
+    models = throughput.check_models(split_list(args.models))
+    speed_models = tuple(split_list(args.speed_models))
+    known = set(zoo.sret_models())
+    for name in speed_models:
+        if name not in known:
+            raise unknown_name("model", name, sorted(known))
+    return Settings(out=args.out, device=device, budget_s=args.budget_s, models=models, speed_models=speed_models,
+                    max_batch=args.max_batch, speed_batch=args.speed_batch, img_size=args.img_size,
+                    kernels=throughput.parse_kernels(args.kernels), warmup=args.warmup, rounds=args.rounds,
+                    iters=args.iters, compile=not args.no_compile)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    settings = parse_args(argv)
+    budget = Budget(settings.budget_s)
+    settings.out.mkdir(parents=True, exist_ok=True)
+    runner = Runner(settings, budget, argv)
+    print(f"bench.gpu: {runner.card}, torch {torch.__version__}, budget {settings.budget_s:.0f}s, "
+          f"{len(settings.models)} throughput models; writing {settings.out}/*-{runner.slug}.json", flush=True)
+    runner.run()
+    print()
+    print(summary(runner))
+    return 1 if any(p.errors for p in runner.phases) else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(run(main))

@@ -1,0 +1,1 @@
+"""The page (no torch, no timm): results documents to Markdown sections and plots."""
