@@ -1,6 +1,6 @@
 """`python -m bench.accuracy`: ImageNet top-1 of a checkpoint (`bench.measure.accuracy`)."""
 from bench.core.cli import run
-from bench.measure.accuracy import main
+from bench.measure.accuracy import main, parse_args  # noqa: F401  (parse_args: the page checks the commands it prints)
 
 if __name__ == "__main__":
     raise SystemExit(run(main))

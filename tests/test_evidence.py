@@ -22,26 +22,26 @@ def test_paper_values_rest_on_34_measurements_by_hand_count():
     found = evidence.evidence(_rows())
     assert found.figures_total == 45 and found.measurements_total == 34
     assert found.figures["pass"] == 45 and found.measurements["pass"] == 34
-    assert [(row["model"], row["metric"]) for row in found.reconstructed] == [("sret_ext", "gflops")]
+    assert [(row["model"], row["metric"]) for row in found.reconstructed] == [("sret_ext", "gmacs")]
 
 
 def test_shape_figures_share_a_measurement_and_top1_does_not():
     key = evidence.measurement_key
     row = {"img_size": 224}
-    assert key({**row, "model": "sret_t.in1k", "metric": "gflops"}) == key({**row, "model": "sret_t.distill_in1k",
-                                                                              "metric": "gflops"})
+    assert key({**row, "model": "sret_t.in1k", "metric": "gmacs"}) == key({**row, "model": "sret_t.distill_in1k",
+                                                                              "metric": "gmacs"})
     assert key({**row, "model": "sret_t", "metric": "params_m"}) == key({**row, "model": "sret_t.in1k",
                                                                           "metric": "params_m"})
     assert key({**row, "model": "sret_t.in1k", "metric": "top1"}) != key({**row, "model": "sret_t.distill_in1k",
                                                                            "metric": "top1"})
-    assert key({**row, "model": "sret_t.in1k", "metric": "gflops"}) != key({"img_size": 384, "model": "sret_t.in1k",
-                                                                             "metric": "gflops"})
+    assert key({**row, "model": "sret_t.in1k", "metric": "gmacs"}) != key({"img_size": 384, "model": "sret_t.in1k",
+                                                                             "metric": "gmacs"})
 
 
 def test_a_shared_measurement_counts_under_each_status_of_its_figures():
-    rows = [{"model": "sret_t", "img_size": 224, "metric": "gflops", "status": "fail"},
-            {"model": "sret_t.in1k", "img_size": 224, "metric": "gflops", "status": "pass"},
-            {"model": "sret_t.distill_in1k", "img_size": 224, "metric": "gflops", "status": "pass"}]
+    rows = [{"model": "sret_t", "img_size": 224, "metric": "gmacs", "status": "fail"},
+            {"model": "sret_t.in1k", "img_size": 224, "metric": "gmacs", "status": "pass"},
+            {"model": "sret_t.distill_in1k", "img_size": 224, "metric": "gmacs", "status": "pass"}]
     found = evidence.evidence(rows)
     assert (found.figures["pass"], found.figures["fail"]) == (2, 1)
     assert (found.measurements["pass"], found.measurements["fail"], found.measurements_total) == (1, 1, 1)

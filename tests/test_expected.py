@@ -10,13 +10,13 @@ import pytest
 
 from bench.spec.expected import (
     DEFAULT, DEFAULT_CLAIMS, DEFAULT_DEVIATIONS, METRICS, Claim, Deviation, ExpectedError,
-    ExpectedFigure, agrees, interval, load_claims, load_deviations, load_expected, status,
+    ExpectedFigure, Verdict, agrees, interval, load_claims, load_deviations, load_expected, status,
 )
 from bench.core.io import ResultsError
 
 PAPER_VALUES = Path(__file__).resolve().parent / "fixtures" / "PAPER_VALUES.md"
 HEADER = "model,img_size,metric,published,source,note,status_override\n"
-GOOD_ROW = "sret_t,224,gflops,1.1,Papers with Code: SReT-T,,\n"
+GOOD_ROW = "sret_t,224,gmacs,1.1,Papers with Code: SReT-T,,\n"
 
 # README row name (as printed) -> pretrained tag and image size: the naming contract.
 README_TAGS = {
@@ -44,7 +44,7 @@ PWC_MODELS = {
 
 
 def figure(published: str, override: str = "", deviation: Deviation | None = None) -> ExpectedFigure:
-    return ExpectedFigure("sret_t", 224, "gflops", published, "hand-made", "", override, deviation)
+    return ExpectedFigure("sret_t", 224, "gmacs", published, "hand-made", "", override, deviation)
 
 
 # --- the rounding rule ----------------------------------------------------------------
@@ -92,32 +92,33 @@ def test_precision_properties():
 # --- statuses -------------------------------------------------------------------------
 
 def test_status_pass_and_fail():
-    assert status(figure("1.1"), 1.12, None) == ("pass", "")
-    state, note = status(figure("1.1"), 1.15, None)
-    assert state == "fail" and "1.15" in note and "[1.05, 1.15)" in note
+    passed = status(figure("1.1"), 1.12, None)
+    assert (passed.status, passed.deviation, passed.stale_deviation) == ("pass", None, False)
+    failed = status(figure("1.1"), 1.15, None)
+    assert failed.status == "fail" and "1.15" in failed.comparison and "[1.05, 1.15)" in failed.comparison
 
 
 def test_status_not_measured_keeps_reason():
-    assert status(figure("76.0"), None, "checkpoint absent") == ("not-measured", "checkpoint absent")
-    assert status(figure("76.0"), None, None)[0] == "not-measured"
+    assert status(figure("76.0"), None, "checkpoint absent") == Verdict("not-measured", "checkpoint absent")
+    assert status(figure("76.0"), None, None).status == "not-measured"
 
 
 def test_status_non_finite_is_a_failure():
-    assert status(figure("1.1"), float("nan"), None)[0] == "fail"
+    assert status(figure("1.1"), float("nan"), None).status == "fail"
 
 
 def test_known_deviation_reports_measured_value_and_explanation():
     marked = figure("0.7", "known-deviation", Deviation("0.62", "The ExT configuration\nwas never published."))
-    state, note = status(marked, 0.62, None)
-    assert state == "known-deviation"
-    assert "0.62" in note and "The ExT configuration was never published." in note
+    verdict = status(marked, 0.62, None)
+    assert verdict.status == "known-deviation" and "0.62" in verdict.comparison
+    assert verdict.deviation == "The ExT configuration was never published."
 
 
 def test_known_deviation_never_widens_but_stale_one_passes():
     marked = figure("0.7", "known-deviation", Deviation("0.62", "why"))
-    state, note = status(marked, 0.70, None)
-    assert state == "pass" and "stale" in note
-    assert status(marked, None, "no model")[0] == "not-measured"
+    verdict = status(marked, 0.70, None)
+    assert verdict.status == "pass" and verdict.stale_deviation and verdict.deviation == "why"
+    assert status(marked, None, "no model").status == "not-measured"
 
 
 @pytest.mark.parametrize("measured, expected", [
@@ -130,11 +131,11 @@ def test_known_deviation_never_widens_but_stale_one_passes():
 def test_an_explanation_covers_the_one_measurement_it_records(measured, expected):
     marked = ExpectedFigure("sret_s_wo_slice_384.distill_in1k", 384, "params_m", "21.0", "README", "",
                             "known-deviation", Deviation("21.091", "The README truncates."))
-    state, note = status(marked, measured, None)
-    assert state == expected
+    verdict = status(marked, measured, None)
+    assert verdict.status == expected
     if expected == "fail":
-        assert "no longer matches the measurement" in note
-        assert "explains measured 21.091" in note and f"measurement is {measured!r}" in note
+        assert "no longer matches the measurement" in verdict.comparison and verdict.deviation is None
+        assert "explains measured 21.091" in verdict.comparison and f"measurement is {measured!r}" in verdict.comparison
 
 
 # --- the files themselves, against PAPER_VALUES.md ------------------------------------
@@ -172,20 +173,20 @@ def test_papers_with_code_rows(figures, paper_tables):
     pwc_rows, _ = paper_tables
     rows = {f.key: f for f in figures if f.source.startswith("Papers with Code")}
     assert len(rows) == 4
-    truth = {(*PWC_MODELS[name], "gflops"): value for name, value in pwc_rows}
+    truth = {(*PWC_MODELS[name], "gmacs"): value for name, value in pwc_rows}
     assert {key: f.published_text for key, f in rows.items()} == truth
     assert sorted(f.published_text for f in rows.values()) == ["0.7", "1.1", "18.5", "42.8"]
     for key, f in rows.items():
-        listed = next(name for name, model in PWC_MODELS.items() if (*model, "gflops") == key)
+        listed = next(name for name, model in PWC_MODELS.items() if (*model, "gmacs") == key)
         assert f.source.endswith(": " + listed)
-    assert "reconstructed" in rows[("sret_ext", 224, "gflops")].note
+    assert "reconstructed" in rows[("sret_ext", 224, "gmacs")].note
 
 
 def test_readme_rows(figures, paper_tables):
     _, readme_rows = paper_tables
     rows = {f.key: f for f in figures if f.source.startswith("official README")}
     assert len(rows) == 42 and {f.model for f in rows.values()} == {t for t, _ in README_TAGS.values()}
-    truth, units = {}, {"gflops": "G", "params_m": "M", "top1": ""}
+    truth, units = {}, {"gmacs": "G", "params_m": "M", "top1": ""}
     for name, flops, params, top1 in readme_rows:
         tag, size = README_TAGS[name]
         for metric, printed in zip(METRICS, (flops, params, top1)):
@@ -266,31 +267,32 @@ SLICING = Claim("slicing", "cuts 10-30%", "s", "k", ("a", "b", "c"), "10", "30",
     ([30.49, 9.5], "pass", 9.5),
 ])
 def test_a_claim_holds_only_when_every_value_does(values, expected, shown):
-    state, value, note = SLICING.judge(values)
-    assert (state, value) == (expected, shown)
+    verdict, value = SLICING.judge(values)
+    assert (verdict.status, value) == (expected, shown)
     if expected == "fail":
-        assert "[9.5, 30.5)" in note
+        assert "[9.5, 30.5)" in verdict.comparison
 
 
 def test_a_claim_fails_on_an_unmet_condition_even_inside_its_range():
-    state, value, note = Claim("no_params", "c", "s", "k", (), "0", "0", "parameters added").judge(
+    verdict, value = Claim("no_params", "c", "s", "k", (), "0", "0", "parameters added").judge(
         [0, 0], unmet=["sret_t: depth does not grow (10 -> 10 block applications)"])
-    assert (state, value) == ("fail", 0) and "depth does not grow" in note
+    assert (verdict.status, value) == ("fail", 0) and "depth does not grow" in verdict.comparison
 
 
 def test_a_claim_deviation_covers_its_one_recorded_measurement():
     deep = Claim("deep", "c", "s", "k", (), "13", "15", "M parameters")
     explained = Deviation("9.565", "Our construction is narrower.")
-    assert deep.judge([9.564883], deviation=explained)[0] == "known-deviation"
-    state, _, note = deep.judge([9.664883], deviation=explained)  # 100,000 parameters more
-    assert state == "fail" and "no longer matches" in note and "9.565" in note and "9.664883" in note
-    state, _, note = deep.judge([14.0], deviation=explained)
-    assert state == "pass" and "stale" in note
-    assert deep.judge([9.564883])[0] == "fail"  # no explanation
+    assert deep.judge([9.564883], deviation=explained)[0].status == "known-deviation"
+    verdict, _ = deep.judge([9.664883], deviation=explained)  # 100,000 parameters more
+    assert verdict.status == "fail" and "no longer matches" in verdict.comparison
+    assert "9.565" in verdict.comparison and "9.664883" in verdict.comparison
+    verdict, _ = deep.judge([14.0], deviation=explained)
+    assert verdict.status == "pass" and verdict.stale_deviation
+    assert deep.judge([9.564883])[0].status == "fail"  # no explanation
     # one explanation never covers a second value outside the range, nor an unmet condition
-    assert SLICING.judge([35.0, 18.4, 5.0], deviation=Deviation("35.0", "why"))[0] == "fail"
-    assert SLICING.judge([35.0, 18.4], ["b: FLOPs do not grow"], Deviation("35.0", "why"))[0] == "fail"
-    assert SLICING.judge([35.0, 18.4], deviation=Deviation("35.0", "why"))[0] == "known-deviation"
+    assert SLICING.judge([35.0, 18.4, 5.0], deviation=Deviation("35.0", "why"))[0].status == "fail"
+    assert SLICING.judge([35.0, 18.4], ["b: FLOPs do not grow"], Deviation("35.0", "why"))[0].status == "fail"
+    assert SLICING.judge([35.0, 18.4], deviation=Deviation("35.0", "why"))[0].status == "known-deviation"
 
 
 def test_a_claim_without_a_measurement_in_the_code_is_a_load_error(tmp_path):
@@ -321,16 +323,16 @@ def _one_line_error(path: Path, loader=load_expected) -> str:
 
 @pytest.mark.parametrize("row, line_column, words", [
     ("sret_t,224,flops,1.1,src,,\n", "line 3, column 'metric'", "unknown metric 'flops'"),
-    ("sret_t,224,gflops,1.1G,src,,\n", "line 3, column 'published'", "'1.1G'"),
-    ("sret_t,224,gflops,,src,,\n", "line 3, column 'published'", "''"),
-    ("sret_t,224,gflops,1.1,src,,\n", "line 3, column 'model'", "duplicate figure sret_t 224 gflops"),
-    ("sret_t,big,gflops,1.1,src,,\n", "line 3, column 'img_size'", "'big'"),
-    ("SReT T,224,gflops,1.1,src,,\n", "line 3, column 'model'", "'SReT T'"),
-    ("sret_s,224,gflops,4.2,,,\n", "line 3, column 'source'", "source"),
-    ("sret_s,224,gflops,4.2,src,,maybe\n", "line 3, column 'status_override'", "'maybe'"),
-    ("sret_s,224,gflops,4.2,src,,known-deviation\n", "line 3, column 'status_override'",
-     "## sret_s 224 gflops"),
-    ("sret_s,224,gflops,4.2,src\n", "line 3", "expected 7 fields"),
+    ("sret_t,224,gmacs,1.1G,src,,\n", "line 3, column 'published'", "'1.1G'"),
+    ("sret_t,224,gmacs,,src,,\n", "line 3, column 'published'", "''"),
+    ("sret_t,224,gmacs,1.1,src,,\n", "line 3, column 'model'", "duplicate figure sret_t 224 gmacs"),
+    ("sret_t,big,gmacs,1.1,src,,\n", "line 3, column 'img_size'", "'big'"),
+    ("SReT T,224,gmacs,1.1,src,,\n", "line 3, column 'model'", "'SReT T'"),
+    ("sret_s,224,gmacs,4.2,,,\n", "line 3, column 'source'", "source"),
+    ("sret_s,224,gmacs,4.2,src,,maybe\n", "line 3, column 'status_override'", "'maybe'"),
+    ("sret_s,224,gmacs,4.2,src,,known-deviation\n", "line 3, column 'status_override'",
+     "## sret_s 224 gmacs"),
+    ("sret_s,224,gmacs,4.2,src\n", "line 3", "expected 7 fields"),
 ])
 def test_bad_rows(tmp_path, row, line_column, words):
     _write(tmp_path, "# Known deviations\n", "deviations.md")
@@ -340,7 +342,7 @@ def test_bad_rows(tmp_path, row, line_column, words):
 
 def test_bad_headers_and_files(tmp_path):
     assert "line 1: missing column(s) status_override" in _one_line_error(
-        _write(tmp_path, HEADER.replace(",status_override", "") + "sret_t,224,gflops,1.1,s,\n"))
+        _write(tmp_path, HEADER.replace(",status_override", "") + "sret_t,224,gmacs,1.1,s,\n"))
     assert "unknown column(s) extra" in _one_line_error(
         _write(tmp_path, HEADER.strip() + ",extra\n" + GOOD_ROW.strip() + ",x\n"))
     assert "empty file" in _one_line_error(_write(tmp_path, ""))
@@ -350,46 +352,46 @@ def test_bad_headers_and_files(tmp_path):
 
 def test_known_deviation_with_explanation_loads(tmp_path):
     _write(tmp_path, "# Known deviations\n\nFree header text.\n\n"
-                     "## sret_ext 224 gflops\n\nMeasured: 0.62\n\nThe configuration\nwas reconstructed.\n\n"
+                     "## sret_ext 224 gmacs\n\nMeasured: 0.62\n\nThe configuration\nwas reconstructed.\n\n"
                      "```\n## not a heading\n```\n", "deviations.md")
-    path = _write(tmp_path, HEADER + "sret_ext,224,gflops,0.7,src,,known-deviation\n")
+    path = _write(tmp_path, HEADER + "sret_ext,224,gmacs,0.7,src,,known-deviation\n")
     (only,) = load_expected(path)
     assert only.status_override == "known-deviation"
     assert only.deviation.measured_text == "0.62"
     assert only.deviation.explanation.startswith("The configuration\nwas reconstructed.")
-    assert status(only, 0.62, None)[0] == "known-deviation"
-    assert status(only, 0.7, None)[0] == "pass"
-    # an explicit deviations file is used instead of the one beside the CSV
+    assert status(only, 0.62, None).status == "known-deviation"
+    assert status(only, 0.7, None).status == "pass"
+    # explanations given are used instead of the file beside the CSV
     other = _write(tmp_path, "# none\n", "other.md")
     assert "without an explanation" in _one_line_error(
-        path, lambda p: load_expected(p, deviations_path=other))
+        path, lambda p: load_expected(p, load_deviations(other)))
 
 
 @pytest.mark.parametrize("text, words", [
     ("## sret_t 224\n\nMeasured: 1.2\n\nwhy\n", "is not '## <model> <img_size> <metric>'"),
     ("## sret_t 224 flops\n\nMeasured: 1.2\n\nwhy\n", "is not '## <model> <img_size> <metric>'"),
-    ("## sret_t 224 gflops\n\n## sret_s 224 gflops\nMeasured: 1.2\nwhy\n",
-     "line 1: heading '## sret_t 224 gflops' has no explanation"),
-    ("## sret_t 224 gflops\nMeasured: 1.2\nwhy\n## sret_t 224 gflops\nagain\n",
-     "line 4: second explanation for sret_t 224 gflops"),
+    ("## sret_t 224 gmacs\n\n## sret_s 224 gmacs\nMeasured: 1.2\nwhy\n",
+     "line 1: heading '## sret_t 224 gmacs' has no explanation"),
+    ("## sret_t 224 gmacs\nMeasured: 1.2\nwhy\n## sret_t 224 gmacs\nagain\n",
+     "line 4: second explanation for sret_t 224 gmacs"),
     # the recorded measurement: missing, unprinted, or with nothing explained under it
-    ("# Deviations\n\n## sret_t 224 gflops\n\nThe counter differs.\n",
-     "line 5: entry '## sret_t 224 gflops' records no measured value: its first line must be 'Measured: "),
+    ("# Deviations\n\n## sret_t 224 gmacs\n\nThe counter differs.\n",
+     "line 5: entry '## sret_t 224 gmacs' records no measured value: its first line must be 'Measured: "),
     ("## claim deep\n\nMeasured 9.565\n\nwhy\n", "line 3: entry '## claim deep' records no measured value"),
-    ("## sret_t 224 gflops\n\nMeasured: 1.2G\n\nwhy\n", "line 3: entry '## sret_t 224 gflops': recorded value '1.2G' is not a plain decimal"),
-    ("## sret_t 224 gflops\n\nMeasured: 1.2\n\n## sret_s 224 gflops\n",
-     "line 1: heading '## sret_t 224 gflops' has no explanation under its measured value"),
+    ("## sret_t 224 gmacs\n\nMeasured: 1.2G\n\nwhy\n", "line 3: entry '## sret_t 224 gmacs': recorded value '1.2G' is not a plain decimal"),
+    ("## sret_t 224 gmacs\n\nMeasured: 1.2\n\n## sret_s 224 gmacs\n",
+     "line 1: heading '## sret_t 224 gmacs' has no explanation under its measured value"),
 ])
 def test_bad_deviations(tmp_path, text, words):
     assert words in _one_line_error(_write(tmp_path, text, "deviations.md"), load_deviations)
 
 
 def test_deviations_parse(tmp_path):
-    path = _write(tmp_path, "# Header\n\n## sret_t 224 gflops\n\nMeasured: 1.200\n\nOne.\n\nTwo.\n\n"
+    path = _write(tmp_path, "# Header\n\n## sret_t 224 gmacs\n\nMeasured: 1.200\n\nOne.\n\nTwo.\n\n"
                             "## sret_s.in1k 224 top1\nMeasured:81\nThree.\n"
                             "## claim deep\n\nMeasured: 9.565\nFour.\n", "deviations.md")
     assert load_deviations(path) == {
-        ("sret_t", 224, "gflops"): Deviation("1.200", "One.\n\nTwo."),
+        ("sret_t", 224, "gmacs"): Deviation("1.200", "One.\n\nTwo."),
         ("sret_s.in1k", 224, "top1"): Deviation("81", "Three."),
         ("claim", "deep"): Deviation("9.565", "Four.")}
 

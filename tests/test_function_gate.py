@@ -222,7 +222,7 @@ def test_a_change_that_keeps_every_count_fails_the_function_rows(name, patch, bu
     rows = function_rows(RECORDING, {OFFICIAL_TO_TAG[official]}, ("stock",), build)
     assert [r["status"] for r in rows] == ["fail"], rows
     assert rows[0]["measured"] > 10 * FUNCTION_ATOL
-    assert "under every policy: sret/ computes another function" in rows[0]["note"] or rows[0]["measured"] is None
+    assert "under every policy: sret/ computes another function" in rows[0]["diagnosis"] or rows[0]["measured"] is None
 
 
 def test_a_change_to_the_tuned_kernels_fails_only_under_that_policy_and_says_so(monkeypatch):
@@ -231,8 +231,8 @@ def test_a_change_to_the_tuned_kernels_fails_only_under_that_policy_and_says_so(
     rows = {r["policy"]: r for r in function_rows(RECORDING, {"sret_t.in1k"})}
     assert rows["stock"]["status"] == "pass" and rows["tuned"]["status"] == "fail"
     assert "stock holds on the same weights: the code only the tuned policy runs computes another function" in \
-        rows["tuned"]["note"]
-    assert "sret/kernels.py" in rows["tuned"]["note"]
+        rows["tuned"]["diagnosis"]
+    assert "sret/kernels.py" in rows["tuned"]["diagnosis"]
 
 
 def _explicit_attention_softmax_over_queries(self, x, groups=1, permutation=None):
@@ -255,7 +255,7 @@ def test_a_change_to_the_explicit_attention_the_tuned_policy_selects_fails_under
     monkeypatch.setattr(sret.model.SlicedAttention, "forward", _explicit_attention_softmax_over_queries)
     rows = {r["policy"]: r for r in function_rows(RECORDING, {"sret_t.in1k"})}
     assert rows["stock"]["status"] == "pass" and rows["tuned"]["status"] == "fail"
-    assert "explicit attention it selects for short slices in sret/model.py" in rows["tuned"]["note"]
+    assert "explicit attention it selects for short slices in sret/model.py" in rows["tuned"]["diagnosis"]
 
 
 def test_a_model_that_no_longer_takes_the_release_weights_fails_with_the_key():
@@ -266,7 +266,7 @@ def test_a_model_that_no_longer_takes_the_release_weights_fails_with_the_key():
 
     rows = function_rows(RECORDING, {"sret_t.in1k"}, ("stock",), renamed)
     assert rows[0]["status"] == "fail" and rows[0]["measured"] is None
-    assert "the model's key final_norm.bias is not released" in rows[0]["note"] and "\n" not in rows[0]["note"]
+    assert "the model's key final_norm.bias is not released" in rows[0]["diagnosis"] and "\n" not in rows[0]["diagnosis"]
 
 
 def test_the_gate_exits_1_on_a_function_change_and_names_it(tmp_path, capsys, monkeypatch):

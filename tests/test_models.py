@@ -41,7 +41,7 @@ def test_sret_ext_is_reconstructed_and_lands_at_the_papers_flops():
     model = timm.create_model("sret_ext")
     assert model.pretrained_cfg["reconstructed"] is True
     assert "RECONSTRUCTED" in sret.model.sret_ext.__doc__
-    assert 0.65 <= count_flops(model, 224).gflops <= 0.75
+    assert 0.65 <= count_flops(model, 224).gmacs <= 0.75
     assert timm.list_pretrained("sret_ext*") == []
 
 

@@ -11,21 +11,24 @@ from matplotlib.text import Text
 
 from bench.page import peers_report
 from bench.page import report
+from bench.page.section import render
 
 REPO = Path(__file__).resolve().parents[1]
 COMMITTED_VERIFY = REPO / "reports" / "verify.json"
 
 
-def _row(model, metric, published, measured, status="pass", img_size=224):
-    return {"model": model, "img_size": img_size, "metric": metric, "published": published,
-            "published_text": str(published), "measured": measured, "status": status,
-            "source": "official README (szq0214/SReT) table, row X", "note": "", "reconstructed": False}
+def _row(model, metric, published, measured, status="pass", img_size=224, source_kind="official_readme"):
+    return {"model": model, "architecture": model.split(".")[0], "img_size": img_size, "metric": metric,
+            "published": published, "published_text": str(published), "measured": measured, "method": "",
+            "published_note": "", "status": status, "comparison": "", "deviation": None, "deviation_stale": False,
+            "source": "official README (szq0214/SReT) table, row X", "source_kind": source_kind, "source_row": "X",
+            "reconstructed": False}
 
 
-def _baseline(model, label, training, compared_with, params, gflops, top1_text, budget="tiny", img_size=224):
+def _baseline(model, label, training, compared_with, params, gmacs, top1_text, budget="tiny", img_size=224):
     return {"model": model, "architecture": model.split(".")[0], "img_size": img_size, "top1_text": top1_text,
             "label": label, "budget": budget, "training": training, "training_words": training,
-            "compared_with": compared_with, "params": params, "gflops": gflops}
+            "compared_with": compared_with, "params": params, "gmacs": gmacs}
 
 
 # The counts are those the gate printed for these models (bench.verify, fvcore); the top-1 are the
@@ -43,28 +46,28 @@ def _verify(results, baselines=()):
 
 
 def test_points_take_published_top1_measured_costs_and_a_measured_top1_only_on_imagenet():
-    verify = _verify([_row("sret_t.in1k", "gflops", 1.1, 1.121665792), _row("sret_t.in1k", "params_m", 4.8, 4.755979),
+    verify = _verify([_row("sret_t.in1k", "gmacs", 1.1, 1.121665792), _row("sret_t.in1k", "params_m", 4.8, 4.755979),
                       _row("sret_t.in1k", "top1", 76.0, 75.91),
-                      _row("sret_lt.in1k", "gflops", 1.2, 1.17), _row("sret_lt.in1k", "top1", 76.7, 70.0, "subset"),
-                      _row("sret_t", "gflops", 1.1, 1.12)], [DEIT_TI])
+                      _row("sret_lt.in1k", "gmacs", 1.2, 1.17), _row("sret_lt.in1k", "top1", 76.7, 70.0, "subset"),
+                      _row("sret_t", "gmacs", 1.1, 1.12)], [DEIT_TI])
     accuracy = {"model": "deit_tiny_patch16_224", "images": 50_000, "classes": 1000, "top1": 72.2}
     drawn = {p.model: p for p in peers_report.points(verify, [accuracy])}
     # an architecture's row (sret_t) is no released model
     assert set(drawn) == {"sret_t.in1k", "sret_lt.in1k", "deit_tiny_patch16_224.fb_in1k"}
     t, lt, deit = drawn["sret_t.in1k"], drawn["sret_lt.in1k"], drawn["deit_tiny_patch16_224.fb_in1k"]
-    assert (t.label, t.params_m, t.gflops, t.top1_published, t.top1_measured) == (
+    assert (t.label, t.params_m, t.gmacs, t.top1_published, t.top1_measured) == (
         "T", 4.755979, 1.121665792, 76.0, 75.91)
     assert (lt.params_m, lt.top1_measured) == (None, None)  # no params row; a subset top-1 is not drawn
-    assert (deit.label, deit.params_m, deit.gflops, deit.top1_published, deit.top1_measured) == (
+    assert (deit.label, deit.params_m, deit.gmacs, deit.top1_published, deit.top1_measured) == (
         "DeiT-Ti", 5.717416, 1.257719424, 72.19, 72.2)
     subset = {**accuracy, "images": 40}
     assert {p.model: p for p in peers_report.points(verify, [subset])}[deit.model].top1_measured is None
 
 
 def test_each_sret_model_against_its_peers_by_hand():
-    verify = _verify([_row("sret_t.in1k", "gflops", 1.1, 1.121665792), _row("sret_t.in1k", "params_m", 4.8, 4.755979),
+    verify = _verify([_row("sret_t.in1k", "gmacs", 1.1, 1.121665792), _row("sret_t.in1k", "params_m", 4.8, 4.755979),
                       _row("sret_t.in1k", "top1", 76.0, None, "not-measured"),
-                      _row("sret_t.distill_in1k", "gflops", 1.1, 1.121665792),
+                      _row("sret_t.distill_in1k", "gmacs", 1.1, 1.121665792),
                       _row("sret_t.distill_in1k", "params_m", 4.8, 4.755979),
                       _row("sret_t.distill_in1k", "top1", 77.6, None, "not-measured")],
                      [DEIT_TI, PIT_TI, DEIT_S, PIT_TI_DIST])
@@ -74,11 +77,11 @@ def test_each_sret_model_against_its_peers_by_hand():
     # 76.0 - 72.190; 4.755979 / 5.717416; 1.121665792 / 1.257719424
     assert deit["top1_difference"] == pytest.approx(3.81)
     assert deit["params_ratio"] == pytest.approx(0.831841, abs=1e-6)
-    assert deit["gflops_ratio"] == pytest.approx(0.891825, abs=1e-6) and deit["holds"]
+    assert deit["gmacs_ratio"] == pytest.approx(0.891825, abs=1e-6) and deit["holds"]
     pit = rows["sret_t.in1k", "PiT-Ti"]  # 76.0 - 72.926; 4.755979 / 4.847176; 1.121665792 / 0.702
-    assert pit["top1_difference"] == pytest.approx(3.074) and pit["gflops_ratio"] == pytest.approx(1.597814, abs=1e-6)
+    assert pit["top1_difference"] == pytest.approx(3.074) and pit["gmacs_ratio"] == pytest.approx(1.597814, abs=1e-6)
     assert not pit["holds"] and peers_report._holds(pit) == "no: more GMACs"
-    table = _cells("\n".join(peers_report.section(verify, [], "plot.png")))
+    table = _cells("\n".join(render(peers_report.section(verify, [], "plot.png", "v.json"), {"v.json": {"argv": ["x"]}})))
     assert ["sret_t.in1k", "DeiT-Ti (deit_tiny_patch16_224.fb_in1k)", "in1k", "+3.8", "0.83x", "0.89x", "yes"] in table
     assert ["sret_t.in1k", "PiT-Ti (pit_ti_224.in1k)", "in1k", "+3.1", "0.98x", "1.60x", "no: more GMACs"] in table
 
@@ -125,7 +128,7 @@ def test_the_figure_re_renders_byte_for_byte_at_its_fixed_size(tmp_path):
 
 def test_the_report_shows_the_comparison_and_keeps_baselines_out_of_the_readme_table(tmp_path):
     committed = json.loads(COMMITTED_VERIFY.read_text(encoding="utf-8"))
-    baseline_row = {**_row("deit_tiny_patch16_224.fb_in1k", "params_m", 5.72, 5.717416),
+    baseline_row = {**_row("deit_tiny_patch16_224.fb_in1k", "params_m", 5.72, 5.717416, source_kind="timm_results"),
                     "source": "timm's validation results ..., line 1490 (commit aa4b585...)"}
     committed["results"] = [row for row in committed["results"] if row["model"].startswith("sret")] + [baseline_row]
     committed["baselines"] = [DEIT_TI]

@@ -1,4 +1,4 @@
-"""bench.permutation: which models draw a token permutation (the released configurations: groups2 of
+"""bench.page.permutation: which models draw a token permutation (the released configurations: groups2 of
 T, LT and S is 2-1-1, of LT [16-14-1,1-1-1] and every ⋇ model 1-1-1), and the seed spread shown."""
 from __future__ import annotations
 
@@ -6,10 +6,18 @@ import json
 from pathlib import Path
 
 import pytest
+import torch
 
+from bench.core.names import architecture
+from bench.measure import models
 from bench.page import permutation
+from bench.page.results import Results
+from bench.page.section import render
 
 DATA = Path(__file__).resolve().parent / "data"
+VERIFY = ("v.json", {"argv": ["python", "-m", "bench.verify"], "models": {
+    "sret_t": {"draws_permutation": True}, "sret_s": {"draws_permutation": True},
+    "sret_t_wo_slice": {"draws_permutation": False}}})
 
 
 @pytest.mark.parametrize("model, draws", [
@@ -18,14 +26,19 @@ DATA = Path(__file__).resolve().parent / "data"
     ("deit_tiny_patch16_224", False),
 ])
 def test_models_that_draw_a_permutation(model, draws):
-    assert permutation.draws_permutation(model) is draws
+    with torch.device("meta"):
+        built, _ = models.create(architecture(model))
+    assert models.draws_permutation(built) is draws
+
+
+def _text(results: Results) -> str:
+    return "\n".join(line for section in permutation.permutation_section(results)
+                     for line in render(section, results.documents()))
 
 
 def test_the_spread_over_seeds_is_shown_where_measured_and_said_not_measured_elsewhere():
     document = json.loads((DATA / "accuracy-subset.json").read_text())  # sret_t, seeds 0, 1, 2
-    lines = permutation.permutation_section(["sret_t", "sret_s", "sret_t_wo_slice"],
-                                            [("tests/data/accuracy-subset.json", document)])
-    text = "\n".join(lines)
+    text = _text(Results(verify=VERIFY, accuracy=[("tests/data/accuracy-subset.json", document)]))
     assert "`sret_s`, `sret_t` (and their pretrained tags)" in text and "sret_t_wo_slice" not in text
     row_t = next(line for line in text.splitlines() if line.startswith("| sret_t "))
     assert "27.273-45.455 (std 9.091) over seeds 0, 1, 2" in row_t and "11 images of 4 classes" in row_t
@@ -35,5 +48,5 @@ def test_the_spread_over_seeds_is_shown_where_measured_and_said_not_measured_els
 
 
 def test_no_sliced_model_no_table():
-    assert permutation.permutation_section(["sret_t_wo_slice.in1k"], [])[2] == \
-        "No model on this page draws a random permutation."
+    unsliced = ("v.json", {"argv": ["x"], "models": {"sret_t_wo_slice": {"draws_permutation": False}}})
+    assert _text(Results(verify=unsliced)).splitlines()[2] == "No model on this page draws a random permutation."

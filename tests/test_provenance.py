@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from bench.page import provenance
+from bench.page.section import Table
 
 ENV = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.org", "GIT_COMMITTER_NAME": "t",
        "GIT_COMMITTER_EMAIL": "t@example.org", "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1"}
@@ -56,10 +57,11 @@ def test_unknown_commits_and_no_history_say_unknown(history, tmp_path):
     bare = tmp_path / "no-git"
     bare.mkdir()
     assert provenance.age(measured, "HEAD", bare) == provenance.Age(measured, None, None)
-    lines = provenance.age_section({"reports/verify.json": provenance.age(None, "HEAD", bare)})
-    row = next(line for line in lines if "verify.json" in line)
-    assert row.count("unknown") == 3 and "stale" not in row
-    assert provenance.stale_lines({"a.json": provenance.age(None, "HEAD", bare)}) == []
+    section = provenance.age_section({"reports/verify.json": provenance.age(None, "HEAD", bare)})
+    (table,) = [block for block in section.blocks if isinstance(block, Table)]
+    assert table.rows == [["`reports/verify.json`", "unknown", "unknown", "unknown"]]
+    clean = {"a.json": {"environment": {"git_dirty": False}}}
+    assert provenance.stale_lines({"a.json": provenance.age(None, "HEAD", bare)}, clean, {}) == []
 
 
 def test_a_commit_on_another_branch_is_not_counted_as_older(history):
@@ -74,8 +76,15 @@ def test_the_page_flags_a_stale_file_and_names_its_rendering_commit(history):
     repo, (measured, code1, docs, code2, reports) = history
     found = {"reports/verify.json": provenance.age(measured, "HEAD", repo),
              "reports/throughput-cpu.json": provenance.age(code2, "HEAD", repo)}
-    page = "\n".join(provenance.age_section(found))
-    assert f"| `reports/verify.json`" in page and "| 2 " in page and "**stale: the code changed since**" in page
-    assert "current" in next(line for line in page.splitlines() if "throughput-cpu.json" in line)
-    assert provenance.rendered_at(page) == reports[:12]
-    assert "`reports/verify.json` was measured before" in provenance.stale_lines(found)[0]
+    (table,) = [block for block in provenance.age_section(found).blocks if isinstance(block, Table)]
+    assert table.rows == [["`reports/verify.json`", measured[:12], "2", "**stale: the code changed since**"],
+                          ["`reports/throughput-cpu.json`", code2[:12], "0", "current"]]
+    documents = {name: {"environment": {"git_dirty": False}} for name in found}
+    warning = provenance.stale_lines(found, documents, {provenance.AGES: "ages"})[0]
+    assert "`reports/verify.json` was measured before" in warning and "(#ages)" in warning
+
+
+def test_results_measured_on_uncommitted_code_are_flagged():
+    documents = {"a.json": {"environment": {"git_dirty": True}}, "b.json": {"environment": {"git_dirty": False}}}
+    (warning, _) = provenance.stale_lines({}, documents, {})
+    assert warning.startswith("**Uncommitted code:** `a.json` was measured") and "b.json" not in warning

@@ -25,6 +25,8 @@ import torch
 from bench.page import provenance
 from bench.page import report
 from bench.core.cli import UsageError
+from bench.core.io import ResultsError
+from bench.page import results as page_results
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = Path(__file__).resolve().parent / "data"
@@ -56,7 +58,7 @@ def test_verdict_counts_figures_and_measurements_and_keeps_the_reconstruction_ap
                               "claims checked, 1 hold, 0 fail, 1 known deviation.")
     assert ("rest on 6 independent measurements: 3 hold, 1 fail, 1 known deviation, 1 measured on a subset "
             "(not ImageNet-1k val), 1 not measured") in verdict
-    assert ("Counted apart: sret_ext 224 gflops (pass) checks our reconstruction of a model that was never "
+    assert ("Counted apart: sret_ext 224 gmacs (pass) checks our reconstruction of a model that was never "
             "released") in markdown
 
 
@@ -75,7 +77,7 @@ def test_a_failing_row_is_visible_in_the_verdict_and_the_tables():
     markdown = page()
     verdict = next(line for line in markdown.splitlines() if line.startswith("**Verdict"))
     assert "1 fail" in verdict
-    assert "**fail**: sret_t 224 gflops: published 1.1, measured 1.200" in markdown
+    assert "**fail**: sret_t 224 gmacs: published 1.1, measured 1.200" in markdown
     headline = next(line for line in markdown.splitlines() if line.startswith("| SReT-T "))
     assert "| **fail**" in headline and "| 1.1 " in headline and "| 1.200 " in headline
 
@@ -124,11 +126,10 @@ def test_a_subset_top1_is_never_presented_as_imagenet():
     assert "36.364, 27.273, 45.455" in line and "27.273 / 45.455 / 9.091" in line
 
 
-def test_verify_results_without_baselines_draw_sret_alone_and_say_so():
+def test_the_peers_figure_draws_the_tags_with_a_top1_and_a_measured_cost():
     results = report.load_results([VERIFY, CPU_THROUGHPUT])
     points = report.peers_report.points(results.verify[1])
-    assert [p.model for p in points] == ["sret_t.in1k", "sret_lt.in1k"]  # tags with a top-1 and a measured cost
-    assert "hold no baseline counts" in page(CPU_THROUGHPUT)
+    assert [p.model for p in points] == ["sret_t.in1k", "sret_lt.in1k"]
 
 
 def test_model_speed_shows_a_missed_goal():
@@ -227,12 +228,12 @@ def test_plots_draw_what_the_files_hold(tmp_path, monkeypatch):
         [([sret, 45.0], [[sret, 44.0], [sret, 46.0]]), ([deit, 60.0], [[deit, 59.0], [deit, 61.0]])],
         [([sret, 68.20724549296791], [[sret, 67.20724549296791], [sret, 69.20724549296791]]),
          ([deit, 90.94299399062389], [[deit, 89.94299399062389], [deit, 91.94299399062389]])]]
-    params, gflops = drawn[report.ACCURACY_PLOT].axes[:2]
+    params, gmacs = drawn[report.ACCURACY_PLOT].axes[:2]
     # Published top-1 (hollow) only: sret_t.in1k 76.0 % at 4.756 M and 1.122 GFLOPs measured,
     # sret_lt.in1k 76.7 % at 1.174 GFLOPs (no parameter row); its top-1 on a subset is not drawn.
     assert [c.get_offsets().tolist() for c in params.collections] == [[[4.756, 76.0]]]
-    assert [c.get_offsets().tolist() for c in gflops.collections] == [[[1.122, 76.0]], [[1.174, 76.7]]]
-    assert all(c.get_facecolors().size == 0 or c.get_facecolors()[0][3] == 0 for c in gflops.collections)
+    assert [c.get_offsets().tolist() for c in gmacs.collections] == [[[1.122, 76.0]], [[1.174, 76.7]]]
+    assert all(c.get_facecolors().size == 0 or c.get_facecolors()[0][3] == 0 for c in gmacs.collections)
 
 
 # --- speed sections: separate runs, kernel policies, slicing, the GPU runner -----------------------
@@ -284,7 +285,7 @@ def test_runs_of_one_series_that_differ_are_refused(tmp_path):
     other["config"]["dtype"] = "bf16"
     renamed = tmp_path / "synthetic-throughput-zoo-run2.json"
     renamed.write_text(json.dumps(other))
-    with pytest.raises(report.ResultsError, match="synthetic-throughput-zoo-run1.json and .*synthetic-throughput-zoo-run2.json.*dtype"):
+    with pytest.raises(ResultsError, match="synthetic-throughput-zoo-run1.json and .*synthetic-throughput-zoo-run2.json.*dtype"):
         report.load_results([VERIFY, ZOO_RUNS[0], renamed])
 
 
@@ -294,19 +295,14 @@ def test_a_single_run_says_it_has_no_spread_yet():
     assert "synthetic-throughput-zoo-run2.json" in markdown  # the name that would add it
 
 
-def test_a_file_without_kernel_policies_says_its_ratios_mix_both_questions():
-    markdown = page(CPU_THROUGHPUT)
-    assert "Kernel policy not recorded: this file predates `--kernels`" in markdown
-    assert "both not recorded, run 1" in markdown
-
-
 def test_slicing_is_set_beside_the_gates_flop_reduction(tmp_path):
     verify = json.loads(VERIFY.read_text())
     verify["claims"].append({
         "claim_id": "slicing_cuts_flops_10_30", "claim": "Slicing cuts 10-30% of the cost.", "source": "paper text",
         "published_low": 10.0, "published_high": 30.0, "unit": "% FLOPs reduction", "measured": 18.4,
-        "status": "pass", "note": "range over models",
-        "details": [{"model": "sret_t", "gflops_sliced": 1.12, "gflops_wo_slice": 1.37, "reduction_pct": 18.25}]})
+        "status": "pass", "method": "range over models", "comparison": "agrees", "deviation": None,
+        "deviation_stale": False,
+        "details": [{"model": "sret_t", "gmacs_sliced": 1.12, "gmacs_wo_slice": 1.37, "reduction_pct": 18.25}]})
     verify_path = tmp_path / "verify.json"
     verify_path.write_text(json.dumps(verify))
     markdown = report.render_markdown(report.load_results([verify_path, DATA / f"synthetic-slicing_speed-{H100}.json"]))
@@ -363,7 +359,7 @@ def test_bad_results_file_is_one_line_and_exit_2(name, needle, tmp_path):
 def test_a_results_file_missing_its_fields_is_named(tmp_path):
     broken = tmp_path / "throughput-broken.json"
     broken.write_text('{"schema": "sret-bench/2", "kind": "throughput", "environment": {}, "results": []}')
-    with pytest.raises(report.ResultsError, match="throughput-broken.json.*config"):
+    with pytest.raises(ResultsError, match="throughput-broken.json.*config"):
         report.load_results([VERIFY, broken])
 
 
@@ -409,23 +405,15 @@ def test_no_committed_result_is_a_test_fixture(tmp_path):
     assert fixtures == [], f"synthetic test data among {what}"
 
 
-def _stated_ages(page: str) -> dict[str, provenance.Age]:
-    """The results files' ages as the page states them (its "Results files against the code" table)."""
-    head = provenance.rendered_at(page)
-    section = page.split("\n## Results files against the code\n", 1)[1]
-    ages = {}
-    for line in section.splitlines():
-        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
-        if line.startswith("| `") and len(cells) == 4:
-            since = None if cells[2] == provenance.UNKNOWN else int(cells[2])
-            commit = None if cells[1] == provenance.UNKNOWN else cells[1]
-            ages[cells[0].strip("`")] = provenance.Age(commit, head, since)
-    return ages
+def _without_ages(page: str) -> str:
+    """The page less what only git history can say: the stale warning and the table of ages."""
+    head, _, rest = page.partition("\n## Results files against the code\n")
+    return "\n".join(line for line in head.splitlines() if not line.startswith("**Stale results:**"))
 
 
 def test_committed_page_matches_its_results(tmp_path, monkeypatch):
     root, what = _committed_reports(tmp_path)
-    monkeypatch.setattr(report, "ROOT", root)  # the page names the files as reports/...
+    monkeypatch.setattr(page_results, "ROOT", root)  # the page names the files as reports/...
     reports = root / "reports"
     latest, verify = reports / "latest.md", reports / "verify.json"
     assert verify.exists(), f"reports/verify.json is not among {what}"
@@ -434,10 +422,10 @@ def test_committed_page_matches_its_results(tmp_path, monkeypatch):
     committed = latest.read_text(encoding="utf-8")
     # The page counts code commits up to the checkout it was rendered from, and names it: re-render there.
     ages = provenance.ages(results.files(), head=provenance.rendered_at(committed))
-    if provenance.resolve(provenance.rendered_at(committed), REPO) is None:
-        # A clone without that history (shallow, or an archive) cannot count them: check the rest of the page.
-        ages = _stated_ages(committed)
     rendered = report.render_markdown(results, report.plot_links(results, reports, page_dir=reports), ages)
+    if provenance.resolve(provenance.rendered_at(committed), REPO) is None:
+        # A clone without that history (shallow, or an archive) cannot count them: everything else is checked.
+        rendered, committed = _without_ages(rendered), _without_ages(committed)
     assert rendered == committed, (
         f"reports/latest.md is stale against the results beside it ({what}): run `{REGENERATE}` and commit reports/")
     redrawn = report.write_plots(results, tmp_path / "redrawn")

@@ -7,13 +7,15 @@ import re
 import pytest
 
 from bench.page import scope
+from bench.page.section import render
+from bench.spec import unchecked
 from bench.spec.expected import ExpectedError, load_claims
 
-HEADER = ",".join(scope.UNCHECKED_COLUMNS) + "\n"
+HEADER = ",".join(unchecked.UNCHECKED_COLUMNS) + "\n"
 
 
 def test_the_committed_list_loads_and_names_real_checked_claims():
-    claims = scope.load_unchecked_claims()
+    claims = unchecked.load_unchecked_claims()
     assert len(claims) >= 5 and {c.wording for c in claims} <= {"verbatim", "paraphrase"}
     assert any("~2%" in c.quote and "gain" in c.quote for c in claims)  # the issue's own example
     checked = {claim.claim_id for claim in load_claims()}
@@ -24,9 +26,9 @@ def test_the_committed_list_loads_and_names_real_checked_claims():
 
 
 def test_the_page_quotes_verbatim_and_marks_paraphrase():
-    claims = [scope.UncheckedClaim("a", "exact words", "verbatim", "Abstract", "v3", "why a"),
-              scope.UncheckedClaim("b", "in other words", "paraphrase", "Sec. 4", "v1", "why b")]
-    text = "\n".join(scope.unchecked_section(claims))
+    claims = [unchecked.UncheckedClaim("a", "exact words", "verbatim", "Abstract", "v3", "why a"),
+              unchecked.UncheckedClaim("b", "in other words", "paraphrase", "Sec. 4", "v1", "why b")]
+    text = "\n".join(render(scope.unchecked_section(claims), {}))
     assert '| "exact words" ' in text and "| arXiv 2111.05297v3, Abstract " in text
     assert "| (paraphrase) in other words " in text and '"in other words"' not in text
 
@@ -41,4 +43,4 @@ def test_a_malformed_row_is_one_error_naming_file_line_and_column(tmp_path, row,
     path = tmp_path / "unchecked_claims.csv"
     path.write_text(HEADER + row)
     with pytest.raises(ExpectedError, match=rf"unchecked_claims.csv, line \d, column '{column}'"):
-        scope.load_unchecked_claims(path)
+        unchecked.load_unchecked_claims(path)

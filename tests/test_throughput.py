@@ -22,7 +22,7 @@ ROW_KEYS = {
     "model", "kernels", "img_size", "batch_size", "batch_size_requested", "dtype", "compile",
     "channels_last", "warmup_iters", "timed_iters", "images_per_s_median", "images_per_s_iqr",
     "images_per_s_min", "images_per_s_max", "latency_ms_p50", "latency_ms_p90",
-    "peak_memory_mb", "memory_method", "flops_per_image", "achieved_tflops", "mfu",
+    "peak_memory_mib", "memory_method", "flops_per_image", "achieved_tflops", "mfu",
     "peak_tflops", "peak_source",
 }
 
@@ -121,7 +121,7 @@ def test_json_document_is_complete_and_unit_named(tiny_run):
         assert ROW_KEYS <= set(row)
         assert row["error"] is None and row["timed_iters"] == 4 and row["img_size"] == 64
         assert row["images_per_s_min"] <= row["images_per_s_median"] <= row["images_per_s_max"]
-        assert row["peak_memory_mb"] > 0 and row["memory_method"]
+        assert row["peak_memory_mib"] > 0 and row["memory_method"]
         assert row["mfu"] == pytest.approx(row["achieved_tflops"] / row["peak_tflops"])
         has_latency = row["batch_size"] == 1
         assert (row["latency_ms_p50"] is not None) == has_latency
@@ -260,7 +260,7 @@ def test_latency_and_mfu_of_a_hand_made_row():
     assert row["images_per_s_median"] == pytest.approx(median)
     assert row["achieved_tflops"] == pytest.approx(1e9 * median / 1e12)
     assert row["mfu"] == pytest.approx(1e9 * median / 1e12 / 2.0)
-    assert row["peak_memory_mb"] == 3 and row["timed_iters"] == 4
+    assert row["peak_memory_mib"] == 3 and row["timed_iters"] == 4
 
 
 # --- ratios --------------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ import torch
 import bench.core.io
 import bench.core.schema
 from bench.gate import verify as gate
+from bench.page.results import REQUIRED, REQUIRED_ROWS
 from bench.spec.expected import EXPECTED_DIR
 from conftest import REPO
 from _imagenet_fixtures import IMAGES_PER_CLASS, RANKING, TOTAL, make_folder
@@ -54,7 +55,7 @@ def _row(body: dict, model: str, metric: str) -> dict:
 def test_the_papers_sret_t_passes_and_one_block_more_fails(tmp_path):
     folder = data_folder(tmp_path / "expected", claims=NO_CLAIM)
     body = gate.verify(["sret_t"], expected=folder, progress=False)
-    assert _row(body, "sret_t", "gflops")["status"] == "pass"
+    assert _row(body, "sret_t", "gmacs")["status"] == "pass"
     assert _row(body, "sret_t.in1k", "params_m")["measured"] == OFFICIAL_PARAMS["sret_t"] / 1e6
     assert not gate.failed(body)
 
@@ -64,7 +65,7 @@ def test_the_papers_sret_t_passes_and_one_block_more_fails(tmp_path):
         return timm.create_model(name, **kwargs)
 
     changed = gate.verify(["sret_t"], build=one_block_more, expected=folder, progress=False)
-    assert _row(changed, "sret_t", "gflops")["status"] == "fail"
+    assert _row(changed, "sret_t", "gmacs")["status"] == "fail"
     assert _row(changed, "sret_t.in1k", "params_m")["status"] == "fail"
     assert gate.failed(changed)
 
@@ -87,38 +88,38 @@ def test_a_known_deviation_explains_one_measurement_not_a_changed_model(tmp_path
     row = _row(changed, "sret_s_wo_slice_384.distill_in1k", "params_m")
     assert row["measured"] == pytest.approx((21_091_212 + 100_000) / 1e6)
     assert row["status"] == "fail" and gate.failed(changed)
-    assert "no longer matches the measurement" in row["note"]
-    assert "explains measured 21.091" in row["note"] and "21.191212" in row["note"]
-    assert "known deviation:" not in row["note"]  # the stale explanation is not shown as the reason
+    assert "no longer matches the measurement" in row["comparison"]
+    assert "explains measured 21.091" in row["comparison"] and "21.191212" in row["comparison"]
+    assert row["deviation"] is None  # the explanation that no longer applies is not shown as the reason
 
 
 def test_the_data_folder_applies_to_figures_claims_and_deviations(tmp_path):
     # A hand-made range that sret_ext's shared blocks (0 parameters added) do not meet, explained
     # for 0 in one folder and for 5 in the other.
-    values = HEADER + "sret_ext,224,gflops,0.7,hand-made,,\n"
+    values = HEADER + "sret_ext,224,gmacs,0.7,hand-made,,\n"
     claims = CLAIM_HEADER + "recursion_adds_no_params,c,hand-made,k,sret_ext,1,2,parameters added\n"
     statuses = {}
     for recorded in ("0", "5"):
         folder = data_folder(tmp_path / recorded, values, claims,
                              f"## claim recursion_adds_no_params\n\nMeasured: {recorded}\n\nShared.\n")
         body = gate.verify(["sret_ext"], expected=folder, progress=False)
-        assert [(r["model"], r["metric"], r["status"]) for r in body["results"]] == [("sret_ext", "gflops", "pass")]
+        assert [(r["model"], r["metric"], r["status"]) for r in body["results"]] == [("sret_ext", "gmacs", "pass")]
         (claim,) = body["claims"]
         assert claim["measured"] == 0
-        statuses[recorded] = claim["status"], claim["note"]
-    assert statuses["0"][0] == "known-deviation" and "Shared." in statuses["0"][1]
-    assert statuses["5"][0] == "fail" and "no longer matches" in statuses["5"][1]
+        statuses[recorded] = claim["status"], claim["comparison"], claim["deviation"]
+    assert statuses["0"][0] == "known-deviation" and statuses["0"][2] == "Shared."
+    assert statuses["5"][0] == "fail" and "no longer matches" in statuses["5"][1] and statuses["5"][2] is None
 
 
 def test_statuses_follow_the_rounding_rule_on_hand_made_figures(tmp_path):
-    folder = data_folder(tmp_path, HEADER + "sret_ext,224,gflops,0.7,a,,\nsret_ext,224,params_m,3.2,b,,\n"
-                         "sret_t,224,gflops,1.10,c,,\nsret_t,224,params_m,4.7,d,,\n",
+    folder = data_folder(tmp_path, HEADER + "sret_ext,224,gmacs,0.7,a,,\nsret_ext,224,params_m,3.2,b,,\n"
+                         "sret_t,224,gmacs,1.10,c,,\nsret_t,224,params_m,4.7,d,,\n",
                          NO_CLAIM, "")
     body = gate.verify(["sret_ext", "sret_t"], expected=folder, progress=False)
     statuses = [(r["model"], r["metric"], r["status"]) for r in body["results"]]
     # 1.1217 rounds to 1.12, not 1.10; 4.756 rounds to 4.8, not 4.7; 3.188 rounds to 3.2.
-    assert statuses == [("sret_ext", "gflops", "pass"), ("sret_ext", "params_m", "pass"),
-                        ("sret_t", "gflops", "fail"), ("sret_t", "params_m", "fail")]
+    assert statuses == [("sret_ext", "gmacs", "pass"), ("sret_ext", "params_m", "pass"),
+                        ("sret_t", "gmacs", "fail"), ("sret_t", "params_m", "fail")]
 
 
 def test_a_baseline_is_checked_against_timms_published_param_count(tmp_path):
@@ -132,7 +133,7 @@ def test_a_baseline_is_checked_against_timms_published_param_count(tmp_path):
     assert row["status"] == "pass" and "results-imagenet.csv" in row["source"]
     (baseline,) = body["baselines"]
     assert (baseline["top1_text"], baseline["label"], baseline["compared_with"]) == ("72.190", "DeiT-Ti", ["in1k"])
-    assert baseline["params"] == round(row["measured"] * 1e6) and round(baseline["gflops"], 2) == 1.26
+    assert baseline["params"] == round(row["measured"] * 1e6) and round(baseline["gmacs"], 2) == 1.26
     assert body["counters"] == {}  # a baseline gets the headline count alone, not thop and the torch counter
 
     def with_more_parameters(name, **kwargs):
@@ -150,7 +151,7 @@ def test_a_baseline_without_img_size_is_counted_at_its_size(tmp_path):
     folder = data_folder(tmp_path / "expected", claims=NO_CLAIM)
     body = gate.verify(["tiny_vit_21m_512"], expected=folder, progress=False)
     (baseline,) = body["baselines"]
-    assert baseline["img_size"] == 512 and round(baseline["gflops"], 2) == 27.02
+    assert baseline["img_size"] == 512 and round(baseline["gmacs"], 2) == 27.02
     assert _row(body, "tiny_vit_21m_512.dist_in22k_ft_in1k", "params_m")["status"] == "pass"
 
 
@@ -171,7 +172,7 @@ def test_top1_is_not_measured_without_data_and_a_subset_never_passes(tmp_path):
                          NO_CLAIM, "")
     body = gate.verify(["sret_t.in1k"], expected=folder, progress=False)
     row = body["results"][0]
-    assert row["status"] == "not-measured" and row["measured"] is None and "--data" in row["note"]
+    assert row["status"] == "not-measured" and row["measured"] is None and "--data" in row["method"]
 
     checkpoints = _answers_ranking_first(tmp_path / "checkpoints")
     make_folder(tmp_path / "val")
@@ -180,7 +181,7 @@ def test_top1_is_not_measured_without_data_and_a_subset_never_passes(tmp_path):
     row = body["results"][0]
     # 4 of 11 images: 36.36%, which rounds to the published 36.4, yet 11 images are not ImageNet val
     assert row["measured"] == pytest.approx(100 * IMAGES_PER_CLASS[RANKING[0]] / TOTAL)
-    assert row["status"] == "subset" and "11 images of 4 classes" in row["note"]
+    assert row["status"] == "subset" and "11 images of 4 classes" in row["method"]
     assert not gate.failed(body)
 
 
@@ -194,7 +195,7 @@ def test_forty_images_of_twenty_classes_are_a_subset(tmp_path):
     row = body["results"][0]
     assert row["measured"] == pytest.approx(100 * 2 / 40)  # the 2 images of class RANKING[0] = 500
     assert row["status"] == "subset" and not gate.failed(body)
-    assert "40 images of 20 classes" in row["note"] and "50,000 images of 1,000 classes" in row["note"]
+    assert "40 images of 20 classes" in row["method"] and "50,000 images of 1,000 classes" in row["comparison"]
     assert "0 fail, 0 known-deviation, 1 subset" in gate.render_table(body)
 
 
@@ -243,11 +244,16 @@ def test_json_is_complete(tmp_path):
     doc = json.loads(out.read_text())
     env = doc["environment"]
     for key in ("torch", "timm", "fvcore", "thop", "python", "device_name", "device_type", "threads",
-                "git_commit", "date"):
+                "git_commit", "git_dirty", "date"):
         assert key in env
     assert doc["kind"] == "verify" and doc["schema"] == bench.core.schema.SCHEMA
+    assert doc["argv"] == ["python", "-m", "bench.verify", "--models", "sret_ext", "--json", str(out),
+                           "--expected", str(folder)]
+    # every field the page reads: a page can be rendered from what the gate wrote
+    assert set(doc) >= set(REQUIRED["verify"])
     (row,) = doc["results"]
-    assert set(row) >= {"model", "img_size", "metric", "published", "measured", "source", "status", "note"}
+    assert set(row) >= set(REQUIRED_ROWS["verify"])
+    assert doc["models"]["sret_ext"] == {"draws_permutation": True, "reconstructed": True}
     assert row["model"] == "sret_ext" and row["published"] == 0.7 and row["status"] == "pass"
     counter = doc["counters"]["sret_ext@224"]
     assert {"fvcore_macs", "thop_macs", "torch_counter_flops", "differences"} <= set(counter)

@@ -1,17 +1,13 @@
 """The paper-claims gate: does every published SReT figure hold? (``python -m bench.verify``)
 
-Two kinds of rows. Against the paper: builds each model, measures its GFLOPs (fvcore, the paper's multiply-add convention, with
-thop and the torch counter beside it) and parameters, its ImageNet top-1 when a checkpoint
-and data are given, and the paper's text claims; compares each with ``expected/`` (or the
-folder given with ``--expected``) by the rounding rule; prints a table and exits 0 (nothing
-fails), 1 (a figure or claim fails) or 2 (bad input). A top-1 measured on anything but the
-full ImageNet-1k validation set is shown as ``subset``: neither pass nor fail. The timm
-baselines of ``baselines.csv`` are counted the same way (fvcore alone) and their parameter
-counts checked against timm's published ones, so the report can set SReT beside them.
-Against the release: for each of the 14 released rows, under each kernel policy (and compiled
-with ``--compile``), the largest logit difference from the official code on the recorded
-weights and input (``official_function/``), which passes within its tolerance. Either kind
-failing exits 1; the verdict counts them apart.
+Two kinds of rows. Against the paper: each model's GMACs (fvcore, the paper's multiply-add
+convention, with thop and the torch counter beside it) and parameters, its ImageNet top-1 when
+a checkpoint and data are given, and the paper's text claims, each compared with ``expected/``
+(or ``--expected DIR``) by the rounding rule; the timm baselines' published parameter counts
+the same way. Against the release: for each of the 14 released rows, under each kernel policy
+(and compiled with ``--compile``), the largest logit difference from the official code on the
+recorded weights and input. Exit 0 (nothing fails), 1 (a row fails) or 2 (bad input). A top-1
+measured on anything but the full ImageNet-1k val is ``subset``: neither pass nor fail.
 """
 from __future__ import annotations
 
@@ -27,70 +23,70 @@ import torch
 from tabulate import tabulate
 from tqdm import tqdm
 
-import sret  # noqa: F401  (registers the models)
-from bench.spec.baselines import DEFAULT_BASELINES, Baseline, load_baselines, param_figures
+from bench.core.cli import ArgumentParser, UsageError, device_text, unknown_name, split_list
+from bench.core.io import write_json_atomic
+from bench.core.names import is_subject
+from bench.core.schema import IMAGENET_VAL_CLASSES, IMAGENET_VAL_IMAGES, is_full_val
+from bench.measure import models
 from bench.measure.claims import MEASUREMENTS, torch_threads
-from bench.core.cli import ArgumentParser, UsageError, run, split_list, unknown_name
-from bench.spec.expected import (DEFAULT, DEFAULT_CLAIMS, DEFAULT_DEVIATIONS, EXPECTED_DIR, STATUSES, SUBSET, Claim,
-                            Deviation, DeviationKey, ExpectedFigure, load_claims, load_deviations, load_expected,
-                            status)
+from bench.measure.counting import FlopCount, count_flops, count_params, explain_differences, headline_macs
+from bench.measure.environment import command, document
 from bench.measure.function import COMPILED, EAGER_POLICIES, function_rows
 from bench.measure.function import METHOD as FUNCTION_METHOD
+from bench.spec.baselines import DEFAULT_BASELINES, Baseline, load_baselines, param_figures
+from bench.spec.expected import (DEFAULT, DEFAULT_CLAIMS, DEFAULT_DEVIATIONS, EXPECTED_DIR, STATUSES, SUBSET, Claim,
+                                 Deviation, DeviationKey, ExpectedFigure, Verdict, load_claims, load_deviations,
+                                 load_expected, status)
 from bench.spec.official import FUNCTION_DIR_NAME, OfficialFunction, load_official_function
-from bench.measure.counting import FlopCount, count_flops, count_params, explain_differences, headline_macs
-from bench.measure import zoo
-from bench.core.schema import IMAGENET_VAL_CLASSES, IMAGENET_VAL_IMAGES
-from bench.measure.environment import command, document
-from bench.core.io import write_json_atomic
 
 Builder = Callable[..., torch.nn.Module]
 FAILING = ("fail",)
-# The set every published top-1 is measured on: ImageNet-1k val. Anything else is a subset.
-# Counting runs one image through small kernels, which stall at their thread barriers when
-# the CPU is shared: on the 2-core dev machine at a 1-minute load of 3-4 the gate before the
-# claims grew took 147-153 s with torch's two threads and 13.6-13.9 s with one
-# (OMP_NUM_THREADS=1); idle, one thread cost 2.5 s (11.5 -> 14.1 s). Measured interleaved;
-# counts do not depend on threads.
+# Counting runs one image through small kernels, which stall at their thread barriers when the
+# CPU is shared; counts do not depend on threads, so they run on one.
 COUNT_THREADS = 1
+METHODS = {"gmacs": "fvcore, one image, multiply-adds", "params_m": "unique parameters"}
 
 
 @dataclass
 class Measurer:
-    """Measures each (architecture, image size) once, however many rows ask for it."""
+    """Measures each (architecture, image size) once, however many rows ask for it, and records
+    what each built model says about itself (``models.describe``) for the page."""
 
     build: Builder = timm.create_model
     counts: dict[tuple[str, int], FlopCount] = field(default_factory=dict)
     headlines: dict[tuple[str, int], tuple[int, int]] = field(default_factory=dict)
+    described: dict[str, dict[str, bool]] = field(default_factory=dict)
+
+    def _built(self, architecture: str, img_size: int) -> torch.nn.Module:
+        model, _ = models.create(architecture, img_size, self.build)
+        self.described.setdefault(architecture, models.describe(architecture, model))
+        return model
 
     def count(self, architecture: str, img_size: int) -> FlopCount:
+        """All three counters (SReT's models and the claims)."""
         key = (architecture, img_size)
         if key not in self.counts:
             with torch_threads(COUNT_THREADS):
-                model = self.build(architecture, img_size=img_size)
-                self.counts[key] = count_flops(model, img_size, architecture)
+                self.counts[key] = count_flops(self._built(architecture, img_size), img_size, architecture)
         return self.counts[key]
 
     def headline(self, architecture: str, img_size: int) -> tuple[int, int]:
         """Parameters and fvcore multiply-adds alone, the counts a baseline is checked and compared
-        by: each counter runs the model once, so thop and the torch counter would triple the
-        time (TinyViT-21M at 512 px: 3.0 s for fvcore alone, 8.0 s for all three, one thread)."""
+        by (each counter runs the model once: all three would triple the time)."""
         key = (architecture, img_size)
         if key in self.counts:
             return self.counts[key].params, self.counts[key].fvcore_macs
         if key not in self.headlines:
             with torch_threads(COUNT_THREADS):
-                try:
-                    model = self.build(architecture, img_size=img_size)
-                except TypeError:  # a model that takes any size has no img_size argument (TinyViT)
-                    model = self.build(architecture)
+                model = self._built(architecture, img_size)
                 self.headlines[key] = count_params(model), headline_macs(model, img_size)
         return self.headlines[key]
 
-    def params_and_gflops(self, architecture: str, img_size: int) -> tuple[float, float]:
-        """(parameters in millions, GFLOPs as fvcore multiply-adds): all three counters for SReT."""
-        if zoo.is_subject(architecture):  # SReT gets all three counters; a baseline the headline alone
+    def params_and_gmacs(self, architecture: str, img_size: int) -> tuple[float, float]:
+        """(parameters in millions, GMACs): all three counters for SReT, the headline for a baseline."""
+        if is_subject(architecture):
             count = self.count(architecture, img_size)
-            return count.params / 1e6, count.gflops
+            return count.params / 1e6, count.gmacs
         params, macs = self.headline(architecture, img_size)
         return params / 1e6, macs / 1e9
 
@@ -119,34 +115,33 @@ def measure_top1(figure: ExpectedFigure, device: str, checkpoints: Path | None,
     return record, f"{record['images']:,} images of {record['classes']:,} classes, checkpoint {path.name}"
 
 
-def is_imagenet_val(record: dict) -> bool:
-    """Whether a top-1 was measured on the full ImageNet-1k val, the set of every published top-1."""
-    return record["images"] == IMAGENET_VAL_IMAGES and record["classes"] == IMAGENET_VAL_CLASSES
+def _verdict_fields(verdict: Verdict) -> dict[str, Any]:
+    return {"status": verdict.status, "comparison": verdict.comparison, "deviation": verdict.deviation,
+            "deviation_stale": verdict.stale_deviation}
 
 
 def measure_figure(figure: ExpectedFigure, measurer: Measurer, device: str, checkpoints: Path | None,
                    data: Path | None, top1_cache: dict[str, dict]) -> dict[str, Any]:
-    """One row of the gate: the published figure, what was measured, and its status."""
-    how, record = "", None
+    """One row of the gate: the published figure, what was measured and how, and the verdict."""
+    record = None
     if figure.metric == "top1":
-        record, how = measure_top1(figure, device, checkpoints, data, top1_cache)
+        record, method = measure_top1(figure, device, checkpoints, data, top1_cache)
         measured = None if record is None else record["top1"]
     else:
-        params_m, gflops = measurer.params_and_gflops(figure.architecture, figure.img_size)
-        measured = gflops if figure.metric == "gflops" else params_m
-        how = "fvcore, one image, multiply-adds" if figure.metric == "gflops" else "unique parameters"
-    if record is not None and not is_imagenet_val(record):
-        row_status, note = SUBSET, (
-            f"a subset, not the ImageNet-1k validation set ({IMAGENET_VAL_IMAGES:,} images of "
-            f"{IMAGENET_VAL_CLASSES:,} classes): not compared with published {figure.published_text}")
+        params_m, gmacs = measurer.params_and_gmacs(figure.architecture, figure.img_size)
+        measured, method = (gmacs if figure.metric == "gmacs" else params_m), METHODS[figure.metric]
+    if record is not None and not is_full_val(record):
+        verdict = Verdict(SUBSET, f"a subset, not the ImageNet-1k validation set ({IMAGENET_VAL_IMAGES:,} images "
+                                  f"of {IMAGENET_VAL_CLASSES:,} classes): not compared with published "
+                                  f"{figure.published_text}")
     else:
-        row_status, note = status(figure, measured, None if measured is not None else how)
+        verdict = status(figure, measured, None if measured is not None else method)
     return {
-        "model": figure.model, "img_size": figure.img_size, "metric": figure.metric,
-        "published": figure.published, "published_text": figure.published_text,
-        "measured": measured, "source": figure.source, "status": row_status,
-        "note": "; ".join(part for part in (note, how if measured is not None else "", figure.note) if part),
-        "reconstructed": "reconstructed" in figure.note,
+        "model": figure.model, "architecture": figure.architecture, "img_size": figure.img_size,
+        "metric": figure.metric, "published": figure.published, "published_text": figure.published_text,
+        "measured": measured, "method": method, "published_note": figure.note, **_verdict_fields(verdict),
+        "source": figure.source, "source_kind": figure.source_kind, "source_row": figure.source_row,
+        "reconstructed": models.reconstructed(figure.model),
     }
 
 
@@ -156,19 +151,17 @@ def measure_claims(claims: list[Claim], architectures: set[str], measurer: Measu
     that builds its own models is always measured)."""
     out = []
     for claim in claims:
-        models = tuple(m for m in claim.models if m in architectures) if claim.models else ()
-        if claim.models and not models:
+        chosen = tuple(m for m in claim.models if m in architectures) if claim.models else ()
+        if claim.models and not chosen:
             continue
         with torch_threads(COUNT_THREADS):
-            result = MEASUREMENTS[claim.claim_id](models, measurer.count, measurer.build)
-        claim_status, shown, note = claim.judge(result.values, result.unmet,
-                                                deviations.get(("claim", claim.claim_id)))
+            result = MEASUREMENTS[claim.claim_id](chosen, measurer.count, measurer.build)
+        verdict, shown = claim.judge(result.values, result.unmet, deviations.get(("claim", claim.claim_id)))
         out.append({
             "claim_id": claim.claim_id, "claim": claim.claim, "source": claim.source,
             "published_low": claim.low, "published_high": claim.high, "unit": claim.unit,
             "published_text": claim.published_text, "measured": shown, "values": result.values,
-            "unmet": result.unmet, "status": claim_status, "details": result.details,
-            "note": "; ".join(part for part in (result.note, note) if part),
+            "unmet": result.unmet, "details": result.details, "method": result.note, **_verdict_fields(verdict),
         })
     return out
 
@@ -185,10 +178,10 @@ class DataFolder:
 
 
 def load_data_folder(folder: Path) -> DataFolder:
-    """The published figures, claims, deviations, baselines and official function recordings of one data folder."""
+    """The published figures, claims, deviations, baselines and official function recordings of one folder."""
     folder = Path(folder)
     deviations = load_deviations(folder / DEFAULT_DEVIATIONS.name)
-    figures = load_expected(folder / DEFAULT.name, deviations_path=folder / DEFAULT_DEVIATIONS.name)
+    figures = load_expected(folder / DEFAULT.name, deviations)
     baselines = load_baselines(folder / DEFAULT_BASELINES.name, deviations)
     return DataFolder(figures + param_figures(baselines), load_claims(folder / DEFAULT_CLAIMS.name, MEASUREMENTS),
                       deviations, baselines, load_official_function(folder / FUNCTION_DIR_NAME))
@@ -200,21 +193,19 @@ def measure_baselines(baselines: list[Baseline], selected: set[str], measurer: M
     for baseline in baselines:
         if baseline.model in selected:
             params, macs = measurer.headline(baseline.architecture, baseline.img_size)
-            out.append({**baseline.to_dict(), "params": params, "fvcore_macs": macs, "gflops": macs / 1e9})
+            out.append({**baseline.to_dict(), "params": params, "fvcore_macs": macs, "gmacs": macs / 1e9})
     return out
 
 
-def verify(models: Sequence[str] | None = None, device: str = "cpu", checkpoints: Path | None = None,
+def verify(names: Sequence[str] | None = None, device: str = "cpu", checkpoints: Path | None = None,
            data: Path | None = None, build: Builder = timm.create_model,
            expected: Path = EXPECTED_DIR, progress: bool | None = None,
            policies: Sequence[str] = EAGER_POLICIES) -> dict[str, Any]:
-    """Measure every selected figure and claim against the data folder ``expected``
-    (``paper_values.csv``, ``claims.csv``, ``deviations.md``, ``baselines.csv``), and every selected
-    released row's function under ``policies`` against ``official_function/``; returns the body of
-    the results document."""
+    """Measure every selected figure and claim against the data folder ``expected``, and every
+    selected released row's function under ``policies``; returns the body of the results document."""
     started = time.perf_counter()
     folder = load_data_folder(expected)
-    figures = select(folder.figures, models)
+    figures = select(folder.figures, names)
     measurer = Measurer(build)
     top1_cache: dict[str, dict] = {}
     # progress None: a bar only when stderr is a terminal (tqdm's disable=None); False: never.
@@ -226,14 +217,14 @@ def verify(models: Sequence[str] | None = None, device: str = "cpu", checkpoints
     baselines = measure_baselines(folder.baselines, {f.model for f in figures}, measurer)
     counters = {f"{arch}@{size}": {**count.to_dict(), "differences": explain_differences(count)}
                 for (arch, size), count in measurer.counts.items()}
-    selected = None if models is None else {f.model for f in figures} | architectures
+    selected = None if names is None else {f.model for f in figures} | architectures
     with tqdm(desc="function", unit="row", file=sys.stderr, disable=disable) as function_bar:
         function = function_rows(folder.function, selected, policies, build, progress=lambda _: function_bar.update())
     return {"results": results, "claims": claim_rows, "counters": counters,
             "counters_method": COUNTERS_METHOD, "baselines": baselines,
             "baselines_method": BASELINES_METHOD, "function": function,
             "function_method": FUNCTION_METHOD + f" Tolerance: {folder.function.atol:g}.",
-            "elapsed_s": round(time.perf_counter() - started, 2)}
+            "models": measurer.described, "elapsed_s": round(time.perf_counter() - started, 2)}
 
 
 COUNTERS_METHOD = (
@@ -250,15 +241,15 @@ BASELINES_METHOD = (
     "attention counted as its two matmuls (the same headline count as SReT's).")
 
 
-def select(figures: list[ExpectedFigure], models: Sequence[str] | None) -> list[ExpectedFigure]:
-    """The figures of the named architectures or tags (all when ``models`` is None)."""
-    if not models:
+def select(figures: list[ExpectedFigure], names: Sequence[str] | None) -> list[ExpectedFigure]:
+    """The figures of the named architectures or tags (all when ``names`` is None)."""
+    if not names:
         return figures
     known = {f.architecture for f in figures} | {f.model for f in figures}
-    for name in models:
+    for name in names:
         if name not in known:
             raise unknown_name("model", name, sorted(known))
-    wanted = set(models)
+    wanted = set(names)
     return [f for f in figures if f.architecture in wanted or f.model in wanted]
 
 
@@ -275,37 +266,8 @@ def _format(value: Any, metric: str) -> str:
     return f"{value:.2f}" if metric == "top1" else f"{value:.3f}"
 
 
-def render_table(body: dict[str, Any]) -> str:
-    """The gate's verdict as plain-text tables (figures, claims, counters)."""
-    rows = [[r["model"] + (" (reconstructed)" if r["reconstructed"] else ""), r["img_size"], r["metric"],
-             r["published_text"], _format(r["measured"], r["metric"]), r["status"]] for r in body["results"]]
-    figures = tabulate(rows, headers=["model", "size", "metric", "published", "measured", "status"],
-                       disable_numparse=True)  # "76.0" stays as printed
-    claims = tabulate([[c["claim_id"], f"{c['published_text']} {c['unit']}", _format(c["measured"], "claim"),
-                        c["status"]] for c in body["claims"]],
-                      headers=["claim", "published", "measured", "status"], disable_numparse=True)
-    claims += "".join("\n\n" + textwrap.fill(f"{c['claim_id']} ({c['status']}): {c['note']}", 100,
-                                               subsequent_indent="  ") for c in body["claims"])
-    counters = tabulate([[name, c["fvcore_macs"] / 1e9, c["thop_macs"] / 1e9, c["torch_counter_macs"] / 1e9,
-                          c["params"] / 1e6] for name, c in body["counters"].items()],
-                        headers=["model@size", "fvcore GMACs", "thop GMACs", "torch counter GMACs", "params M"],
-                        floatfmt=".3f")
-    baselines = tabulate([[b["model"], b["img_size"], b["top1_text"], b["param_count_text"],
-                           f"{b['params'] / 1e6:.3f}", f"{b['gflops']:.3f}"] for b in body["baselines"]],
-                         headers=["baseline (timm)", "size", "top-1 (timm)", "params M (timm)", "params M",
-                                  "fvcore GMACs"], disable_numparse=True)  # timm's figures as printed
-    function = tabulate([[r["model"], r["row"], r["img_size"], r["policy"], _format_difference(r["measured"]),
-                          f"{r['tolerance']:g}", r["status"]] for r in body["function"]],
-                        headers=["released model", "official row", "size", "policy", "max |logit diff|", "tolerance",
-                                 "status"], disable_numparse=True)
-    function += "".join("\n\n" + textwrap.fill(f"{r['model']} {r['policy']} (fail): {r['note']}", 100,
-                                                   subsequent_indent="  ")
-                        for r in body["function"] if r["status"] != "pass")
-    counts = {s: sum(r["status"] == s for r in body["results"] + body["claims"]) for s in STATUSES}
-    verdict = ", ".join(f"{n} {s}" for s, n in counts.items())
-    tables = [figures, claims, counters] + ([baselines] if body["baselines"] else []) + (
-        [function] if body["function"] else [])
-    return "\n\n".join(tables) + f"\n\nverdict: {verdict} ({body['elapsed_s']:.1f} s)\n{function_verdict(body)}"
+def _format_difference(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2g}"
 
 
 def function_verdict(body: dict[str, Any]) -> str:
@@ -314,14 +276,43 @@ def function_verdict(body: dict[str, Any]) -> str:
     if not rows:
         return "function against the official code: no released model selected"
     passed = sum(r["status"] == "pass" for r in rows)
-    models = len({r["model"] for r in rows})
     policies = ", ".join(dict.fromkeys(r["policy"] for r in rows))
-    return (f"function against the official code ({models} released models x {policies}): {passed} pass, "
-            f"{len(rows) - passed} fail")
+    return (f"function against the official code ({len({r['model'] for r in rows})} released models x {policies}): "
+            f"{passed} pass, {len(rows) - passed} fail")
 
 
-def _format_difference(value: float | None) -> str:
-    return "-" if value is None else f"{value:.2g}"
+def render_table(body: dict[str, Any]) -> str:
+    """The gate's verdict as plain-text tables (figures, claims, counters, baselines, function)."""
+    rows = [[r["model"] + (" (reconstructed)" if r["reconstructed"] else ""), r["img_size"], r["metric"],
+             r["published_text"], _format(r["measured"], r["metric"]), r["status"]] for r in body["results"]]
+    figures = tabulate(rows, headers=["model", "size", "metric", "published", "measured", "status"],
+                       disable_numparse=True)  # "76.0" stays as printed
+    claims = tabulate([[c["claim_id"], f"{c['published_text']} {c['unit']}", _format(c["measured"], "claim"),
+                        c["status"]] for c in body["claims"]],
+                      headers=["claim", "published", "measured", "status"], disable_numparse=True)
+    claims += "".join("\n\n" + textwrap.fill(
+        f"{c['claim_id']} ({c['status']}): {'; '.join(p for p in (c['method'], c['comparison'], c['deviation']) if p)}",
+        100, subsequent_indent="  ") for c in body["claims"])
+    counters = tabulate([[name, c["fvcore_macs"] / 1e9, c["thop_macs"] / 1e9, c["torch_counter_macs"] / 1e9,
+                          c["params"] / 1e6] for name, c in body["counters"].items()],
+                        headers=["model@size", "fvcore GMACs", "thop GMACs", "torch counter GMACs", "params M"],
+                        floatfmt=".3f")
+    baselines = tabulate([[b["model"], b["img_size"], b["top1_text"], b["param_count_text"],
+                           f"{b['params'] / 1e6:.3f}", f"{b['gmacs']:.3f}"] for b in body["baselines"]],
+                         headers=["baseline (timm)", "size", "top-1 (timm)", "params M (timm)", "params M",
+                                  "fvcore GMACs"], disable_numparse=True)  # timm's figures as printed
+    function = tabulate([[r["model"], r["row"], r["img_size"], r["policy"], _format_difference(r["measured"]),
+                          f"{r['tolerance']:g}", r["status"]] for r in body["function"]],
+                        headers=["released model", "official row", "size", "policy", "max |logit diff|", "tolerance",
+                                 "status"], disable_numparse=True)
+    function += "".join("\n\n" + textwrap.fill(f"{r['model']} {r['policy']} (fail): {r['diagnosis']}", 100,
+                                               subsequent_indent="  ")
+                        for r in body["function"] if r["status"] != "pass")
+    counts = {s: sum(r["status"] == s for r in body["results"] + body["claims"]) for s in STATUSES}
+    verdict = ", ".join(f"{n} {s}" for s, n in counts.items())
+    tables = [figures, claims, counters] + ([baselines] if body["baselines"] else []) + (
+        [function] if body["function"] else [])
+    return "\n\n".join(tables) + f"\n\nverdict: {verdict} ({body['elapsed_s']:.1f} s)\n{function_verdict(body)}"
 
 
 def _existing_dir(text: str | None, flag: str) -> Path | None:
@@ -334,9 +325,10 @@ def _existing_dir(text: str | None, flag: str) -> Path | None:
 
 
 def parse_args(argv: Sequence[str] | None):
+    """Every option checked before anything is measured."""
     parser = ArgumentParser(prog="python -m bench.verify", description=__doc__.splitlines()[0])
     parser.add_argument("--models", default="all", help="comma-separated architectures or tags, or 'all'")
-    parser.add_argument("--device", default="cpu", help="cpu or cuda (top-1 evaluation only)")
+    parser.add_argument("--device", default="cpu", type=device_text, help="cpu or cuda (top-1 evaluation only)")
     parser.add_argument("--json", help="write the results document here (atomically)")
     parser.add_argument("--checkpoints", help="directory of released checkpoints, one per tag: <tag>.pth")
     parser.add_argument("--data", help="ImageNet validation folder (one folder per WordNet id)")
@@ -347,8 +339,6 @@ def parse_args(argv: Sequence[str] | None):
                         help="also check the torch.compile'd model against the official logits (one compile "
                              "per released architecture: minutes on a CPU)")
     args = parser.parse_args(argv)
-    if args.device not in ("cpu", "cuda") and not args.device.startswith("cuda:"):
-        raise UsageError(f"unknown device {args.device!r} (cpu or cuda)")
     if args.device.startswith("cuda") and not torch.cuda.is_available():
         raise UsageError(f"--device {args.device}: no CUDA GPU is available on this machine")
     args.checkpoints = _existing_dir(args.checkpoints, "--checkpoints")
@@ -367,7 +357,3 @@ def main(argv: Sequence[str] | None = None) -> int:
         write_json_atomic(args.json, document("verify", args.device, command("bench.verify", argv), **body))
     print(render_table(body))
     return 1 if failed(body) else 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(run(main))

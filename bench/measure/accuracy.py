@@ -284,7 +284,7 @@ def _positive(text: str) -> int:
     return value
 
 
-def _parse(argv: Sequence[str] | None):
+def parse_args(argv: Sequence[str] | None):
     parser = ArgumentParser(
         prog="python -m bench.accuracy",
         description="Top-1/top-5 of a checkpoint on an ImageNet validation folder (<data>/<wnid>/*.JPEG).",
@@ -334,7 +334,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _main(argv: Sequence[str] | None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    args = _parse(argv)
+    args = parse_args(argv)
     with _process_group(args.device) as (rank, device):
         record, predictions = _evaluate_checkpoint(
             args.pretrained or args.model, None if args.pretrained else args.checkpoint, args.data,
@@ -370,6 +370,3 @@ def _table(record: dict[str, Any]) -> str:
                                               f"{record['top1_std']:.3f}"))
     return tabulate(rows, tablefmt="simple")
 
-
-if __name__ == "__main__":
-    raise SystemExit(run(main))

@@ -104,7 +104,7 @@ def recursion_adds_no_params(models: tuple[str, ...], count: Counter, build: Bui
             "params_added_outside_nll": added, "nll_params_added": nll[0] - nll[1],
             "block_applications": depth[0], "block_applications_counterpart": depth[1],
             "layers_with_nll": applied_depth(model), "layers_with_nll_counterpart": applied_depth(counterpart),
-            "gflops": macs[0] / 1e9, "gflops_counterpart": macs[1] / 1e9})
+            "gmacs": macs[0] / 1e9, "gmacs_counterpart": macs[1] / 1e9})
         if depth[0] <= depth[1]:
             unmet.append(f"{name}: depth does not grow ({depth[1]} -> {depth[0]} block applications)")
         if macs[0] <= macs[1]:
@@ -125,7 +125,7 @@ def slicing_cuts_flops(models: tuple[str, ...], count: Counter, build: Builder) 
     details = []
     for name in models:
         sliced, full = count(name, 224).fvcore_macs, count(f"{name}_wo_slice", 224).fvcore_macs
-        details.append({"model": name, "gflops_sliced": sliced / 1e9, "gflops_wo_slice": full / 1e9,
+        details.append({"model": name, "gmacs_sliced": sliced / 1e9, "gmacs_wo_slice": full / 1e9,
                         "reduction_pct": 100 * (1 - sliced / full)})
     return ClaimMeasurement([d["reduction_pct"] for d in details], details, note=(
         "fvcore GMACs at 224, each model against its _wo_slice twin: " + ", ".join(
@@ -150,7 +150,7 @@ def deep_recursion_is_compact(models: tuple[str, ...], count: Counter, build: Bu
     return ClaimMeasurement([params / 1e6], [{
         "model": "SReT-T blocks, depth 16-80-24, recursive_num 2-5-3",
         "block_applications": applications, "layers_with_nll": layers,
-        "params_m": params / 1e6, "gflops": macs / 1e9}],
+        "params_m": params / 1e6, "gmacs": macs / 1e9}],
         note=f"{applications} shared-block applications ({layers} layers with NLLs): "
              f"{params / 1e6:.2f}M parameters (counted on the built model), {macs / 1e9:.2f} GMACs "
              "(fvcore, one 224 image)")
@@ -187,7 +187,7 @@ def _one_image(model: nn.Module, img_size: int) -> dict[str, Any]:
     weights = sum(t.numel() * t.element_size() for t in [*model.parameters(), *model.buffers()])
     return {"first_call_s": seconds[0], "seconds": seconds[1], "threads": RUN_THREADS,
             "load_average_1min": os.getloadavg()[0],
-            "peak_memory_mb": (weights + x.numel() * x.element_size() + growth) / 2**20,
+            "peak_memory_mib": (weights + x.numel() * x.element_size() + growth) / 2**20,
             "memory_method": method}
 
 
@@ -208,14 +208,14 @@ def thousand_layers_are_compact(models: tuple[str, ...], count: Counter, build: 
     return ClaimMeasurement([params / 1e6], [{
         "model": f"SReT-T blocks, each applied {THOUSAND_LOOPS} times",
         "block_applications": applications, "layers_with_nll": layers, "params_m": params / 1e6,
-        "gflops": macs / 1e9, **run}],
+        "gmacs": macs / 1e9, **run}],
         note=(f"{applications} shared-block applications ({layers} layers with NLLs): "
               f"{params / 1e6:.2f}M parameters (counted on the built model); {macs / 1e9:.2f} GMACs "
               f"(fvcore on SReT-T's blocks applied once and twice, scaled linearly to {THOUSAND_LOOPS} "
               "applications of each block); "
               f"one 224 image on the CPU in {run['seconds']:.2f} s (a warm call, after a first call "
               f"of {run['first_call_s']:.2f} s; torch threads: {run['threads']}, 1-minute load "
-              f"{run['load_average_1min']:.2f}), peak memory {run['peak_memory_mb']:.0f} MiB (weights, "
+              f"{run['load_average_1min']:.2f}), peak memory {run['peak_memory_mib']:.0f} MiB (weights, "
               "input and the RSS growth of the warm call)"))
 
 

@@ -46,7 +46,7 @@ class FlopCount:
     fvcore_unsupported_ops: dict[str, int] = field(default_factory=dict)
 
     @property
-    def gflops(self) -> float:
+    def gmacs(self) -> float:
         """The headline: fvcore multiply-adds in G, the paper's convention."""
         return self.fvcore_macs / 1e9
 
@@ -55,7 +55,7 @@ class FlopCount:
         return self.torch_counter_flops // 2
 
     def to_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "gflops": self.gflops, "params_m": self.params / 1e6,
+        return {**asdict(self), "gmacs": self.gmacs, "params_m": self.params / 1e6,
                 "torch_counter_macs": self.torch_counter_macs}
 
 

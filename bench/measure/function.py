@@ -170,6 +170,6 @@ def function_rows(recording: OfficialFunction, architectures: Iterable[str] | No
                 "row": row.row, "model": row.tag, "architecture": row.architecture, "img_size": row.image_size,
                 "policy": policy, "measured": outcome.difference, "tolerance": recording.atol,
                 "status": "pass" if holds else "fail", "source": recording.source,
-                "note": "" if holds else diagnosis(outcomes, policy, recording.atol),
+                "diagnosis": "" if holds else diagnosis(outcomes, policy, recording.atol),
             })
     return rows

@@ -505,6 +505,3 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(summary(runner))
     return 1 if any(p.errors for p in runner.phases) else 0
 
-
-if __name__ == "__main__":
-    raise SystemExit(run(main))

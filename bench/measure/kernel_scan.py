@@ -132,6 +132,3 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(tabulate(rows["attention"], headers="keys", floatfmt=".2f"))
     return 0
 
-
-if __name__ == "__main__":
-    raise SystemExit(run(main))

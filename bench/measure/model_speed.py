@@ -279,6 +279,3 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"goal {form} >= {GOALS[form]:.2f}x for every model: {state}")
     return 0
 
-
-if __name__ == "__main__":
-    raise SystemExit(run(main))

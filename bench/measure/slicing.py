@@ -160,6 +160,3 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"wrote {config.json}")
     return 1 if any(row["error"] for row in measured["results"]) else 0
 
-
-if __name__ == "__main__":
-    raise SystemExit(run(main))

@@ -409,9 +409,9 @@ def result_row(entry: Entry, config: Config, peak_tflops: float | None, peak_sou
         "images_per_s_median": None, "images_per_s_iqr": None,
         "images_per_s_min": None, "images_per_s_max": None, "images_per_s_by_round": [],
         "latency_ms_p50": None, "latency_ms_p90": None,
-        "peak_memory_mb": None if entry.memory_bytes is None else entry.memory_bytes / 2**20,
+        "peak_memory_mib": None if entry.memory_bytes is None else entry.memory_bytes / 2**20,
         "memory_method": entry.memory_method,
-        "cuda_max_memory_allocated_mb": (None if entry.cuda_max_memory_allocated is None
+        "cuda_max_memory_allocated_mib": (None if entry.cuda_max_memory_allocated is None
                                          else entry.cuda_max_memory_allocated / 2**20),
         "param_count": subject.param_count, "flops_per_image": flops,
         "achieved_tflops": None, "mfu": None,
@@ -629,7 +629,7 @@ _TABLE_COLUMNS = {
     "images_per_s_median": "img/s median", "images_per_s_iqr": "IQR",
     "images_per_s_min": "min", "images_per_s_max": "max",
     "latency_ms_p50": "p50 ms", "latency_ms_p90": "p90 ms",
-    "peak_memory_mb": "peak MiB", "gmacs_per_image": "GMACs/img",
+    "peak_memory_mib": "peak MiB", "gmacs_per_image": "GMACs/img",
     "achieved_tflops": "TFLOP/s", "mfu_percent": "MFU %",
 }
 
@@ -743,6 +743,3 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"wrote {config.csv}")
     return EXIT_FAILED if any(row["error"] for row in measured["results"]) else EXIT_OK
 
-
-if __name__ == "__main__":
-    raise SystemExit(run(main))

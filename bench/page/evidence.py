@@ -14,16 +14,11 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
+from bench.core.names import architecture
 from bench.spec.expected import STATUSES, SUBSET
-from bench.page.markdown import table
 
 # Metrics that are a property of the architecture at a size, not of any weights.
-SHAPE_METRICS = ("gflops", "params_m")
-
-
-def architecture(model: str) -> str:
-    """``sret_t.distill_in1k`` -> ``sret_t``: the part of a pretrained tag that fixes the shape."""
-    return model.split(".", 1)[0]
+SHAPE_METRICS = ("gmacs", "params_m")
 
 
 def measurement_key(row: dict[str, Any]) -> tuple[str, int, str]:
@@ -75,15 +70,16 @@ def _counts(counts: dict[str, int]) -> str:
                      if counts[status] or status in ("pass", "fail"))
 
 
-def verdict_lines(verify: dict[str, Any], date: str) -> list[str]:
-    """The verdict: the paper's figures and the measurements behind them, claims, reconstructions apart."""
+def verdict_lines(verify: dict[str, Any], date: str, anchors: dict[str, str]) -> list[str]:
+    """The verdict: the paper's figures and the measurements behind them, claims, the release's
+    function, reconstructions apart; linked to the sections (``anchors``: key -> anchor)."""
     found = evidence(verify["results"])
     claims = {status: sum(claim["status"] == status for claim in verify["claims"]) for status in STATUSES}
     lines = [f"**Verdict: of the {found.figures_total} published figures, {_counts(found.figures)}**; "
              f"of the {len(verify['claims'])} text claims checked, {_counts(claims)}. Checked by `bench.verify` "
              f"on {date}; the figures (Papers with Code and the official README) rest on "
              f"{found.measurements_total} independent measurements: {_counts(found.measurements)} "
-             f"([what was checked](#what-was-checked)).", ""]
+             f"([what was checked](#{anchors['scope']})).", ""]
     function = verify["function"]
     if function:
         passed = sum(row["status"] == "pass" for row in function)
@@ -91,20 +87,22 @@ def verdict_lines(verify: dict[str, Any], date: str) -> list[str]:
                   f"({len({row['model'] for row in function})} released models under "
                   f"{', '.join(dict.fromkeys(row['policy'] for row in function))} kernels), {passed} compute the "
                   f"official function within {function[0]['tolerance']:g} and {len(function) - passed} do not "
-                  "([the rows](#what-each-released-model-computes-against-the-official-code)).", ""]
+                  f"([the rows](#{anchors['function']})).", ""]
     for row in found.reconstructed:
         lines += [f"Counted apart: {row['model']} {row['img_size']} {row['metric']} ({row['status']}) checks our "
                   f"reconstruction of a model that was never released, not a figure of the authors' model.", ""]
     return lines
 
 
-def evidence_table(verify: dict[str, Any]) -> list[str]:
-    """Figures and measurements per status, as Markdown lines, with what a measurement is."""
+def evidence_rows(verify: dict[str, Any]) -> list[list[Any]]:
+    """Figures and measurements per status, then the totals."""
     found = evidence(verify["results"])
     rows = [[_STATUS_WORDS[status], found.figures[status], found.measurements[status]] for status in STATUSES]
-    rows.append(["all", found.figures_total, found.measurements_total])
-    return [table(rows, ["status", "published figures", "independent measurements"]), "",
-            "A measurement is one count of a model's shape for GMACs and parameters (an `.in1k` and a "
-            "`.distill_in1k` tag of one architecture, and a Papers-with-Code row naming it, share it) and one "
-            "evaluation of one set of weights for top-1. A measurement behind figures of different statuses is "
-            "counted under each. Reconstructed architectures are not counted here.", ""]
+    return rows + [["all", found.figures_total, found.measurements_total]]
+
+
+EVIDENCE_HEADERS = ("status", "published figures", "independent measurements")
+MEASUREMENT_WORDS = ("A measurement is one count of a model's shape for GMACs and parameters (an `.in1k` and a "
+                     "`.distill_in1k` tag of one architecture, and a Papers-with-Code row naming it, share it) and one "
+                     "evaluation of one set of weights for top-1. A measurement behind figures of different statuses "
+                     "is counted under each. Reconstructed architectures are not counted here.")

@@ -16,14 +16,14 @@ from typing import Any, Mapping, Sequence
 
 from bench.page import plots
 from bench.spec.baselines import peers_of
-from bench.page.evidence import architecture
-from bench.page.markdown import table
+from bench.core.names import architecture
+from bench.page.section import Section, Table
 from bench.page.plots import DPI, plt
 from bench.core.schema import is_full_val
 
-PLOT_NAME = "top1_vs_params_and_gflops.png"
+PLOT_NAME = "top1_vs_params_and_gmacs.png"
 FIGSIZE = (13.0, 6.0)
-AXES = (("params_m", "parameters (M, log scale)"), ("gflops", "GMACs per image (multiply-adds, log scale)"))
+AXES = (("params_m", "parameters (M, log scale)"), ("gmacs", "GMACs per image (multiply-adds, log scale)"))
 SRET_COLOURS = {False: "tab:blue", True: "tab:green"}  # distilled?
 BASELINE_COLOURS = {"in1k": "tab:orange", "in1k_distilled": "tab:red", "in21k_ft_in1k": "tab:purple",
                     "in22k_distilled_ft_in1k": "tab:brown"}
@@ -42,7 +42,7 @@ class Point:
     colour: str
     sret: bool
     params_m: float | None
-    gflops: float | None
+    gmacs: float | None
     top1_published: float
     top1_measured: float | None = None
 
@@ -83,10 +83,10 @@ def points(verify: Mapping[str, Any], accuracies: Sequence[Mapping[str, Any]] = 
             continue
         measured = top1["measured"] if top1["status"] in ("pass", "fail", "known-deviation") else None
         out.append(Point(tag, _sret_label(tag), SRET_COLOURS["distill" in tag], True, costs["params_m"],
-                         costs["gflops"], top1["published"], measured))
+                         costs["gmacs"], top1["published"], measured))
     for baseline in verify.get("baselines", []):
         out.append(Point(baseline["model"], baseline["label"], BASELINE_COLOURS[baseline["training"]], False,
-                         baseline["params"] / 1e6, baseline["gflops"], float(baseline["top1_text"]),
+                         baseline["params"] / 1e6, baseline["gmacs"], float(baseline["top1_text"]),
                          _measured_top1(accuracies, baseline["model"])))
     return out
 
@@ -216,13 +216,13 @@ def comparisons(verify: Mapping[str, Any]) -> list[dict[str, Any]]:
     for point in sret:
         for peer in peers_of(point.model, sizes[point.model], baselines):
             params = None if point.params_m is None else point.params_m / (peer["params"] / 1e6)
-            gflops = None if point.gflops is None else point.gflops / peer["gflops"]
+            gmacs = None if point.gmacs is None else point.gmacs / peer["gmacs"]
             delta = point.top1_published - float(peer["top1_text"])
             out.append({"model": point.model, "peer": peer["label"], "peer_model": peer["model"],
                         "training": peer["training_words"], "top1_difference": delta,
-                        "params_ratio": params, "gflops_ratio": gflops,
-                        "holds": delta > 0 and params is not None and params < 1 and gflops is not None
-                        and gflops < 1})
+                        "params_ratio": params, "gmacs_ratio": gmacs,
+                        "holds": delta > 0 and params is not None and params < 1 and gmacs is not None
+                        and gmacs < 1})
     return out
 
 
@@ -236,37 +236,34 @@ def _holds(row: Mapping[str, Any]) -> str:
     parts = []
     if row["top1_difference"] <= 0:
         parts.append("lower top-1")
-    for key, words in (("params_ratio", "parameters"), ("gflops_ratio", "GMACs")):
+    for key, words in (("params_ratio", "parameters"), ("gmacs_ratio", "GMACs")):
         if row[key] is not None and row[key] >= 1:
             parts.append(f"more {words}")
     return "no: " + ", ".join(parts) if parts else "-"
 
 
-def section(verify: Mapping[str, Any], accuracies: Sequence[Mapping[str, Any]], link: str | None) -> list[str]:
-    """The report's comparison: the figure, what it draws, the table."""
-    lines = ["### SReT among its peers", ""]
+def section(verify: Mapping[str, Any], accuracies: Sequence[Mapping[str, Any]], link: str | None,
+            verify_name: str, key: str = "") -> Section:
+    """The page's comparison: the figure, what it draws, the table (read from ``verify_name``)."""
+    out = Section("SReT among its peers", key=key, level=3)
     drawn = points(verify, accuracies)
     if link and drawn:
-        lines += [f"![Top-1 vs parameters and GMACs]({link})", ""]
-    if not verify.get("baselines"):
-        return lines + ["The verify results hold no baseline counts (they predate `expected/baselines.csv`), so "
-                        "SReT is drawn alone: rerun `python -m bench.verify --json reports/verify.json` to draw it "
-                        "beside DeiT and PiT.", ""]
-    lines += [f"Drawn: {sum(p.sret for p in drawn)} SReT models and {sum(not p.sret for p in drawn)} timm "
-              "baselines. Top-1 is the published figure (hollow: the paper's README for SReT, timm's "
-              "`results/results-imagenet.csv` for the baselines, `expected/baselines.csv` gives each line and "
-              "commit), filled where it was measured; parameters and GMACs are measured, with the gate's "
-              "counters (unique parameters; fvcore multiply-adds of one image, fused attention counted).", ""]
+        out.add(f"![Top-1 vs parameters and GMACs]({link})")
+    out.add(f"Drawn: {sum(p.sret for p in drawn)} SReT models and {sum(not p.sret for p in drawn)} timm "
+            "baselines. Top-1 is the published figure (hollow: the paper's README for SReT, timm's "
+            "`results/results-imagenet.csv` for the baselines, `expected/baselines.csv` gives each line and "
+            "commit), filled where it was measured; parameters and GMACs are measured, with the gate's "
+            "counters (unique parameters; fvcore multiply-adds of one image, fused attention counted).")
     rows = comparisons(verify)
     if rows:
-        lines += [table([[row["model"], f"{row['peer']} ({row['peer_model']})", row["training"],
-                          f"{row['top1_difference']:+.1f}", _ratio(row["params_ratio"]),
-                          _ratio(row["gflops_ratio"]), _holds(row)] for row in rows],
-                        ["SReT", "compared with", "its training", "top-1 difference (pp, published)",
-                         "params ratio (measured)", "GMACs ratio (measured)",
-                         "higher top-1 at fewer params and GMACs?"]), ""]
-        lines += ["Each SReT model is compared with the baselines of its size budget (Ti with T and LT, S with "
-                  "S) at the same resolution, trained as it was (ImageNet-1k, or distilled); at 384 and 512 px "
-                  "the baselines saw more data (their training is named). The difference is printed to 0.1, "
-                  "the precision of SReT's published top-1; a ratio under 1 means SReT is cheaper.", ""]
-    return lines
+        out.add(Table([[row["model"], f"{row['peer']} ({row['peer_model']})", row["training"],
+                        f"{row['top1_difference']:+.1f}", _ratio(row["params_ratio"]),
+                        _ratio(row["gmacs_ratio"]), _holds(row)] for row in rows],
+                      ["SReT", "compared with", "its training", "top-1 difference (pp, published)",
+                       "params ratio (measured)", "GMACs ratio (measured)",
+                       "higher top-1 at fewer params and GMACs?"], [verify_name]),
+                "Each SReT model is compared with the baselines of its size budget (Ti with T and LT, S with "
+                "S) at the same resolution, trained as it was (ImageNet-1k, or distilled); at 384 and 512 px "
+                "the baselines saw more data (their training is named). The difference is printed to 0.1, "
+                "the precision of SReT's published top-1; a ratio under 1 means SReT is cheaper.")
+    return out

@@ -9,16 +9,17 @@ the history does not hold, every answer is "unknown"; nothing here raises.
 """
 from __future__ import annotations
 
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
-from bench.page.markdown import table
+from bench.core.git import REPO, git
+from bench.page.markdown import device_label
+from bench.page.section import Section, Table
 
-REPO = Path(__file__).resolve().parents[2]
 CODE_PATHS = ("sret", "bench")
 UNKNOWN = "unknown"
+AGES, ENVIRONMENT = "ages", "environment"
 
 
 @dataclass(frozen=True)
@@ -34,20 +35,11 @@ class Age:
         return bool(self.code_commits_since)
 
 
-def _git(repo: Path, *args: str) -> str | None:
-    """Stdout of a git command in ``repo``, or None when git, the checkout or the revision is missing."""
-    try:
-        done = subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True, timeout=30)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return done.stdout.strip() if done.returncode == 0 else None
-
-
 def resolve(revision: str | None, repo: Path = REPO) -> str | None:
     """The full commit id of ``revision`` in ``repo``'s history, or None."""
     if not revision:
         return None
-    return _git(repo, "rev-parse", "--verify", "--quiet", f"{revision}^{{commit}}")
+    return git("rev-parse", "--verify", "--quiet", f"{revision}^{{commit}}", repo=repo)
 
 
 def age(commit: str | None, head: str | None = "HEAD", repo: Path = REPO,
@@ -56,9 +48,9 @@ def age(commit: str | None, head: str | None = "HEAD", repo: Path = REPO,
     full, head_full = resolve(commit, repo), resolve(head, repo)
     if full is None or head_full is None:
         return Age(full or commit, head_full, None)
-    if _git(repo, "merge-base", "--is-ancestor", full, head_full) is None:
+    if git("merge-base", "--is-ancestor", full, head_full, repo=repo) is None:
         return Age(full, head_full, None)  # not an ancestor: "since" has no meaning
-    listed = _git(repo, "rev-list", "--count", f"{full}..{head_full}", "--", *paths)
+    listed = git("rev-list", "--count", f"{full}..{head_full}", "--", *paths, repo=repo)
     return Age(full, head_full, int(listed) if listed and listed.isdigit() else None)
 
 
@@ -83,7 +75,7 @@ def _short(commit: str | None) -> str:
     return commit[:12] if commit else UNKNOWN
 
 
-def age_section(found: dict[str, Age]) -> list[str]:
+def age_section(found: dict[str, Age]) -> Section:
     """The table of results files against the code, a stale file in bold."""
     heads = {entry.head for entry in found.values()}
     head = next(iter(heads)) if len(heads) == 1 else None
@@ -93,23 +85,54 @@ def age_section(found: dict[str, Age]) -> list[str]:
         verdict = ("**stale: the code changed since**" if entry.stale else
                    "current" if entry.code_commits_since == 0 else UNKNOWN)
         rows.append([f"`{name}`", _short(entry.commit), since, verdict])
-    lines = ["## Results files against the code", "",
-             f"Commits that changed `{'/` or `'.join(CODE_PATHS)}/` after the commit each results file was "
-             f"measured at, up to {_short(head) if head else 'an unknown commit'} (the checkout this page was "
-             "rendered from). A stale file may no longer describe the code: measure it again.", "",
-             table(rows, ["results file", "measured at commit", "code commits since", "state"]), ""]
+    return Section("Results files against the code", [
+        f"Commits that changed `{'/` or `'.join(CODE_PATHS)}/` after the commit each results file was "
+        f"measured at, up to {_short(head) if head else 'an unknown commit'} (the checkout this page was "
+        "rendered from). A stale file may no longer describe the code: measure it again.",
+        Table(rows, ["results file", "measured at commit", "code commits since", "state"], list(found))], key=AGES)
+
+
+def stale_lines(found: dict[str, Age], documents: dict[str, dict[str, Any]], anchors: dict[str, str]) -> list[str]:
+    """The warning at the top of the page for results older than the code they measured, or measured
+    on uncommitted code."""
+    stale = [name for name, entry in found.items() if entry.stale]
+    dirty = [name for name, document in documents.items() if document["environment"].get("git_dirty")]
+    lines = []
+    if stale:
+        lines += [f"**Stale results:** {', '.join(f'`{name}`' for name in stale)} "
+                  f"{'was' if len(stale) == 1 else 'were'} measured before later changes to "
+                  f"`{'/` or `'.join(CODE_PATHS)}/` ([results files against the code](#{anchors[AGES]})).", ""]
+    if dirty:
+        lines += [f"**Uncommitted code:** {', '.join(f'`{name}`' for name in dirty)} "
+                  f"{'was' if len(dirty) == 1 else 'were'} measured on changes to `{'/` or `'.join(CODE_PATHS)}/` "
+                  "that no commit holds: no commit reproduces them.", ""]
     return lines
 
 
-def stale_lines(found: dict[str, Age]) -> list[str]:
-    """The warning at the top of the page when a results file is older than the code it measured."""
-    stale = [name for name, entry in found.items() if entry.stale]
-    if not stale:
-        return []
-    return [f"**Stale results:** {', '.join(f'`{name}`' for name in stale)} "
-            f"{'was' if len(stale) == 1 else 'were'} measured before later changes to "
-            f"`{'/` or `'.join(CODE_PATHS)}/` ([results files against the code](#results-files-against-the-code)).",
-            ""]
+_ENVIRONMENT_FIELDS = (("kind", None), ("date", "date"), ("git commit", "git_commit"), ("uncommitted code", "git_dirty"),
+                       ("device", None), ("torch device", "device"), ("threads", "threads"), ("CPUs", "cpu_count"),
+                       ("python", "python"), ("torch", "torch"), ("timm", "timm"), ("fvcore", "fvcore"),
+                       ("thop", "thop"), ("platform", "platform"))
+
+
+def environment_section(files: Sequence[tuple[str, dict[str, Any]]]) -> Section:
+    table = []
+    for label, key in _ENVIRONMENT_FIELDS:
+        if label == "kind":
+            cells = [document["kind"] for _, document in files]
+        elif label == "device":
+            cells = [device_label(document["environment"]) for _, document in files]
+        else:
+            cells = [document["environment"].get(key) for _, document in files]
+        if key == "git_commit":
+            cells = [cell[:12] if cell else None for cell in cells]
+        if key == "git_dirty":
+            cells = ["**yes**" if cell else "no" if cell is False else UNKNOWN for cell in cells]
+        table.append([label, *cells])
+    return Section("Environment of each results file", [
+        Table(table, ["", *(f"`{name}`" for name, _ in files)], [name for name, _ in files]),
+        "Regenerate this page from the committed results with `python -m bench.report > reports/latest.md`."],
+        key=ENVIRONMENT)
 
 
 def rendered_at(page: str) -> str | None:

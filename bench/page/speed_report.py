@@ -17,11 +17,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from bench.page.markdown import date, device_label, number, significant, table
+from bench.page.markdown import date, device_label, number, significant
+from bench.page.section import Section, Table
 from bench.core.io import ResultsError
 
 RUN_SUFFIX = re.compile(r"-run(\d+)$")
-NOT_RECORDED = "not recorded"
 
 
 @dataclass
@@ -109,13 +109,17 @@ def _load_of(document: dict[str, Any]) -> str:
     return f"{start:.2f} → {end:.2f}{shared}"
 
 
-def synthetic_lines(entries: Sequence[tuple[str, dict[str, Any]]]) -> list[str]:
+def synthetic_blocks(entries: Sequence[tuple[str, dict[str, Any]]]) -> list[str]:
     """A warning for every file that says it is no measurement (the test fixtures do)."""
     return [f"**Synthetic: `{name}` is {document['synthetic']}.**" for name, document in entries
-            if document.get("synthetic")] + [""] * any(document.get("synthetic") for _, document in entries)
+            if document.get("synthetic")]
 
 
-def runs_lines(series: Series) -> list[str]:
+def _files(series: Series) -> list[str]:
+    return [name for name, _ in series.runs]
+
+
+def runs_blocks(series: Series) -> list[Any]:
     """A row per run: its file, date, machine, matmul peak and load; the peak's method below."""
     rows = []
     for index, (name, document) in enumerate(series.runs, 1):
@@ -125,16 +129,16 @@ def runs_lines(series: Series) -> list[str]:
         rows.append([index, f"`{name}`", date(document), f"{device_label(environment)}, "
                      f"{environment.get('cpu_count')} CPUs, torch {environment.get('torch')}", threads,
                      "-" if peak is None else f"{peak:.4g}", _load_of(document)])
-    lines = synthetic_lines(series.runs)
-    lines += [table(rows, ["run", "file", "date", "machine", "threads", "peak TFLOP/s (for MFU)",
-                           "load (1 min) start → end"]), ""]
+    blocks: list[Any] = synthetic_blocks(series.runs)
+    blocks.append(Table(rows, ["run", "file", "date", "machine", "threads", "peak TFLOP/s (for MFU)",
+                               "load (1 min) start → end"], _files(series)))
     _, source = _peak_of(series.runs[0][1])
     if source:
-        lines += [f"Peak of run 1: {source}.", ""]
+        blocks.append(f"Peak of run 1: {source}.")
     if len(series.runs) == 1:
-        lines += [f"One run of this configuration: no spread across runs yet (a second run written as "
-                  f"`{series.name}-run2.json` adds it).", ""]
-    return lines
+        blocks.append(f"One run of this configuration: no spread across runs yet (a second run written as "
+                      f"`{series.name}-run2.json` adds it).")
+    return blocks
 
 
 def _run_headers(series: Series, what: str) -> list[str]:
@@ -189,18 +193,14 @@ def _ratio_cell(ratio: dict[str, Any] | None) -> str:
             f"{ratio['throughput_ratio_round_max']:.3f})")
 
 
-def _policy(value: str | None) -> str:
-    return value or NOT_RECORDED
-
-
-def _speed_table(series: Series, size: int, by_run: list[dict[tuple, dict[str, Any]]]) -> list[str]:
+def _speed_table(series: Series, size: int, by_run: list[dict[tuple, dict[str, Any]]]) -> Table:
     keys = list(dict.fromkeys(key for rows in by_run for key in rows if key[3] == size))
     body = []
     for key in keys:
         rows = [run.get(key) for run in by_run]
         first = next(row for row in rows if row is not None)
         medians = [None if row is None or row.get("error") else row.get("images_per_s_median") for row in rows]
-        cells = [first["model"], _policy(first.get("kernels")), _batch(first),
+        cells = [first["model"], first["kernels"], _batch(first),
                  significant(first["flops_per_image"] / 2e9 if first.get("flops_per_image") else None)]
         cells += [("error: " + row["error"]) if row is not None and row.get("error") else significant(value)
                   for row, value in zip(rows, medians)]
@@ -208,16 +208,16 @@ def _speed_table(series: Series, size: int, by_run: list[dict[tuple, dict[str, A
                   significant(max((row.get("images_per_s_iqr") or 0.0) for row in rows if row is not None) or None),
                   significant(_median([row.get("latency_ms_p50") for row in rows if row])),
                   significant(_median([row.get("latency_ms_p90") for row in rows if row])),
-                  significant(max((row.get("peak_memory_mb") or 0.0) for row in rows if row) or None),
+                  significant(max((row.get("peak_memory_mib") or 0.0) for row in rows if row) or None),
                   significant(_median([row["mfu"] * 100 if row.get("mfu") is not None else None
                                        for row in rows if row]))]
         body.append(cells)
     headers = ["model", "kernels", "batch", "GMACs/img", *_run_headers(series, "img/s"), "img/s over runs",
                "largest IQR in a run", "latency p50 ms", "latency p90 ms", "peak MiB", "MFU %"]
-    return [table(body, headers), ""]
+    return Table(body, headers, _files(series))
 
 
-def _architecture_table(series: Series, ratios_by_run: list[list[dict[str, Any]]], size: int) -> list[str]:
+def _architecture_table(series: Series, ratios_by_run: list[list[dict[str, Any]]], size: int) -> list[Section]:
     chosen = [[r for r in ratios if r.get("comparison", "architecture") == "architecture"
                and r.get("img_size") == size] for ratios in ratios_by_run]
     policies = list(dict.fromkeys(r.get("kernels") for ratios in chosen for r in ratios))
@@ -227,8 +227,8 @@ def _architecture_table(series: Series, ratios_by_run: list[list[dict[str, Any]]
     lookup = [{(_ratio_key(r), r.get("kernels")): r for r in ratios} for ratios in chosen]
     body, headers = [], ["model", "over", "batch", "MACs ratio"]
     for policy in policies:
-        headers += [f"both {_policy(policy)}, run {i}" for i in range(1, len(series.runs) + 1)]
-        headers += [f"both {_policy(policy)}, over runs"]
+        headers += [f"both {policy}, run {i}" for i in range(1, len(series.runs) + 1)]
+        headers += [f"both {policy}, over runs"]
     for key in keys:
         found = [run.get((key, policy)) for policy in policies for run in lookup]
         first = next(r for r in found if r is not None)
@@ -238,11 +238,11 @@ def _architecture_table(series: Series, ratios_by_run: list[list[dict[str, Any]]
             cells += [_ratio_cell(r) for r in per_run]
             cells += [_spread([None if r is None else r.get("throughput_ratio_round_median") for r in per_run])]
         body.append(cells)
-    return [f"#### Architecture: SReT images/s over the baseline's, both under the same kernel policy", "",
-            table(body, headers), ""]
+    return [Section("Architecture: SReT images/s over the baseline's, both under the same kernel policy",
+                    [Table(body, headers, _files(series))], level=4)]
 
 
-def _implementation_table(series: Series, ratios_by_run: list[list[dict[str, Any]]], size: int) -> list[str]:
+def _implementation_table(series: Series, ratios_by_run: list[list[dict[str, Any]]], size: int) -> list[Section]:
     chosen = [[r for r in ratios if r.get("comparison") == "implementation" and r.get("img_size") == size]
               for ratios in ratios_by_run]
     keys = list(dict.fromkeys(_ratio_key(r) for ratios in chosen for r in ratios))
@@ -256,57 +256,52 @@ def _implementation_table(series: Series, ratios_by_run: list[list[dict[str, Any
                      _spread([None if r is None else r.get("throughput_ratio_round_median") for r in per_run])])
     headers = ["model", "batch", *[f"tuned over stock, run {i}" for i in range(1, len(series.runs) + 1)],
                "over runs"]
-    return ["#### Implementation: tuned kernels' images/s over stock's, the same model", "", table(body, headers), ""]
+    return [Section("Implementation: tuned kernels' images/s over stock's, the same model",
+                    [Table(body, headers, _files(series))], level=4)]
 
 
-def _baseline_choices(document: dict[str, Any]) -> list[str]:
-    choices = document["config"].get("baseline_choices") or []
+def _baseline_choices(series: Series) -> list[Any]:
+    choices = series.documents[0]["config"].get("baseline_choices") or []
     if not choices:
         return []
     rows = [[c["resolution"], c["model"], c["budget"], c["why"]] for c in choices]
-    return ["Baselines, chosen per resolution and budget (`bench/zoo.py`):", "",
-            table(rows, ["px", "baseline", "beside SReT's", "why this one"]), ""]
+    return ["Baselines, chosen per resolution and budget (`bench/measure/zoo.py`):",
+            Table(rows, ["px", "baseline", "beside SReT's", "why this one"], _files(series))]
 
 
-def throughput_section(series: Series, links: dict[str, str]) -> list[str]:
+def throughput_section(series: Series, links: dict[str, str]) -> list[Section]:
     """One configuration's runs: the method, then per resolution the images/s and both ratio tables."""
     first = series.documents[0]
     config = first["config"]
-    lines = [f"## {section_title(series)}", ""]
-    lines += runs_lines(series)
-    policies = (f"kernel policies {', '.join(config['kernels'])} (`sret.kernels`; each policy a copy of the same "
-                f"weights)" if config.get("kernels") else f"kernel policy {NOT_RECORDED}")
-    lines += [f"Each run: {policies}; {config.get('precision') or config.get('dtype')}; "
-              f"warm-up {config.get('warmup_iters')} calls, then {config.get('rounds')} interleaved rounds of "
-              f"{config.get('iters_per_round')} timed calls ({config.get('interleaving')}); timing: "
-              f"{config.get('timing')}." + (f" Batch: {config['batch_rule']}." if config.get("batch_rule") else ""), ""]
+    section = Section(section_title(series), key=f"throughput:{series.name}")
+    section.add(*runs_blocks(series))
+    section.add(f"Each run: kernel policies {', '.join(config['kernels'])} (`sret.kernels`; each policy a copy of the "
+                f"same weights); {config['precision']}; warm-up {config['warmup_iters']} calls, then "
+                f"{config['rounds']} interleaved rounds of {config['iters_per_round']} timed calls "
+                f"({config['interleaving']}); timing: {config['timing']}."
+                + (f" Batch: {config['batch_rule']}." if config.get("batch_rule") else ""))
     memory = next((row.get("memory_method") for row in first["results"] if row.get("memory_method")), None)
     if memory:
-        lines += [f"Memory: {memory}.", ""]
-    lines += [f"FLOPs: {config.get('flops_method')}. GMACs are multiply-adds (the paper's \"GFLOPs\"); MFU counts "
-              f"2 FLOPs per multiply-add against the run's peak.", ""]
-    if any("kernels" not in row for document in series.documents for row in document["results"]):
-        lines += [f"Kernel policy {NOT_RECORDED}: this file predates `--kernels`. SReT then ran its own tuned "
-                  f"kernels and the baselines stock ones, so its ratios mix the architecture with the "
-                  f"implementation.", ""]
-    lines += _baseline_choices(first)
+        section.add(f"Memory: {memory}.")
+    section.add(f"FLOPs: {config['flops_method']}. GMACs are multiply-adds (the paper's \"GFLOPs\"); MFU counts "
+                "2 FLOPs per multiply-add against the run's peak.")
+    section.add(*_baseline_choices(series))
     by_run = [{_row_key(row): row for row in document["results"]} for document in series.documents]
     ratios_by_run = [document["ratios"] for document in series.documents]
     sizes = list(dict.fromkeys(row["img_size"] for document in series.documents for row in document["results"]))
     for size in sizes:
-        lines += [f"### {size} px", ""]
-        lines += _speed_table(series, size, by_run)
-        lines += _architecture_table(series, ratios_by_run, size)
-        lines += _implementation_table(series, ratios_by_run, size)
-    lines += ["Ratios are the median of the per-round ratios of two rows timed side by side in the same "
-              "interleaved rounds (in brackets: their smallest and largest round); \"over runs\" is the range of "
-              "the runs' medians. Above 1: the first model (or the tuned kernels) is faster. Latency (batch 1 only) "
-              "and MFU: median over runs; peak memory: the largest.", ""]
+        section.add(Section(f"{size} px", [_speed_table(series, size, by_run),
+                                           *_architecture_table(series, ratios_by_run, size),
+                                           *_implementation_table(series, ratios_by_run, size)], level=3))
+    section.add("Ratios are the median of the per-round ratios of two rows timed side by side in the same "
+                "interleaved rounds (in brackets: their smallest and largest round); \"over runs\" is the range of "
+                "the runs' medians. Above 1: the first model (or the tuned kernels) is faster. Latency (batch 1 only) "
+                "and MFU: median over runs; peak memory: the largest.")
     if series.name in links:
-        lines += [f"![{throughput_title(first)}]({links[series.name]})", "",
-                  "Images/s against multiply-adds per image, every run's round medians pooled: the point is their "
-                  "median, the bar their range.", ""]
-    return lines
+        section.add(f"![{throughput_title(first)}]({links[series.name]})",
+                    "Images/s against multiply-adds per image, every run's round medians pooled: the point is their "
+                    "median, the bar their range.")
+    return [section]
 
 
 # --- model speed ---------------------------------------------------------------------------------
@@ -315,14 +310,16 @@ _MODEL_SPEED_FORMS = {"stock": "stock eager", "tuned": "tuned eager", "compiled"
                       "release_code": "the released code itself"}
 
 
-def model_speed_section(series: Series) -> list[str]:
+def model_speed_section(series: Series) -> list[Section]:
     first = series.documents[0]
-    lines = [f"## Our SReT vs the release's formulation, same weights, on {device_label(first['environment'])}", ""]
-    lines += runs_lines(series)
+    section = Section(f"Our SReT vs the release's formulation, same weights, on {device_label(first['environment'])}",
+                      key=f"model_speed:{series.name}")
+    section.add(*runs_blocks(series))
     head = first["results"][0] if first["results"] else {}
-    lines += [f"{first.get('dtype', 'fp32')}, batch {head.get('batch_size')}, {head.get('rounds')} interleaved rounds "
-              f"of {head.get('iters_per_round')} calls per run; ratio = our images/s over the release formulation's "
-              f"(`bench.paper_reference`), median of the per-round ratios (min-max), logits checked equal first.", ""]
+    section.add(f"{first.get('dtype', 'fp32')}, batch {head.get('batch_size')}, {head.get('rounds')} interleaved "
+                f"rounds of {head.get('iters_per_round')} calls per run; ratio = our images/s over the release "
+                f"formulation's (`bench.measure.reference`), median of the per-round ratios (min-max), logits checked "
+                f"equal first.")
     by_run = [{row["model"]: row for row in document["results"]} for document in series.documents]
     models = list(dict.fromkeys(model for run in by_run for model in run))
     body = []
@@ -348,15 +345,15 @@ def model_speed_section(series: Series) -> list[str]:
                 " / ".join(f"{r['ratio_of_best_calls']:.2f}x" for r in present if "ratio_of_best_calls" in r) or "-",
                 significant(_median([100 * row["mfu"][form] for row in rows if row and form in row.get("mfu", {})])),
                 f"{max(r['max_abs_logit_diff'] for r in present):.1e}"])
-    lines += [table(body, ["model", "ours", "paper img/s", "ours img/s", *_run_headers(series, "ratio,"),
-                           "ratio over runs", "goal", "", "ratio of best calls (per run)", "MFU %",
-                           "max abs logit diff"]), ""]
-    lines += ["Images/s and MFU: median over runs. The goals are the CPU's; on another device none is judged.", ""]
+    section.add(Table(body, ["model", "ours", "paper img/s", "ours img/s", *_run_headers(series, "ratio,"),
+                             "ratio over runs", "goal", "", "ratio of best calls (per run)", "MFU %",
+                             "max abs logit diff"], _files(series)),
+                "Images/s and MFU: median over runs. The goals are the CPU's; on another device none is judged.")
     if first.get("compile_settings"):
-        lines += [f"Compiled with `{first['compile_settings']}`.", ""]
+        section.add(f"Compiled with `{first['compile_settings']}`.")
     if not any("compiled" in row["ratios"] for row in first["results"]):
-        lines += ["The compiled form was not run (`--no-compile`): its goal is not measured.", ""]
-    return lines
+        section.add("The compiled form was not run (`--no-compile`): its goal is not measured.")
+    return [section]
 
 
 # --- slicing's cost in time --------------------------------------------------------------------
@@ -368,19 +365,18 @@ def gate_flop_reduction(verify: dict[str, Any], claim_id: str) -> dict[str, floa
     return {d["model"]: d["reduction_pct"] for d in (claim or {}).get("details") or [] if "reduction_pct" in d}
 
 
-def slicing_section(series: Series, verify: dict[str, Any]) -> list[str]:
+def slicing_section(series: Series, verify_name: str, verify: dict[str, Any]) -> list[Section]:
     first = series.documents[0]
     device = device_label(first["environment"])
     config = first["config"]
     claim_id = config["claim_id"]
-    lines = [f"## Slicing's cost in time as well as FLOPs, on {device}", "",
-             "The paper says slicing \"reduces the cost consumption by 10~30%\"; the gate checks it in FLOPs "
-             f"(claim `{claim_id}`). Here each sliced model and its `_wo_slice` partner run on the same "
-             f"weights and kernels, interleaved, on {device}: a measurement, not a gate row.", ""]
-    lines += runs_lines(series)
-    lines += [f"{config.get('precision') or config.get('dtype')}; {config.get('rounds')} interleaved rounds of "
-              f"{config.get('iters_per_round')} calls; time saved = 100 × (1 − sliced seconds / unsliced seconds) "
-              f"per round, median (round min to max).", ""]
+    section = Section(f"Slicing's cost in time as well as FLOPs, on {device}", key=f"slicing:{series.name}")
+    section.add("The paper says slicing \"reduces the cost consumption by 10~30%\"; the gate checks it in FLOPs "
+                f"(claim `{claim_id}`). Here each sliced model and its `_wo_slice` partner run on the same "
+                f"weights and kernels, interleaved, on {device}: a measurement, not a gate row.")
+    section.add(*runs_blocks(series))
+    section.add(f"{config['precision']}; {config['rounds']} interleaved rounds of {config['iters_per_round']} calls; "
+                "time saved = 100 × (1 − sliced seconds / unsliced seconds) per round, median (round min to max).")
     gate = gate_flop_reduction(verify, claim_id)
     by_run = [{(p["model"], p["kernels"], p["batch_size_requested"]): p for p in document["pairs"]}
               for document in series.documents]
@@ -396,45 +392,46 @@ def slicing_section(series: Series, verify: dict[str, Any]) -> list[str]:
                         f"({p['time_saved_pct_round_min']:.1f} to {p['time_saved_pct_round_max']:.1f})") for p in pairs],
                      _spread([None if p is None else p["time_saved_pct_round_median"] for p in pairs], ".1f"),
                      f"{present[0]['macs_saved_pct']:.1f}", number(gate.get(key[0]), 1)])
-    lines += [table(body, ["sliced", "without slicing", "kernels", "batch", "img/s sliced", "img/s without",
-                           *_run_headers(series, "time saved %,"), "time saved % over runs",
-                           "MACs saved % (this file)", "FLOPs saved % (the gate, verify.json)"]), ""]
-    return lines
+    return [section.add(Table(body, ["sliced", "without slicing", "kernels", "batch", "img/s sliced", "img/s without",
+                                     *_run_headers(series, "time saved %,"), "time saved % over runs",
+                                     "MACs saved % (this file)", "FLOPs saved % (the gate, verify.json)"],
+                              [*_files(series), verify_name]))]
 
 
 # --- device runs (bench.gpu) ----------------------------------------------------------------------
 
 
-def device_check_section(name: str, document: dict[str, Any], verify: dict[str, Any]) -> list[str]:
+def device_check_section(name: str, document: dict[str, Any], verify: dict[str, Any]) -> list[Section]:
     device = device_label(document["environment"])
-    lines = [f"## The gate's models run on {device}", "", *synthetic_lines([(name, document)]),
-             f"From `{name}` ({date(document)}): {document['method']}.", ""]
+    section = Section(f"The gate's models run on {device}", key=f"device_check:{name}")
+    section.add(*synthetic_blocks([(name, document)]), f"From `{name}` ({date(document)}): {document['method']}.")
     verdict = document.get("verdict")
     if verdict:
-        lines += ["The gate's verdict from the counts made there: "
-                  + ", ".join(f"{count} {status}" for status, count in verdict.items()) + ".", ""]
-    counts, committed = document.get("counts") or {}, verify.get("counters", {})
+        section.add("The gate's verdict from the counts made there: "
+                    + ", ".join(f"{count} {status}" for status, count in verdict.items()) + ".")
+    counts, committed = document.get("counts") or {}, verify["counters"]
     differ = [key for key, count in counts.items() if key in committed and (
         count["fvcore_macs"], count["params"]) != (committed[key]["fvcore_macs"], committed[key]["params"])]
     compared = [key for key in counts if key in committed]
     if compared:
-        lines += [(f"Multiply-adds and parameters equal the verify results' for all {len(compared)} models both counted."
-                   if not differ else f"Counts differ from the verify results' for: {', '.join(differ)}."), ""]
+        section.add(f"Multiply-adds and parameters equal the verify results' for all {len(compared)} models both "
+                    "counted." if not differ else f"Counts differ from the verify results' for: {', '.join(differ)}.")
     rows = [[r["model"], r["img_size"], significant(r.get("max_abs_logit_diff")), significant(r.get("max_abs_logit")),
              "yes" if r.get("agrees") else "**no**", significant(r.get("forward_ms")), r.get("error") or ""]
             for r in document["results"]]
     if rows:
-        lines += [table(rows, ["model", "px", "max abs logit diff vs CPU", "max abs logit", "agrees",
-                               "first forward ms", "error"]), ""]
-    return lines
+        section.add(Table(rows, ["model", "px", "max abs logit diff vs CPU", "max abs logit", "agrees",
+                                 "first forward ms", "error"], [name]))
+    return [section]
 
 
-def gpu_run_section(name: str, document: dict[str, Any]) -> list[str]:
+def gpu_run_section(name: str, document: dict[str, Any]) -> list[Section]:
     device = device_label(document["environment"])
-    lines = [f"## `python -m bench.gpu` on {device}", "", *synthetic_lines([(name, document)]),
-             f"From `{name}` ({date(document)}): `{shlex.join(document['argv'])}`, "
-             f"{document.get('elapsed_s')} s of a {document.get('budget_s')} s budget. Phases in priority order; "
-             f"a unit started only when the budget left covered its estimate.", ""]
+    section = Section(f"`python -m bench.gpu` on {device}", key=f"gpu_run:{name}")
+    section.add(*synthetic_blocks([(name, document)]),
+                f"From `{name}` ({date(document)}): `{shlex.join(document['argv'])}`, "
+                f"{document.get('elapsed_s')} s of a {document.get('budget_s')} s budget. Phases in priority order; "
+                f"a unit started only when the budget left covered its estimate.")
     rows = []
     for phase in document["phases"]:
         skipped = "; ".join(f"{s['unit']} (~{s['estimate_s']} s needed, {s['left_s']} s left)"
@@ -443,8 +440,8 @@ def gpu_run_section(name: str, document: dict[str, Any]) -> list[str]:
         rows.append([phase["phase"], phase["status"], phase["seconds"], len(phase.get("units_done", [])),
                      skipped or "-", errors or "-", ", ".join(f"`{f}`" for f in phase.get("files", []))
                      or phase.get("note") or "-"])
-    lines += [table(rows, ["phase", "status", "s", "units done", "skipped for time", "failed", "files"]), ""]
+    section.add(Table(rows, ["phase", "status", "s", "units done", "skipped for time", "failed", "files"], [name]))
     dtypes = (document.get("settings") or {}).get("dtypes") or {}
     if dtypes:
-        lines += ["Precisions: " + "; ".join(f"{k}: {v}" for k, v in dtypes.items()) + ".", ""]
-    return lines
+        section.add("Precisions: " + "; ".join(f"{k}: {v}" for k, v in dtypes.items()) + ".")
+    return [section]

@@ -10,15 +10,18 @@ file holds reads "not measured".
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
-from bench.page.evidence import architecture
+from bench.core.names import architecture
 from bench.spec.expected import SUBSET
-from bench.page.markdown import anchor, headings, table
+from bench.page.accuracy import ACCURACY, PEERS
+from bench.page.figures import COUNTERS, HEADLINE, README
+from bench.page.section import Section, Table
 from bench.core.schema import is_full_val
 from bench.page.speed_report import series_name
 
 NOT_MEASURED = "not measured"
+SUMMARY = "summary"
 DEVICES = ("CPU", "GPU")
 HEADERS = ("model", "size", "params (M)", "GMACs", "images/s CPU", "images/s GPU", "top-1 published (%)",
            "top-1 measured (%)")
@@ -60,16 +63,6 @@ def _link(text: str, target: str | None) -> str:
     return f"[{text}](#{target})" if target else text
 
 
-def _section_finder(body: str) -> Callable[[Callable[[str], bool]], str | None]:
-    """A function giving the anchor of the first heading of ``body`` that satisfies a predicate."""
-    titles = headings(body)
-
-    def find(predicate: Callable[[str], bool]) -> str | None:
-        return next((anchor(title) for title in titles if predicate(title)), None)
-
-    return find
-
-
 def _models(verify: dict[str, Any]) -> list[str]:
     """Every pretrained tag with figures, then every architecture with figures that no tag covers."""
     models = list(dict.fromkeys(row["model"] for row in verify["results"]))
@@ -78,26 +71,21 @@ def _models(verify: dict[str, Any]) -> list[str]:
 
 
 def summary_rows(verify: dict[str, Any], throughput: Sequence[tuple[str, dict[str, Any]]],
-                 accuracy: Sequence[tuple[str, dict[str, Any]]], body: str = "") -> list[list[str]]:
-    """The summary's rows, cells as the page shows them (linked when ``body`` has the section)."""
-    find = _section_finder(body)
-    readme = find(lambda title: title.startswith("Official README"))
-    pwc = find(lambda title: title.startswith("The four Papers-with-Code"))
-    counters = find(lambda title: "FLOP counters" in title)
-    top1_section = find(lambda title: title.startswith("Top-1"))
+                 accuracy: Sequence[tuple[str, dict[str, Any]]], anchors: Mapping[str, str]) -> list[list[str]]:
+    """The summary's rows, cells as the page shows them, each linked to its section (``anchors``: key -> anchor)."""
+    readme, pwc, counters = anchors.get(README), anchors.get(HEADLINE), anchors.get(COUNTERS)
+    top1_section, peers = anchors.get(ACCURACY), anchors.get(PEERS)
+
     def speed_sections(device: str, file: str) -> str | None:
-        """The section of the series the figure was read from, else the first of its device."""
-        return (find(lambda title: "hroughput" in title and f"({series_name(file)})" in title)
-                or find(lambda title: "hroughput" in title and f"{device} (" in title)
-                or find(lambda title: "hroughput" in title))
+        """The section of the series the figure was read from."""
+        return anchors.get(f"throughput:{series_name(file)}")
 
     speeds = images_per_s(throughput)
     measured_top1 = {}
     for name, document in accuracy:
         if is_full_val(document):
             measured_top1.setdefault(document.get("pretrained_tag") or document["model"], document["top1"])
-    peers = find(lambda title: title.startswith("SReT among its peers"))
-    baselines = {baseline["model"]: baseline for baseline in verify.get("baselines", [])}
+    baselines = {baseline["model"]: baseline for baseline in verify["baselines"]}
     rows = []
     for model in _models(verify):
         figures = {row["metric"]: row for row in verify["results"] if row["model"] == model}
@@ -107,7 +95,7 @@ def summary_rows(verify: dict[str, Any], throughput: Sequence[tuple[str, dict[st
             continue
         section = readme if "." in model else pwc
         cost = {}
-        for metric, scale, key in (("params_m", 1e6, "params"), ("gflops", 1e9, "fvcore_macs")):
+        for metric, scale, key in (("params_m", 1e6, "params"), ("gmacs", 1e9, "fvcore_macs")):
             row = figures.get(metric)
             if row is not None and row["measured"] is not None:
                 cost[metric] = _link(f"{row['measured']:.3f}", section)
@@ -125,7 +113,7 @@ def summary_rows(verify: dict[str, Any], throughput: Sequence[tuple[str, dict[st
         else:
             measured = NOT_MEASURED
         label = f"{model} (reconstructed)" if any(row.get("reconstructed") for row in figures.values()) else model
-        rows.append([label, str(size), cost["params_m"], cost["gflops"], *speed_cells, published, measured])
+        rows.append([label, str(size), cost["params_m"], cost["gmacs"], *speed_cells, published, measured])
     return rows
 
 
@@ -145,25 +133,24 @@ def _baseline_row(baseline: dict[str, Any], figures: dict[str, dict[str, Any]], 
     params = figures.get("params_m")
     return [baseline["model"], str(baseline["img_size"]),
             _link(f"{params['measured']:.3f}", peers) if params and params["measured"] is not None else NOT_MEASURED,
-            _link(f"{baseline['gflops']:.3f}", peers) if baseline.get("gflops") is not None else NOT_MEASURED,
+            _link(f"{baseline['gmacs']:.3f}", peers) if baseline.get("gmacs") is not None else NOT_MEASURED,
             *_speed_cells(baseline["model"], speeds, speed_sections),
             _link(f"{baseline['top1_text']} (timm)", peers), NOT_MEASURED]
 
 
-def summary_section(results: Any, body: str) -> list[str]:
-    """"At a glance": the summary table of a report's results, linked into ``body`` (the rest of the page)."""
-    _, verify = results.verify
-    rows = summary_rows(verify, results.throughput, results.accuracy, body)
+def summary_section(results: Any, anchors: Mapping[str, str]) -> Section:
+    """"At a glance": the summary table of a page's results, each value linked to its section."""
+    rows = summary_rows(results.verify_document, results.throughput, results.accuracy, anchors)
     headers = list(HEADERS)
     if not any(device == "GPU" for _, device in images_per_s(results.throughput)):
         gpu = headers.index("images/s GPU")  # a page of CPU runs never mentions a GPU
         headers.pop(gpu)
         rows = [row[:gpu] + row[gpu + 1:] for row in rows]
     files = [name for name, _ in [results.verify, *results.throughput, *results.accuracy]]
-    return ["## At a glance", "",
-            f"From {', '.join(f'`{name}`' for name in files)}. Params and GMACs are measured, one image at the "
-            "model's size; images/s is the median over timed rounds at the largest batch size measured, under the "
-            "stock kernels where a run timed several policies, from the first file listed that timed the model "
-            "(the spread across runs is in its section); a baseline's published top-1 is timm's own "
-            "(`expected/baselines.csv`). Each value links to the section that says how it was measured.", "",
-            table(rows, headers), ""]
+    return Section("At a glance", [
+        f"From {', '.join(f'`{name}`' for name in files)}. Params and GMACs are measured, one image at the "
+        "model's size; images/s is the median over timed rounds at the largest batch size measured, under the "
+        "stock kernels where a run timed several policies, from the first file listed that timed the model "
+        "(the spread across runs is in its section); a baseline's published top-1 is timm's own "
+        "(`expected/baselines.csv`). Each value links to the section that says how it was measured.",
+        Table(rows, headers, files)], key=SUMMARY)

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping, Sequence
 
-from bench.spec.expected import (EXPECTED_DIR, KNOWN_DEVIATION, Deviation, DeviationKey, ExpectedError, ExpectedFigure,
-                            _MODEL, _PRINTED, _read_csv, load_deviations)
+from bench.spec.expected import (EXPECTED_DIR, MODEL_NAME, PRINTED_NUMBER, TIMM_RESULTS, Deviation, DeviationKey,
+                                 ExpectedError, ExpectedFigure, explanation_for, load_deviations, read_rows)
 
 DEFAULT_BASELINES = EXPECTED_DIR / "baselines.csv"
 # timm's results/results-imagenet.csv columns, in its order (what its validate.py writes); then ours.
@@ -72,7 +72,8 @@ class Baseline:
         return ExpectedFigure(
             model=self.model, img_size=self.img_size, metric="params_m", published_text=self.param_count_text,
             source=f"{self.source} (commit {self.commit})", note=PARAM_NOTE,
-            status_override=self.status_override, deviation=self.deviation)
+            status_override=self.status_override, deviation=self.deviation, source_kind=TIMM_RESULTS,
+            source_row=self.model)
 
     def to_dict(self) -> dict[str, object]:
         """The published figures and the pairing, as the gate's results file carries them."""
@@ -94,11 +95,11 @@ def load_baselines(path: str | Path = DEFAULT_BASELINES,
     path = Path(path)
     baselines: list[Baseline] = []
     seen: dict[str, int] = {}
-    for line, row in _read_csv(path, COLUMNS, "baselines"):
+    for line, row in read_rows(path, COLUMNS, "baselines"):
         def fail(column: str, problem: str) -> ExpectedError:
             return ExpectedError(f"{path}, line {line}, column '{column}': {problem}")
 
-        if not _MODEL.fullmatch(row["model"]) or "." not in row["model"]:
+        if not MODEL_NAME.fullmatch(row["model"]) or "." not in row["model"]:
             raise fail("model", f"{row['model']!r} is not a timm pretrained tag such as "
                                 "'deit_tiny_patch16_224.fb_in1k'")
         if row["model"] in seen:
@@ -107,7 +108,7 @@ def load_baselines(path: str | Path = DEFAULT_BASELINES,
         if not row["img_size"].isdigit() or int(row["img_size"]) <= 0:
             raise fail("img_size", f"{row['img_size']!r} is not a positive whole number of pixels")
         for column in ("top1", "top1_err", "top5", "top5_err", "param_count", "crop_pct"):
-            if not _PRINTED.fullmatch(row[column]):
+            if not PRINTED_NUMBER.fullmatch(row[column]):
                 raise fail(column, f"{row[column]!r} is not a plain decimal number as timm prints it")
         for column in ("label", "interpolation", "source"):
             if not row[column]:
@@ -123,17 +124,11 @@ def load_baselines(path: str | Path = DEFAULT_BASELINES,
                                         f"beside, ';'-separated, from {', '.join(SRET_TAGS)}")
         if not _COMMIT.fullmatch(row["commit"]):
             raise fail("commit", f"{row['commit']!r} is not a full 40-hex-digit commit")
-        override, explanation = row["status_override"], None
-        if override not in ("", KNOWN_DEVIATION):
-            raise fail("status_override", f"{override!r} is not empty or '{KNOWN_DEVIATION}'")
-        if override:
-            if deviations is None:
-                deviations = load_deviations(path.parent / "deviations.md")
-            key = (row["model"], int(row["img_size"]), "params_m")
-            if key not in deviations:
-                raise fail("status_override", f"'{KNOWN_DEVIATION}' without an explanation: add a heading "
-                                              f"'## {' '.join(map(str, key))}' to the deviations file")
-            explanation = deviations[key]
+        override = row["status_override"]
+        if override and deviations is None:  # read only when a row needs it
+            deviations = load_deviations(path.parent / "deviations.md")
+        explanation = explanation_for(override, (row["model"], int(row["img_size"]), "params_m"), deviations or {},
+                                      fail)
         baselines.append(Baseline(
             model=row["model"], img_size=int(row["img_size"]), top1_text=row["top1"], top5_text=row["top5"],
             param_count_text=row["param_count"], crop_pct=row["crop_pct"], interpolation=row["interpolation"],

@@ -16,13 +16,13 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Collection, Sequence
+from typing import Callable, Collection, Mapping, Sequence
 
 from bench.core.io import ResultsError
 
 __all__ = [
-    "Claim", "Deviation", "ExpectedError", "ExpectedFigure", "agrees", "interval", "judge",
-    "load_claims", "load_deviations", "load_expected", "status",
+    "Claim", "Deviation", "ExpectedError", "ExpectedFigure", "Verdict", "agrees", "interval", "judge",
+    "load_claims", "load_deviations", "load_expected", "read_rows", "status",
 ]
 
 EXPECTED_DIR = Path(__file__).resolve().parents[2] / "expected"
@@ -30,7 +30,7 @@ DEFAULT = EXPECTED_DIR / "paper_values.csv"
 DEFAULT_DEVIATIONS = EXPECTED_DIR / "deviations.md"
 DEFAULT_CLAIMS = EXPECTED_DIR / "claims.csv"
 
-METRICS = ("gflops", "params_m", "top1")
+METRICS = ("gmacs", "params_m", "top1")  # gmacs: 10^9 multiply-adds, what the paper prints as "GFLOPs"
 KNOWN_DEVIATION = "known-deviation"
 SUBSET = "subset"  # a top-1 measured on anything but the full ImageNet-1k val: neither pass nor fail
 STATUSES = ("pass", "fail", KNOWN_DEVIATION, SUBSET, "not-measured")
@@ -41,8 +41,12 @@ DeviationKey = tuple  # (model, img_size, metric) as in paper_values.csv, or ("c
 
 # A printed figure: digits, optionally a point and more digits. No exponent, sign or unit,
 # so that the number of decimals (the published precision) is never ambiguous.
-_PRINTED = re.compile(r"-?\d+(?:\.\d+)?")
-_MODEL = re.compile(r"[a-z0-9_]+(?:\.[a-z0-9_]+)?")
+PRINTED_NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
+MODEL_NAME = re.compile(r"[a-z0-9_]+(?:\.[a-z0-9_]+)?")
+# Where a figure was printed: the two public sources of SReT's figures, each naming its row.
+PAPERS_WITH_CODE, OFFICIAL_README, TIMM_RESULTS, OTHER = "papers_with_code", "official_readme", "timm_results", "other"
+_SOURCES = ((PAPERS_WITH_CODE, re.compile(r"Papers with Code .*: (?P<row>[^:]+)")),
+            (OFFICIAL_README, re.compile(r"official README .*, row (?P<row>.+)")))
 # The first line of every deviations.md entry: the measurement the explanation was written for.
 _RECORDED = re.compile(r"Measured:\s*(\S+)")
 RECORDED_FORMAT = "Measured: <the value it explains, as the gate prints it, e.g. 21.091>"
@@ -58,7 +62,7 @@ class ExpectedError(ResultsError):
 # --- the rounding rule ----------------------------------------------------------------
 
 def _parse_printed(text: str) -> Decimal:
-    if not isinstance(text, str) or not _PRINTED.fullmatch(text.strip()):
+    if not isinstance(text, str) or not PRINTED_NUMBER.fullmatch(text.strip()):
         raise ValueError(f"published value {text!r} is not a plain decimal number such as '1.1'")
     return Decimal(text.strip())
 
@@ -129,6 +133,8 @@ class ExpectedFigure:
     note: str = ""
     status_override: str = ""
     deviation: Deviation | None = None  # from deviations.md when status_override is set
+    source_kind: str = ""  # PAPERS_WITH_CODE, OFFICIAL_README or TIMM_RESULTS
+    source_row: str = ""  # the row of that source, as it names it (SReT-T, SReT_LT [8-4-1,2-1-1], a timm tag)
 
     @property
     def published(self) -> float:
@@ -157,7 +163,7 @@ class ExpectedFigure:
         return "." in self.model
 
 
-def _read_csv(path: Path, columns: tuple[str, ...], what: str) -> list[tuple[int, dict[str, str]]]:
+def read_rows(path: Path, columns: tuple[str, ...], what: str) -> list[tuple[int, dict[str, str]]]:
     """Rows of a CSV with exactly ``columns``, each with its line number in the file."""
     try:
         handle = path.open(newline="", encoding="utf-8")
@@ -189,16 +195,38 @@ def _read_csv(path: Path, columns: tuple[str, ...], what: str) -> list[tuple[int
     return rows
 
 
+def explanation_for(override: str, key: DeviationKey, deviations: Mapping[DeviationKey, Deviation],
+                    fail: Callable[[str, str], ExpectedError]) -> Deviation | None:
+    """A row's ``status_override``: empty, or ``known-deviation`` with its entry in ``deviations``."""
+    if override not in ("", KNOWN_DEVIATION):
+        raise fail("status_override", f"{override!r} is not empty or '{KNOWN_DEVIATION}'")
+    if not override:
+        return None
+    if key not in deviations:
+        raise fail("status_override", f"'{KNOWN_DEVIATION}' without an explanation: add a heading "
+                                      f"'## {' '.join(map(str, key))}' to the deviations file")
+    return deviations[key]
+
+
+def source_of(text: str) -> tuple[str, str]:
+    """(kind, row) of a figure's source: which public source printed it and the row it names there
+    (``OTHER`` and the whole text for a source of neither form, e.g. a hand-made data folder)."""
+    for kind, pattern in _SOURCES:
+        found = pattern.fullmatch(text)
+        if found:
+            return kind, found.group("row")
+    return OTHER, text
+
+
 def load_expected(path: str | Path = DEFAULT,
-                  deviations_path: str | Path | None = None) -> list[ExpectedFigure]:
+                  deviations: Mapping[DeviationKey, Deviation] | None = None) -> list[ExpectedFigure]:
     """The published figures of ``paper_values.csv``, validated; errors name file, line, column.
 
-    ``deviations_path`` defaults to ``deviations.md`` beside ``path``; it is read only to
-    check that every ``known-deviation`` row has an explanation.
+    ``deviations`` (default: ``deviations.md`` beside ``path``) must explain every row marked
+    ``known-deviation``.
     """
     path = Path(path)
-    rows = _read_csv(path, COLUMNS, "expected values")
-    deviations: dict[DeviationKey, Deviation] | None = None
+    rows = read_rows(path, COLUMNS, "expected values")
     figures: list[ExpectedFigure] = []
     seen: dict[DeviationKey, int] = {}
 
@@ -206,7 +234,7 @@ def load_expected(path: str | Path = DEFAULT,
         def fail(column: str, problem: str) -> ExpectedError:
             return ExpectedError(f"{path}, line {line}, column '{column}': {problem}")
 
-        if not _MODEL.fullmatch(row["model"]):
+        if not MODEL_NAME.fullmatch(row["model"]):
             raise fail("model", f"{row['model']!r} is not a model name such as 'sret_t' "
                                 "or a pretrained tag such as 'sret_t.in1k'")
         if not row["img_size"].isdigit() or int(row["img_size"]) <= 0:
@@ -220,31 +248,22 @@ def load_expected(path: str | Path = DEFAULT,
             raise fail("published", str(error)) from None
         if not row["source"]:
             raise fail("source", "every published figure must name its source")
+        source = source_of(row["source"])
 
         key = (row["model"], int(row["img_size"]), row["metric"])
         if key in seen:
             raise fail("model", f"duplicate figure {' '.join(map(str, key))} "
                                 f"(first on line {seen[key]})")
         seen[key] = line
-
-        override, explanation = row["status_override"], None
-        if override not in ("", KNOWN_DEVIATION):
-            raise fail("status_override", f"{override!r} is not empty or '{KNOWN_DEVIATION}'")
-        if override:
-            if deviations is None:
-                deviations = load_deviations(
-                    path.parent / DEFAULT_DEVIATIONS.name if deviations_path is None
-                    else deviations_path)
-            if key not in deviations:
-                raise fail("status_override",
-                           f"'{KNOWN_DEVIATION}' without an explanation: add a heading "
-                           f"'## {' '.join(map(str, key))}' to the deviations file")
-            explanation = deviations[key]
+        if row["status_override"] and deviations is None:  # read only when a row needs it
+            deviations = load_deviations(path.parent / DEFAULT_DEVIATIONS.name)
 
         figures.append(ExpectedFigure(
             model=row["model"], img_size=key[1], metric=row["metric"],
             published_text=row["published"], source=row["source"], note=row["note"],
-            status_override=override, deviation=explanation,
+            status_override=row["status_override"],
+            deviation=explanation_for(row["status_override"], key, deviations or {}, fail),
+            source_kind=source[0], source_row=source[1],
         ))
     if not figures:
         raise ExpectedError(f"{path}: no figures (only a header)")
@@ -283,7 +302,7 @@ def load_deviations(path: str | Path = DEFAULT_DEVIATIONS) -> dict[DeviationKey,
         if recorded is None:
             raise ExpectedError(f"{path}, line {number}: entry {name} records no measured value: "
                                 f"its first line must be '{RECORDED_FORMAT}'")
-        if not _PRINTED.fullmatch(recorded.group(1)):
+        if not PRINTED_NUMBER.fullmatch(recorded.group(1)):
             raise ExpectedError(f"{path}, line {number}: entry {name}: recorded value "
                                 f"{recorded.group(1)!r} is not a plain decimal number such as '21.091'")
         explanation = "\n".join(text for n, text in body if n > number).strip()
@@ -301,7 +320,7 @@ def load_deviations(path: str | Path = DEFAULT_DEVIATIONS) -> dict[DeviationKey,
             parts = raw[3:].split()
             if len(parts) == 2 and parts[0] == "claim":  # a text claim: '## claim <claim_id>'
                 key = ("claim", parts[1])
-            elif (len(parts) != 3 or not _MODEL.fullmatch(parts[0]) or not parts[1].isdigit()
+            elif (len(parts) != 3 or not MODEL_NAME.fullmatch(parts[0]) or not parts[1].isdigit()
                     or parts[2] not in METRICS):
                 raise ExpectedError(
                     f"{path}, line {number}: heading {raw.strip()!r} is not "
@@ -329,44 +348,52 @@ def _show(value: float | int | Decimal) -> str:
     return repr(value) if isinstance(value, float) else str(value)
 
 
-def judge(holds: bool, measured: float | int | Decimal, comparison: str,
-          deviation: Deviation | None) -> tuple[str, str]:
-    """``(status, note)`` of a finite measurement that does or does not agree with the paper.
+@dataclass(frozen=True)
+class Verdict:
+    """How a measurement stands against what was published: its status, the comparison in words
+    (or why nothing was measured), and the explanation of deviations.md that covers it, if any."""
 
-    ``comparison`` says how it compares (the note of a failure). A marked measurement
-    (``deviation`` given) that does not agree is a known deviation only while it still
-    rounds to the value the explanation records; otherwise the explanation no longer
-    matches and it fails. A marked measurement that agrees passes; the note says the
-    deviation is stale.
+    status: str
+    comparison: str
+    deviation: str | None = None  # the explanation (one line) of a known deviation, or of a stale one
+    stale_deviation: bool = False  # marked a known deviation, but the measurement now agrees
+
+
+def judge(holds: bool, measured: float | int | Decimal, comparison: str,
+          deviation: Deviation | None) -> Verdict:
+    """The verdict on a finite measurement that does or does not agree with the paper.
+
+    ``comparison`` says how it compares. A marked measurement (``deviation`` given) that does
+    not agree is a known deviation only while it still rounds to the value the explanation
+    records; otherwise the explanation no longer matches and it fails. A marked measurement
+    that agrees passes, and its deviation is stale.
     """
+    explanation = None if deviation is None else " ".join(deviation.explanation.split())
     if holds:
-        if deviation is not None:
-            return "pass", (f"{comparison}: the known deviation in deviations.md is stale, "
-                            "remove it")
-        return "pass", ""
+        return Verdict("pass", comparison, explanation, stale_deviation=deviation is not None)
     if deviation is None:
-        return "fail", comparison
+        return Verdict("fail", comparison)
     if not deviation.covers(measured):
-        return "fail", (f"the explanation in deviations.md no longer matches the measurement: it "
-                        f"explains measured {deviation.measured_text}, but the measurement is "
-                        f"{_show(measured)} ({comparison})")
-    return KNOWN_DEVIATION, f"{comparison}; known deviation: {' '.join(deviation.explanation.split())}"
+        return Verdict("fail", f"the explanation in deviations.md no longer matches the measurement: it "
+                               f"explains measured {deviation.measured_text}, but the measurement is "
+                               f"{_show(measured)} ({comparison})")
+    return Verdict(KNOWN_DEVIATION, comparison, explanation)
 
 
 def status(figure: ExpectedFigure, measured: float | int | Decimal | None,
-           reason: str | None = None) -> tuple[str, str]:
-    """``(status, note)`` of a measurement against its published figure.
+           reason: str | None = None) -> Verdict:
+    """The verdict on a measurement against its published figure.
 
-    "not-measured" when ``measured`` is None (the note is ``reason``); otherwise "pass" when
-    it rounds to the figure, else "known-deviation" for a row marked so while the measurement
-    still rounds to the value its explanation records (:func:`judge`), else "fail".
+    "not-measured" when ``measured`` is None (the comparison is ``reason``); otherwise "pass"
+    when it rounds to the figure, else "known-deviation" for a row marked so while the
+    measurement still rounds to the value its explanation records (:func:`judge`), else "fail".
     """
     if measured is None:
-        return "not-measured", reason or "no measurement"
+        return Verdict("not-measured", reason or "no measurement")
     low, high = _exact_interval(figure.published_text)
     if not _is_finite(measured):
-        return "fail", (f"measured value is {_show(measured)}, not a number; published "
-                        f"{figure.published_text} accepts [{low}, {high})")
+        return Verdict("fail", f"measured value is {_show(measured)}, not a number; published "
+                               f"{figure.published_text} accepts [{low}, {high})")
     deviation = figure.deviation if figure.status_override == KNOWN_DEVIATION else None
     if agrees(measured, figure.published_text):
         return judge(True, measured, f"measured {_show(measured)} agrees with published "
@@ -429,8 +456,8 @@ class Claim:
         return max(values, key=badness)  # max keeps the first of equals
 
     def judge(self, values: Sequence[float | int | Decimal], unmet: Sequence[str] = (),
-              deviation: Deviation | None = None) -> tuple[str, float | int | Decimal, str]:
-        """``(status, shown value, note)`` of a claim measured as ``values`` (one per model
+              deviation: Deviation | None = None) -> tuple[Verdict, float | int | Decimal]:
+        """The verdict and the value shown for a claim measured as ``values`` (one per model
         or part, all must agree) with ``unmet`` the stated conditions that did not hold.
 
         A deviation explains one measurement: the claim is a known deviation only when the
@@ -444,19 +471,17 @@ class Claim:
         accepts = f"[{bounds[0]}, {bounds[1]})" if bounds else "no range"
         outside = [value for value in values if not self.agrees(value)]
         if not outside and not unmet:
-            state, note = judge(True, shown, f"measured {_show(shown)} agrees with published "
-                                             f"{self.published_text} {self.unit}", deviation)
-            return state, shown, note
+            return judge(True, shown, f"measured {_show(shown)} agrees with published "
+                                      f"{self.published_text} {self.unit}", deviation), shown
         problems = list(unmet)
         if outside:
             problems.insert(0, f"measured {', '.join(map(_show, outside))} outside {accepts}, the "
                                f"values that round into published {self.published_text} {self.unit}")
         comparison = "; ".join(problems)
         if deviation is not None and (unmet or len(outside) > 1):
-            return "fail", shown, (f"{comparison}; the explanation in deviations.md covers one "
-                                   f"measurement (measured {deviation.measured_text}), not these")
-        state, note = judge(False, shown, comparison, deviation)
-        return state, shown, note
+            return Verdict("fail", f"{comparison}; the explanation in deviations.md covers one "
+                                   f"measurement (measured {deviation.measured_text}), not these"), shown
+        return judge(False, shown, comparison, deviation), shown
 
 
 def load_claims(path: str | Path = DEFAULT_CLAIMS,
@@ -469,7 +494,7 @@ def load_claims(path: str | Path = DEFAULT_CLAIMS,
     path = Path(path)
     claims: list[Claim] = []
     seen: dict[str, int] = {}
-    for line, row in _read_csv(path, CLAIM_COLUMNS, "claims"):
+    for line, row in read_rows(path, CLAIM_COLUMNS, "claims"):
         def fail(column: str, problem: str) -> ExpectedError:
             return ExpectedError(f"{path}, line {line}, column '{column}': {problem}")
 
@@ -497,7 +522,7 @@ def load_claims(path: str | Path = DEFAULT_CLAIMS,
             raise fail("unit", "numeric bounds need a unit")
         models = tuple(name.strip() for name in row["models"].split(";") if name.strip())
         for name in models:
-            if not _MODEL.fullmatch(name):
+            if not MODEL_NAME.fullmatch(name):
                 raise fail("models", f"{name!r} is not a model name")
         claims.append(Claim(
             claim_id=row["claim_id"], claim=row["claim"], source=row["source"],

@@ -1,0 +1,59 @@
+"""The layers' import rule, held: the page renders from results JSON without torch or timm, and the
+schema, CLI and published-data layers (core, spec) import neither; names agree with timm's."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import timm
+
+import sret  # noqa: F401  (registers the sret_* tags)
+from bench.core.names import architecture
+
+REPO = Path(__file__).resolve().parents[1]
+DATA = REPO / "tests" / "data"
+HEAVY = ("torch", "timm", "sret", "bench.measure", "bench.gate")
+
+_IMPORTED = """
+import contextlib, io, json, sys
+{body}
+print(json.dumps(sorted(name for name in {heavy} if name in sys.modules)))
+"""
+
+
+def _imported_by(body: str) -> list[str]:
+    code = _IMPORTED.format(body=body, heavy=HEAVY)
+    done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return json.loads(done.stdout.splitlines()[-1])
+
+
+def test_rendering_the_page_imports_neither_torch_nor_timm(tmp_path):
+    files = [str(DATA / name) for name in ("verify.json", "throughput-cpu.json", "synthetic-throughput-gpu.json",
+                                           "model_speed-cpu.json", "accuracy-subset.json")]
+    assert _imported_by(f"""
+from bench.page import report
+with contextlib.redirect_stdout(io.StringIO()) as page:
+    assert report.main(["--results", *{files!r}, "--plots", {str(tmp_path)!r}]) == 0
+assert page.getvalue().startswith("# SReT")
+""") == []
+
+
+def test_core_and_spec_import_neither_torch_nor_timm():
+    assert _imported_by("""
+import bench.core.cli, bench.core.io, bench.core.names, bench.core.schema, bench.core.git
+import bench.spec.expected, bench.spec.baselines, bench.spec.official, bench.spec.unchecked
+""") == []
+
+
+def test_a_rule_breaker_would_be_caught():
+    """The check above can fail: importing a measurement pulls torch in."""
+    assert "torch" in _imported_by("import bench.measure.timing")
+
+
+def test_a_tags_architecture_is_what_timm_splits_off():
+    tags = timm.list_pretrained("sret_*") + ["deit_tiny_patch16_224.fb_in1k", "sret_ext", "sret_t"]
+    for tag in tags:
+        assert architecture(tag) == timm.models.split_model_name_tag(tag)[0], tag
