@@ -137,12 +137,12 @@ def _label_of(name: str) -> int:
 
 
 def test_seeds_limit_and_library_call(data, checkpoints):
-    result = accuracy.evaluate_checkpoint("test_vit", checkpoints["bare"], data, seeds=(0, 1, 2), batch_size=5)
+    result, _ = accuracy.evaluate_checkpoint("test_vit", checkpoints["bare"], data, seeds=(0, 1, 2), batch_size=5)
     assert result["seeds"] == [0, 1, 2]
     assert result["top1_per_seed"] == [pytest.approx(TOP1)] * 3
     assert (result["top1_min"], result["top1_max"], result["top1_std"]) == (
         pytest.approx(TOP1), pytest.approx(TOP1), pytest.approx(0.0))
-    limited = accuracy.evaluate_checkpoint("test_vit", checkpoints["bare"], data, limit=4)
+    limited, _ = accuracy.evaluate_checkpoint("test_vit", checkpoints["bare"], data, limit=4)
     assert limited["images"] == 4 and limited["limit"] == 4
     assert limited["classes"] >= 3  # spread over the folder, not its first class
 
@@ -374,22 +374,12 @@ def test_torchrun_two_processes_match_one(data, capsys, tmp_path):
 
     result = json.loads(dist_json.read_text())
     assert result["world_size"] == 2 and result["images"] == TOTAL
-    single = accuracy.evaluate_checkpoint("test_vit", checkpoint, data, batch_size=4)
+    single, _ = accuracy.evaluate_checkpoint("test_vit", checkpoint, data, batch_size=4)
     assert result["top1"] == single["top1"] and result["top5"] == single["top5"]
 
 
 # --- the SReT models themselves -------------------------------------------------------------------
 
-def _sret_registered() -> bool:
-    import timm
-
-    return "sret_t" in timm.list_models("sret*")
-
-
-needs_sret = pytest.mark.skipif(not _sret_registered(), reason="sret.model does not register sret_t")
-
-
-@needs_sret
 def test_sliced_sret_is_random_per_seed_and_reproducible(data):
     """Sliced SReT permutes tokens from the global generator: --seeds controls it."""
     import timm
@@ -408,7 +398,6 @@ def test_sliced_sret_is_random_per_seed_and_reproducible(data):
     assert probs[0] != probs[1]
 
 
-@needs_sret
 def test_sret_checkpoint_through_its_filter(data, capsys, tmp_path):
     """sret.model.checkpoint_filter_fn runs, and its complaint comes out naming the file."""
     import timm

@@ -1,4 +1,4 @@
-"""bench.evidence: figures counted apart from the measurements behind them, checked against a hand count
+"""bench.page.evidence: figures counted apart from the measurements behind them, checked against a hand count
 of expected/paper_values.csv."""
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from bench.spec.expected import load_expected
 
 
 def _rows(status: str = "pass") -> list[dict]:
-    """paper_values.csv as verify rows: every figure with one status; reconstructed as its note says."""
+    """paper_values.csv as verify rows: every figure with one status; sret_ext (never released) reconstructed."""
     return [{"model": f.model, "img_size": f.img_size, "metric": f.metric, "status": status,
-             "reconstructed": "reconstructed architecture" in f.note} for f in load_expected()]
+             "reconstructed": f.architecture == "sret_ext"} for f in load_expected()]
 
 
 def test_paper_values_rest_on_34_measurements_by_hand_count():

@@ -13,6 +13,7 @@ import json
 import pytest
 import torch
 
+from bench.measure import environment
 from bench.measure import gpu
 from bench.measure import throughput
 from bench.measure import timing
@@ -79,15 +80,17 @@ def test_cuda_memory_is_the_peak_above_what_was_allocated_before(monkeypatch):
 
 
 @pytest.mark.parametrize(("amp", "tf32", "precision", "peak"), [
-    (None, True, "tf32", 494.7), ("bf16", False, "bf16", 989.4), (None, False, "fp32", 66.9)])
+    (None, True, "tf32", 4.0), ("bf16", False, "bf16", 8.0), (None, False, "fp32", 1.0)])
 def test_mfu_on_a_card_is_against_its_dense_peak_in_the_precision_run(monkeypatch, amp, tf32, precision, peak):
-    monkeypatch.setattr(throughput, "device_name", lambda device: H100)
+    monkeypatch.setattr(environment, "device_name", lambda device: H100)
+    monkeypatch.setattr(timing, "GPU_PEAK_TFLOPS", (("H100", {"tf32": 4.0, "bf16": 8.0, "fp32": 1.0},
+                                                     "H100 SXM sheet"),))
     config = throughput.Config(models=("x",), device="cuda", amp=amp, tf32=tf32)
-    tracker = throughput.PeakTracker(config)
+    tracker = timing.PeakTracker(config.device, config.precision)
     assert config.precision == precision and tracker.tflops == peak
-    assert f"{precision} peak" in tracker.description and "H100 SXM" in tracker.description
+    assert f"{precision} peak" in tracker.description and "H100 SXM sheet" in tracker.description
     tracker.sample()  # a spec sheet is not re-measured between rounds
-    assert tracker.tflops == peak and tracker.samples == 0
+    assert tracker.tflops == peak and tracker.samples == 1
     block = throughput.config_block(config)
     assert block["timing"].startswith("CUDA events") and block["tf32"] is tf32
 
@@ -194,8 +197,8 @@ def test_the_runner_writes_every_phase_and_what_it_did(cpu_run):
     manifest = _document(out, "gpu_run")
     assert manifest["kind"] == "gpu_run" and manifest["budget_s"] == 300
     assert [(p["phase"], p["status"]) for p in manifest["phases"]] == [
-        ("gate", "done"), ("eager", "done"), ("model_speed", "not run"), ("slicing", "not run"),
-        ("compiled", "not run")]
+        ("gate", "done"), ("device_check", "done"), ("eager", "done"), ("model_speed", "not run"),
+        ("slicing", "not run"), ("compiled", "not run")]
     eager = next(p for p in manifest["phases"] if p["phase"] == "eager")
     assert [u["unit"] for u in eager["units_done"]] == [
         "64 px, fp32, batch 2", "64 px, fp32, batch 1", "64 px, bf16, batch 2", "64 px, bf16, batch 1"]
@@ -223,8 +226,8 @@ def test_a_budget_too_small_for_anything_records_every_unit_as_skipped(tmp_path,
     runner.run()
     manifest = json.loads(runner.path("gpu_run").read_text())
     assert [(p["phase"], p["status"]) for p in manifest["phases"]] == [
-        ("gate", "skipped for time"), ("eager", "skipped for time"), ("model_speed", "skipped for time"),
-        ("slicing", "not run"), ("compiled", "not run")]
+        ("gate", "skipped for time"), ("device_check", "not run"), ("eager", "skipped for time"),
+        ("model_speed", "skipped for time"), ("slicing", "not run"), ("compiled", "not run")]
     assert manifest["phases"][-1]["note"] == "--no-compile"
     assert sorted(p.name for p in tmp_path.iterdir()) == [runner.path("gpu_run").name]
 

@@ -98,7 +98,7 @@ def test_tuned_sret_runs_onednn_fused_gelus_and_attention_by_length():
     assert ops["aten::gelu"] == 0 and sum(type(m) is FusedIntoLinear for m in model.modules()) == SRET_T_MLP_MODULES
     assert ops["aten::scaled_dot_product_attention"] == SRET_T_LONG_ATTENTIONS
     assert ops["aten::softmax"] == SRET_T_ATTENTIONS - SRET_T_LONG_ATTENTIONS
-    assert CPU_SDPA_MIN_TOKENS == 256  # the hand count above assumes it
+    assert 196 < CPU_SDPA_MIN_TOKENS <= 392  # the hand count: only stage 0's 392-token slices take SDPA
 
 
 def test_tuned_model_trains_and_autocasts_on_the_plain_path():

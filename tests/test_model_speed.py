@@ -12,6 +12,8 @@ import timm
 import torch
 
 from bench.measure import model_speed
+from bench.measure import timing
+from bench.page.section import render
 from bench.measure.kernel_scan import attention_shapes, linear_shapes
 from bench.measure.reference import PaperFormulation
 from conftest import REPO
@@ -41,7 +43,8 @@ def test_paper_formulation_of_a_model_without_slices_gives_its_logits():
 
 def test_one_round_reports_every_form_and_their_agreement():
     row = model_speed.measure_model("sret_ext", batch_size=1, rounds=1, iters=1, compile_forms=False)
-    assert set(row["images_per_s"]) == {"paper", "stock", "tuned"} and row["baseline"] == "paper"
+    assert set(row["images_per_s"]) == {"release_formulation", "stock", "tuned"}
+    assert row["reference"] == "release_formulation"
     assert all(ratio["max_abs_logit_diff"] < 1e-5 for ratio in row["ratios"].values())
     assert row["ratios"]["tuned"]["goal"] == 1.3 and row["ratios"]["stock"]["goal"] is None
     assert row["macs_per_image"] == pytest.approx(0.703e9, abs=0.5e6)  # "0.703 GFLOPs" (sret_ext's docstring)
@@ -57,7 +60,8 @@ def test_ratios_are_per_round_and_the_goal_reads_the_median():
 
 def test_mfu_is_model_flops_over_the_peak():
     # 10 images/s x 2 FLOPs x 1e9 MACs = 2e10 FLOP/s against 0.1 TFLOP/s: 20%.
-    assert model_speed.mfu(10.0, 10**9, 0.1) == pytest.approx(0.2)
+    assert timing.mfu(10.0, 10**9, 0.1) == pytest.approx(0.2)
+    assert timing.mfu(10.0, 10**9, None) is None  # no peak, no MFU
 
 
 def test_a_goal_is_met_only_when_every_model_meets_it():
@@ -72,15 +76,15 @@ def test_a_goal_is_met_only_when_every_model_meets_it():
 
 def test_kernel_shapes_are_the_models_layers():
     model = timm.create_model("sret_t").eval()
-    linears = linear_shapes(model, batch_size=2)
+    linears = linear_shapes(model, 224, batch_size=2)
     # Stage 0 of SReT-T: 2 x 28 x 28 tokens, width 64, qkv 192, MLP 230 (int(64 * 3.6)) after
     # which comes the GELU; NLL MLPs 64 -> 64 -> 64, also with a GELU.
     assert {(1568, 64, 192, False), (1568, 64, 64, False), (1568, 64, 230, True), (1568, 230, 64, False),
             (1568, 64, 64, True)} <= set(linears)
     # Stage 0 slices: 8 groups of 98 tokens first, 2 shuffled groups of 392 when recursive.
-    assert {(16, 2, 98, 32), (4, 2, 392, 32)} <= set(attention_shapes(model, batch_size=2))
+    assert {(16, 2, 98, 32), (4, 2, 392, 32)} <= set(attention_shapes(model, 224, batch_size=2))
     # A timm baseline: DeiT-Tiny attends over 196 patches and the class token, 3 heads of 64.
-    assert attention_shapes(timm.create_model("deit_tiny_patch16_224").eval(), batch_size=2) == [(2, 3, 197, 64)]
+    assert attention_shapes(timm.create_model("deit_tiny_patch16_224").eval(), 224, batch_size=2) == [(2, 3, 197, 64)]
 
 
 @pytest.mark.parametrize("args, culprit", [(["--models", "sret_q"], "sret_q"),
@@ -99,15 +103,20 @@ def test_the_report_shows_every_form_its_goal_and_mfu():
         return {"ratio_median": median, "ratio_min": median - 0.1, "ratio_max": median + 0.1, "goal": goal,
                 "met": None if goal is None else median >= goal, "ratio_of_best_calls": median,
                 "max_abs_logit_diff": 1e-6}
-    row = {"model": "sret_t", "batch_size": 8, "rounds": 3, "iters_per_round": 2,
-           "images_per_s": {"paper": 50.0, "stock": 60.0, "tuned": 70.0, "compiled": 75.0},
+    row = {"model": "sret_t", "batch_size": 8, "rounds": 3, "iters_per_round": 2, "reference": "release_formulation",
+           "images_per_s": {"release_formulation": 50.0, "stock": 60.0, "tuned": 70.0, "compiled": 75.0},
            "ratios": {"stock": ratio(1.2, None), "tuned": ratio(1.4, 1.3), "compiled": ratio(1.5, 1.6)},
-           "mfu": {"paper": 0.1, "stock": 0.12, "tuned": 0.14, "compiled": 0.15}}
-    document = {"kind": "model_speed", "environment": {"device": "cpu", "device_type": "cpu", "device_name": "Test CPU",
-                                                       "date": "2024-05-01T12:00:00+00:00", "cpu_count": 2},
-                "threads": 2, "results": [row], "peak_tflops": 0.5, "peak_source": "measured",
-                "compile_settings": model_speed.COMPILE}
-    text = "\n".join(model_speed_section(Series("model_speed-cpu", [("model_speed-cpu.json", document)])))
+           "mfu": {"release_formulation": 0.1, "stock": 0.12, "tuned": 0.14, "compiled": 0.15}}
+    document = {"kind": "model_speed", "argv": ["python", "-m", "bench.model_speed"],
+                "environment": {"device": "cpu", "device_type": "cpu", "device_name": "Test CPU",
+                                "date": "2024-05-01T12:00:00+00:00", "cpu_count": 2},
+                "config": {"threads": 2, "dtype": "fp32", "peak_tflops": 0.5, "peak_source": "measured",
+                           "load_average_1min_start": None, "load_average_1min_end": None,
+                           "compile_settings": model_speed.COMPILE},
+                "results": [row]}
+    documents = {"model_speed-cpu.json": document}
+    text = "\n".join(line for section in model_speed_section(Series("model_speed-cpu", list(documents.items())))
+                     for line in render(section, documents))
     cells = [[cell.strip() for cell in line.strip("|").split("|")]
              for line in text.splitlines() if line.startswith("| sret_t")]
     # model, form, paper img/s, ours img/s, run 1's ratio, spread over runs (one run: none), goal, verdict,

@@ -1,4 +1,4 @@
-"""bench.peers_report: the points drawn, the comparison table by hand, labels that never overlap
+"""bench.page.peers_report: the points drawn, the comparison table by hand, labels that never overlap
 (checked on the rendered text), and a figure that re-renders byte for byte."""
 from __future__ import annotations
 

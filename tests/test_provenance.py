@@ -1,4 +1,4 @@
-"""bench.provenance on a git repository the test builds: commits that changed sret/ or bench/ after a
+"""bench.page.provenance on a git repository the test builds: commits that changed sret/ or bench/ after a
 results file's commit are counted, other paths are not, and anything unknown says so without raising."""
 from __future__ import annotations
 

@@ -4,6 +4,7 @@ committed PNGs are what the committed code draws from the committed JSON."""
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import json
 import re
 import shlex
@@ -16,7 +17,6 @@ import pytest
 import torch
 
 from bench.page import markdown
-from bench.page import provenance
 from bench.page import report
 from bench.page import results as page_results
 from bench.page.section import REPRODUCE, command, commands_on_page
@@ -236,3 +236,18 @@ def test_the_committed_pngs_are_what_the_committed_code_draws(committed, tmp_pat
         assert fresh.shape == kept.shape and np.array_equal(fresh, kept), (
             f"reports/{path.name} is not what the code draws from the committed results: "
             f"run `python -m bench.report > reports/latest.md` and commit reports/")
+
+
+def test_nox_report_measures_exactly_the_committed_files_of_the_page(monkeypatch):
+    """`nox -s report` rewrites each committed results file under its own name (the series' -run<N>), and
+    every command it runs passes its parser."""
+    spec = importlib.util.spec_from_file_location("noxfile", REPO / "noxfile.py")
+    noxfile = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(noxfile)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    written = {"reports/verify.json"}
+    for module, *args in noxfile.REPORT_RUNS:
+        importlib.import_module(module).parse_args(args)
+        written.add(args[args.index("--json") + 1])
+    committed = {f"reports/{path.name}" for path in (REPO / "reports").glob("*.json")}
+    assert written == committed

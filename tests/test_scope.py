@@ -1,4 +1,4 @@
-"""bench.scope: the claims the suite does not check are data, validated like the rest of expected/, and
+"""bench.page.scope: the claims the suite does not check are data, validated like the rest of expected/, and
 each names a claim id of claims.csv when it says a part is checked."""
 from __future__ import annotations
 

@@ -13,6 +13,8 @@ import sret  # noqa: F401  (registers the models)
 from bench.measure import slicing as slicing_speed
 from bench.measure import throughput
 from bench.measure import zoo
+from bench.core.names import is_subject
+from bench.measure.models import native_size
 from bench.core.cli import EXIT_USAGE, run
 
 
@@ -72,24 +74,28 @@ def test_sret_is_every_architecture_beside_the_baselines_of_its_resolution():
     names = throughput.check_models(["sret"])
     assert set(timm.list_models("sret_*")) <= set(names)
     assert throughput.check_models(["all"]) == names
-    sizes = [zoo.native_size(name) for name in names]
+    sizes = [native_size(name) for name in names]
     assert sizes == sorted(sizes) and set(sizes) == {224, 384, 512}  # resolution by resolution
-    for baseline in zoo.BASELINES:
-        assert baseline.name in names
+    timed = zoo.timed_baselines()
+    assert [b.architecture for b in timed] == list(zoo.WHY)  # every timed baseline is a row of baselines.csv
+    for baseline in timed:
+        assert baseline.architecture in names
         # timm releases each baseline at the resolution it stands beside
-        assert zoo.native_size(baseline.name) == baseline.resolution
-    assert not [b for b in zoo.BASELINES if zoo.is_subject(b.name)]
+        assert native_size(baseline.architecture) == baseline.img_size
+    assert not [b for b in timed if is_subject(b.architecture)]
 
 
 def test_each_resolution_has_a_baseline_and_the_choices_travel_with_the_results():
-    resolutions = {zoo.native_size(name) for name in zoo.sret_models()}
-    assert resolutions == {b.resolution for b in zoo.BASELINES}
+    resolutions = {native_size(name) for name in zoo.sret_models()}
+    assert resolutions == {b.img_size for b in zoo.timed_baselines()}
     block = throughput.config_block(throughput.Config(models=("sret_t", "vit_tiny_patch16_384")))
     assert [c["model"] for c in block["baseline_choices"]] == ["vit_tiny_patch16_384"]
     assert "384" in block["baseline_choices"][0]["why"]
 
 
 def test_the_default_set_is_small_and_names_both_scales_and_their_baselines():
-    assert throughput.parse_args([]).models == zoo.DEFAULT_MODELS
-    assert {zoo.native_size(name) for name in zoo.DEFAULT_MODELS} == {224}
+    # README: "SReT-T/S beside DeiT-Tiny/Small and PiT-Ti/S at 224 px"
+    assert set(throughput.parse_args([]).models) == {"sret_t", "sret_s", "deit_tiny_patch16_224", "deit_small_patch16_224",
+                                                    "pit_ti_224", "pit_s_224"}
+    assert {native_size(name) for name in zoo.DEFAULT_MODELS} == {224}
     assert {"sret_t", "sret_s", "deit_tiny_patch16_224", "deit_small_patch16_224"} <= set(zoo.DEFAULT_MODELS)

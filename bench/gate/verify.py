@@ -110,7 +110,7 @@ def measure_top1(figure: ExpectedFigure, device: str, checkpoints: Path | None,
     if figure.model not in cache:
         from bench.measure.accuracy import evaluate_checkpoint
 
-        cache[figure.model] = evaluate_checkpoint(figure.model, path, data, device=device)
+        cache[figure.model], _ = evaluate_checkpoint(figure.model, path, data, device=device)
     record = cache[figure.model]
     return record, f"{record['images']:,} images of {record['classes']:,} classes, checkpoint {path.name}"
 

@@ -27,7 +27,7 @@ from torch.utils.data.distributed import DistributedSampler
 from tqdm import tqdm
 
 import sret  # noqa: F401 - importing the package registers the SReT models with timm
-from bench.core.cli import EXIT_OK, EXIT_USAGE, ArgumentParser, UsageError, run, split_list, unknown_name
+from bench.core.cli import EXIT_OK, EXIT_USAGE, ArgumentParser, UsageError, positive_int, split_list, unknown_name
 from bench.measure.imagenet import Folder, ImageDataset, collate, scan, spread
 from bench.measure.environment import command, document
 from bench.core.io import write_json_atomic, write_text_atomic
@@ -178,31 +178,12 @@ def _score(model, dataset, *, seed, batch_size, device, workers, amp, stop_at_ba
     ], bad
 
 
-def evaluate_checkpoint(
-    model_name_or_tag: str,
-    checkpoint: str | os.PathLike | None,
-    data_dir: str | os.PathLike,
-    *,
-    batch_size: int = DEFAULT_BATCH_SIZE,
-    device: str = "cpu",
-    seeds: Sequence[int] = (0,),
-    workers: int = 0,
-    amp: str | None = None,
-    skip_bad: bool = False,
-    limit: int | None = None,
-    progress: bool = False,
-) -> dict[str, Any]:
-    """Accuracy of a checkpoint on an ImageNet folder, as one flat record (see :func:`evaluate`).
-
-    With ``checkpoint=None`` the model name must be a pretrained tag, fetched through
-    :mod:`sret.hub`.
-    """
-    return _evaluate_checkpoint(model_name_or_tag, checkpoint, data_dir, batch_size=batch_size,
-                                device=device, seeds=seeds, workers=workers, amp=amp,
-                                skip_bad=skip_bad, limit=limit, progress=progress)[0]
-
-
-def _evaluate_checkpoint(model_name_or_tag, checkpoint, data_dir, *, limit=None, skip_bad=False, **options):
+def evaluate_checkpoint(model_name_or_tag: str, checkpoint: str | os.PathLike | None, data_dir: str | os.PathLike, *,
+                        limit: int | None = None, skip_bad: bool = False,
+                        **options: Any) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Accuracy of a checkpoint on an ImageNet folder, as one flat record, and the per-image predictions
+    of the first seed; ``options`` are :func:`evaluate`'s. With ``checkpoint=None`` the model name must
+    be a pretrained tag, fetched through :mod:`sret.hub`."""
     folder = scan(data_dir, skip_bad=skip_bad)
     folder.samples = spread(folder.samples, limit)
     pretrained_tag = None
@@ -274,16 +255,6 @@ def _process_group(device: str) -> Iterator[tuple[int, str]]:
         dist.destroy_process_group()
 
 
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise UsageError(f"expected a positive integer, got {text!r}") from None
-    if value <= 0:
-        raise UsageError(f"expected a positive integer, got {text!r}")
-    return value
-
-
 def parse_args(argv: Sequence[str] | None):
     parser = ArgumentParser(
         prog="python -m bench.accuracy",
@@ -293,7 +264,7 @@ def parse_args(argv: Sequence[str] | None):
     parser.add_argument("--checkpoint", type=Path, help="local checkpoint: torch.save dict, state dict, .safetensors")
     parser.add_argument("--pretrained", metavar="TAG", help="a pretrained tag, downloaded once into $SRET_CACHE")
     parser.add_argument("--data", type=Path, required=True, help="ImageNet validation folder, one folder per wnid")
-    parser.add_argument("--batch-size", type=_positive, default=DEFAULT_BATCH_SIZE)
+    parser.add_argument("--batch-size", type=positive_int("--batch-size"), default=DEFAULT_BATCH_SIZE)
     parser.add_argument("--workers", type=int, default=DEFAULT_WORKERS, help="data loader processes")
     parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
     parser.add_argument("--amp", choices=("bf16",), help="autocast the forward pass")
@@ -302,7 +273,7 @@ def parse_args(argv: Sequence[str] | None):
     parser.add_argument("--json", type=Path, metavar="PATH", help="write the results document here")
     parser.add_argument("--csv", type=Path, metavar="PATH", help="also write timm validate.py's columns here")
     parser.add_argument("--skip-bad", action="store_true", help="skip and count unreadable images, unknown folders")
-    parser.add_argument("--limit", type=_positive, help="evaluate N images spread evenly over the folder")
+    parser.add_argument("--limit", type=positive_int("--limit"), help="evaluate N images spread evenly over the folder")
     args = parser.parse_args(argv)
     if args.pretrained and (args.model or args.checkpoint):
         parser.error("--pretrained TAG downloads its own checkpoint: give it without --model/--checkpoint "
@@ -336,7 +307,7 @@ def _main(argv: Sequence[str] | None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = parse_args(argv)
     with _process_group(args.device) as (rank, device):
-        record, predictions = _evaluate_checkpoint(
+        record, predictions = evaluate_checkpoint(
             args.pretrained or args.model, None if args.pretrained else args.checkpoint, args.data,
             batch_size=args.batch_size, device=device, seeds=args.seeds, workers=args.workers,
             amp=args.amp, skip_bad=args.skip_bad, limit=args.limit, progress=True,

@@ -28,6 +28,7 @@ import sys
 import time
 import traceback
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any, Callable, Optional, Sequence
 
@@ -37,8 +38,10 @@ from bench.measure import model_speed
 from bench.measure import slicing as slicing_speed
 from bench.measure import throughput
 from bench.measure import timing
+from bench.measure import models
 from bench.measure import zoo
-from bench.core.cli import ArgumentParser, UsageError, run, split_list, unknown_name
+from bench.core.names import is_subject
+from bench.core.cli import ArgumentParser, UsageError, positive_int, positive_number, split_list, unknown_name
 from bench.spec.expected import STATUSES
 from bench.measure.environment import command, device_name, document
 from bench.core.io import write_json_atomic
@@ -49,7 +52,8 @@ RESERVE_S = 10.0  # kept back from the budget for the last writes and the summar
 SPEED_BATCH = 64
 DEVICE_CHECK = {"batch_size": 2, "seed": 0, "atol": 1e-4, "rtol": 1e-3}
 # Seconds a unit is assumed to take before one of its phase has run; after that, the slowest so far.
-PRIOR_S = {"gate": 30.0, "eager": 20.0, "model_speed": 20.0, "slicing": 20.0, "compiled": 150.0}
+PRIOR_S = {"gate": 30.0, "device_check": 10.0, "eager": 20.0, "model_speed": 20.0, "slicing": 20.0,
+           "compiled": 150.0}
 # The compiled subset, in the order it runs while time remains: (dtype, batch, models, policy).
 # "max" is the largest batch the eager phase fitted. On CUDA the tuned policy changes no kernel
 # (sret.kernels), so its compiled units come last.
@@ -188,8 +192,18 @@ class Settings:
 # --- the phases --------------------------------------------------------------------------------
 
 
+@dataclass
+class Written:
+    """One results file the runner keeps up to date: its stem, kind and the rows so far."""
+
+    stem: str
+    kind: str
+    rows: list[dict[str, Any]] = field(default_factory=list)
+
+
 class Runner:
-    """Holds the run's documents and writes each one after every unit that changes it."""
+    """Runs the phases in order, each a list of units planned when its phase starts, and writes each
+    results file after every unit that changes it (so a run cut off keeps what it did)."""
 
     def __init__(self, settings: Settings, budget: Budget, argv: Sequence[str]) -> None:
         self.settings, self.budget, self.argv = settings, budget, list(argv)
@@ -198,8 +212,13 @@ class Runner:
         self.phases: list[Phase] = []
         self.documents: dict[str, dict[str, Any]] = {}
         self.fitted: dict[tuple[str, str], int] = {}  # (model, dtype) -> largest batch the eager phase fitted
-        self.load_start = throughput.load_average()
+        self.load_start = timing.load_average()
         self.current: Optional[Phase] = None
+        self.gate: dict[str, Any] = {}  # what the gate phase counted, for the device check
+        self.peaks = {dtype: timing.PeakTracker(settings.device, self._precision(dtype)) for dtype in DTYPES}
+
+    def _precision(self, dtype: str) -> str:
+        return "tf32" if dtype == "fp32" and self.settings.cuda else dtype
 
     # files
     def path(self, stem: str) -> Path:
@@ -208,7 +227,8 @@ class Runner:
     def write(self, stem: str, kind: str, **body: Any) -> str:
         path = self.path(stem)
         self.documents[stem] = body
-        write_json_atomic(path, document(kind, self.settings.device, command("bench.gpu", self.argv), written_by="bench.gpu", **body))
+        write_json_atomic(path, document(kind, self.settings.device, command("bench.gpu", self.argv),
+                                         written_by="bench.gpu", **body))
         if self.current is not None and path.name not in self.current.files:
             self.current.files.append(path.name)
         return path.name
@@ -228,7 +248,9 @@ class Runner:
                                        for d, b, m, k in COMPILE_PLAN]},
             phases=[phase.record() for phase in self.phases]))
 
-    def phase(self, name: str, units: Sequence[Unit], note: str = "") -> Phase:
+    def phase(self, name: str, plan: Callable[[], list[Unit]], note: str = "") -> Phase:
+        """Plan the phase's units now (from what the phases before it left), then run them."""
+        units = plan()
         phase = self.current = Phase(name, note=note if not units else "")
         self.phases.append(phase)
         run_units(phase, units, self.budget, after_each=self.write_manifest)
@@ -236,156 +258,155 @@ class Runner:
         self.write_manifest()
         return phase
 
-    # 1. the gate
+    # 1. the gate's counts, on the CPU
     def gate_units(self) -> list[Unit]:
+        return [Unit("gate counts (CPU)", self.count_gate)]
+
+    def count_gate(self) -> None:
         from bench.gate.verify import verify
 
-        sret_names = [name for name in self.settings.models if zoo.is_subject(name)]
-        body: dict[str, Any] = {"method": (
-            f"the gate (bench.verify) counted on the CPU, where the counts are made (they do not depend on the "
-            f"device); then every model it counted, built on the CPU with seed {DEVICE_CHECK['seed']}, copied to "
-            f"{self.settings.device} and run on a batch of {DEVICE_CHECK['batch_size']} fp32 images with TF32 off, "
-            f"the same seed before each forward (so sliced models draw the same slices); its logits must equal "
-            f"the CPU's within atol {DEVICE_CHECK['atol']} + rtol {DEVICE_CHECK['rtol']}"),
-            "results": [], "tolerance": {k: DEVICE_CHECK[k] for k in ("atol", "rtol")}}
-        stem = "device_check"
+        sret_names = [name for name in self.settings.models if is_subject(name)]
+        gate = verify(sret_names if not _is_zoo(self.settings.models) else None, progress=False)
+        statuses = [row["status"] for row in gate["results"] + gate["claims"]]
+        self.gate = {
+            "method": (f"the gate (bench.verify) counted on the CPU, where the counts are made (they do not depend "
+                       f"on the device); then every model it counted, built on the CPU with seed "
+                       f"{DEVICE_CHECK['seed']}, copied to {self.settings.device} and run on a batch of "
+                       f"{DEVICE_CHECK['batch_size']} fp32 images with TF32 off, the same seed before each forward "
+                       f"(so sliced models draw the same slices); its logits must equal the CPU's within atol "
+                       f"{DEVICE_CHECK['atol']} + rtol {DEVICE_CHECK['rtol']}"),
+            "results": [], "tolerance": {k: DEVICE_CHECK[k] for k in ("atol", "rtol")},
+            "verdict": {s: statuses.count(s) for s in STATUSES}, "gate_elapsed_s": gate["elapsed_s"],
+            "counts": {key: {"fvcore_macs": c["fvcore_macs"], "params": c["params"]}
+                       for key, c in gate["counters"].items()}}
+        self.write("device_check", "device_check", **self.gate)
 
-        def counts() -> None:  # adds one unit per counted model to ``units``, which run_units is walking
-            gate = verify(sret_names if not _is_zoo(self.settings.models) else None, progress=False)
-            statuses = [row["status"] for row in gate["results"] + gate["claims"]]
-            body.update(verdict={s: statuses.count(s) for s in STATUSES},
-                        gate_elapsed_s=gate["elapsed_s"],
-                        counts={key: {"fvcore_macs": c["fvcore_macs"], "params": c["params"]}
-                                for key, c in gate["counters"].items()})
-            self.write(stem, "device_check", **body)
-            for key in gate["counters"]:
-                name, size = key.rsplit("@", 1)
-                units.append(Unit(f"{key} on {self.settings.device}", lambda n=name, s=int(size): check(n, s)))
+    # 2. the gate's models on the device
+    def device_check_units(self) -> list[Unit]:
+        keys = list(self.gate.get("counts", {}))
+        return [Unit(f"{key} on {self.settings.device}", partial(self.check, key)) for key in keys]
 
-        def check(name: str, size: int) -> None:
-            body["results"].append(check_on_device(name, size, self.settings.device))
-            self.write(stem, "device_check", **body)
+    def check(self, key: str) -> None:
+        name, size = key.rsplit("@", 1)
+        self.gate["results"].append(check_on_device(name, int(size), self.settings.device))
+        self.write("device_check", "device_check", **self.gate)
 
-        units = [Unit("gate counts (CPU)", counts)]
-        return units
-
-    # 2. eager throughput
+    # 3. eager throughput
     def eager_units(self) -> list[Unit]:
         s = self.settings
+        self.eager_rows = {dtype: Written(f"throughput-{dtype}", "throughput") for dtype in DTYPES}
+        self.eager_subjects: dict[int, list[throughput.Subject]] = {}
+        return [Unit(f"{size} px, {dtype}, batch {batch}", partial(self.eager, size, dtype, batch))
+                for size in self.sizes() for dtype in DTYPES for batch in (s.max_batch, 1)]
+
+    def sizes(self) -> dict[int, list[str]]:
         by_size: dict[int, list[str]] = {}
-        for name in s.models:
-            by_size.setdefault(s.img_size or zoo.native_size(name), []).append(name)
-        cache: dict[int, list[throughput.Subject]] = {}
-        rows: dict[str, list[dict[str, Any]]] = {dtype: [] for dtype in DTYPES}
-        peaks = {dtype: throughput.PeakTracker(s.throughput_config(dtype, s.models)) for dtype in DTYPES}
+        for name in self.settings.models:
+            by_size.setdefault(self.settings.img_size or models.native_size(name), []).append(name)
+        return by_size
 
-        def subjects(size: int) -> list[throughput.Subject]:
-            if size not in cache:
-                cache.clear()
-                timing.release_memory(torch.device(s.device))
-                config = s.throughput_config("fp32", by_size[size])
-                cache[size] = [subject for name in by_size[size] for subject in throughput.prepare(name, config)]
-            return cache[size]
+    def subjects(self, size: int) -> list[throughput.Subject]:
+        """The models of one size, built once for every dtype and batch of that size (one size at a time)."""
+        if size not in self.eager_subjects:
+            self.eager_subjects.clear()
+            timing.release_memory(torch.device(self.settings.device))
+            config = self.settings.throughput_config("fp32", self.sizes()[size])
+            self.eager_subjects[size] = [sub for name in config.models for sub in throughput.prepare(name, config)]
+        return self.eager_subjects[size]
 
-        def unit(size: int, dtype: str, batch: int) -> None:
-            config = s.throughput_config(dtype, s.models)
-            entries = throughput.measure_group(subjects(size), batch, config, peaks[dtype])
-            for entry in entries:
-                if entry.batch_size is not None:
-                    self.fitted.setdefault((entry.subject.name, dtype), entry.batch_size)
-            rows[dtype] += throughput.result_rows(entries, config, peaks[dtype])
-            self.write_throughput(f"throughput-{dtype}", config, rows[dtype], "eager")
+    def eager(self, size: int, dtype: str, batch: int) -> None:
+        config = self.settings.throughput_config(dtype, self.settings.models)
+        entries = throughput.measure_group(self.subjects(size), batch, config, self.peaks[dtype])
+        for entry in entries:
+            if entry.batch_size is not None:
+                self.fitted.setdefault((entry.subject.name, dtype), entry.batch_size)
+        written = self.eager_rows[dtype]
+        written.rows += throughput.result_rows(entries, config, self.peaks[dtype])
+        self.write_throughput(written, config, self.peaks[dtype], "eager")
 
-        return [Unit(f"{size} px, {dtype}, batch {batch}", lambda z=size, d=dtype, b=batch: unit(z, d, b))
-                for size in by_size for dtype in DTYPES for batch in (s.max_batch, 1)]
+    def write_throughput(self, written: Written, config: throughput.Config, peak: timing.PeakTracker,
+                         phase: str) -> None:
+        block = {**throughput.config_block(config), **timing.conditions(self.load_start, peak),
+                 "batch_rule": f"batch 1, and the largest batch that fits, halving from {self.settings.max_batch} "
+                               f"on out-of-memory (timm's benchmark.py rule)"}
+        self.write(written.stem, written.kind, config=block, results=written.rows,
+                   ratios=throughput.compute_ratios(written.rows), runner_phase=phase)
 
-    def write_throughput(self, stem: str, config: throughput.Config, rows: list[dict[str, Any]], phase: str) -> None:
-        block = throughput.config_block(config)
-        block.update(load_average_1min_start=self.load_start, load_average_1min_end=throughput.load_average(),
-                     batch_rule=f"batch 1, and the largest batch that fits, halving from {self.settings.max_batch} "
-                                f"on out-of-memory (timm's benchmark.py rule)")
-        self.write(stem, "throughput", config=block, results=rows, ratios=throughput.compute_ratios(rows),
-                   runner_phase=phase)
-
-    # 3. model speed
+    # 4. model speed
     def speed_units(self) -> list[Unit]:
+        self.speed_rows: list[dict[str, Any]] = []
+        return [Unit(f"{name}, batch {self.settings.speed_batch}", partial(self.speed, name))
+                for name in self.settings.speed_models]
+
+    def speed(self, name: str) -> None:
         s = self.settings
-        device = torch.device(s.device)
-        rows: list[dict[str, Any]] = []
-        peaks = [model_speed.device_peak(device)]
+        peak = self.peaks["fp32"] if not s.cuda else timing.PeakTracker(s.device, "fp32")
+        with timing.tf32_allowed(False):
+            self.speed_rows.append(model_speed.measure_model(name, s.speed_batch, s.rounds, s.iters,
+                                                             compile_forms=False, device=torch.device(s.device)))
+        peak.sample()
+        body = model_speed.results_body(copy.deepcopy(self.speed_rows), peak, torch.device(s.device),
+                                        compile_forms=False, load_start=self.load_start)
+        self.write("model_speed", "model_speed", **body)
 
-        def unit(name: str) -> None:
-            with timing.tf32_allowed(False):
-                rows.append(model_speed.measure_model(name, s.speed_batch, s.rounds, s.iters, compile_forms=False,
-                                                      device=device))
-            peaks.append(peaks[0] if s.cuda else model_speed.device_peak(device))
-            body = model_speed.results_body(copy.deepcopy(rows), peaks, device, torch.get_num_threads(),
-                                            compile_forms=False,
-                                            load_average=(self.load_start, throughput.load_average()))
-            self.write("model_speed", "model_speed", **body)
-
-        return [Unit(f"{name}, batch {s.speed_batch}", lambda n=name: unit(n)) for name in s.speed_models]
-
-    # 4. slicing
+    # 5. slicing
     def slicing_units(self) -> list[Unit]:
-        s = self.settings
-        pairs = zoo.slicing_pairs(s.models)
-        sliced = [name for name, _ in pairs]
-        rows: list[dict[str, Any]] = []
-        state: dict[str, Any] = {}
-
-        def unit(batch: int) -> None:
-            config = s.throughput_config("fp32", sliced, batch_sizes=(1, s.max_batch))
-            if "subjects" not in state:
-                state["peak"] = throughput.PeakTracker(config)
-                state["subjects"] = [sub for name in sliced for sub in slicing_speed.pair_subjects(name, config)]
-            entries = throughput.measure_group(state["subjects"], batch, config, state["peak"])
-            rows.extend(throughput.result_rows(entries, config, state["peak"]))
-            self.write("slicing_speed", "slicing_speed", config=slicing_speed.config_block(config, pairs, self.load_start),
-                       results=rows,
-                       pairs=slicing_speed.pair_records(rows, pairs))
-
-        if not sliced:
+        self.pairs = zoo.slicing_pairs(self.settings.models)
+        self.slicing_rows: list[dict[str, Any]] = []
+        self.slicing_subjects: list[throughput.Subject] = []
+        if not self.pairs:
             return []
-        return [Unit(f"{len(pairs)} pairs, fp32, batch {batch}", lambda b=batch: unit(b)) for batch in (s.max_batch, 1)]
+        return [Unit(f"{len(self.pairs)} pairs, fp32, batch {batch}", partial(self.slicing, batch))
+                for batch in (self.settings.max_batch, 1)]
 
-    # 5. compiled
+    def slicing(self, batch: int) -> None:
+        sliced = [name for name, _ in self.pairs]
+        config = self.settings.throughput_config("fp32", sliced, batch_sizes=(1, self.settings.max_batch))
+        if not self.slicing_subjects:
+            self.slicing_subjects = [sub for name in sliced for sub in slicing_speed.pair_subjects(name, config)]
+        entries = throughput.measure_group(self.slicing_subjects, batch, config, self.peaks["fp32"])
+        self.slicing_rows += throughput.result_rows(entries, config, self.peaks["fp32"])
+        self.write("slicing_speed", "slicing_speed",
+                   config=slicing_speed.config_block(config, self.pairs,
+                                                     timing.conditions(self.load_start, self.peaks["fp32"])),
+                   results=self.slicing_rows, pairs=slicing_speed.pair_records(self.slicing_rows, self.pairs))
+
+    # 6. compiled
     def compile_units(self) -> list[Unit]:
         s = self.settings
-        rows: dict[str, list[dict[str, Any]]] = {dtype: [] for dtype in DTYPES}
+        self.compiled_rows = {dtype: Written(f"throughput-{dtype}-compiled", "throughput") for dtype in DTYPES}
         units = []
-        for dtype, batch_kind, models, policy in COMPILE_PLAN:
-            chosen = tuple(m for m in models if m in s.models)
-            if not chosen or policy not in s.kernels:
-                continue
-
-            def unit(dtype: str = dtype, batch_kind: str = batch_kind, chosen: tuple[str, ...] = chosen,
-                     policy: str = policy) -> None:
-                torch._dynamo.reset()  # a fresh compile: its time is what a user pays
-                batch = 1 if batch_kind == "1" else s.max_batch
-                # each model starts at the batch its eager run fitted: every OOM retry would compile again
-                starts = {m: self.fitted[(m, dtype)] for m in chosen if batch > 1 and (m, dtype) in self.fitted}
-                config = s.throughput_config(dtype, chosen, compile_=True, kernels=(policy,), batch_sizes=(batch,))
-                peak = throughput.PeakTracker(config)
-                subjects = [sub for name in chosen for sub in throughput.prepare(name, config)]
-                entries = throughput.measure_group(subjects, batch, config, peak, start_batches=starts)
-                rows[dtype] += throughput.result_rows(entries, config, peak)
-                self.write_throughput(f"throughput-{dtype}-compiled", config, rows[dtype], "compiled")
-
-            label = "max" if batch_kind == "max" else "1"
-            units.append(Unit(f"{'+'.join(chosen)}, {dtype}, batch {label}, {policy}", unit))
+        for dtype, batch_kind, plan_models, policy in COMPILE_PLAN:
+            chosen = tuple(m for m in plan_models if m in s.models)
+            if chosen and policy in s.kernels:
+                units.append(Unit(f"{'+'.join(chosen)}, {dtype}, batch {batch_kind}, {policy}",
+                                  partial(self.compiled, dtype, batch_kind, chosen, policy)))
         return units
+
+    def compiled(self, dtype: str, batch_kind: str, chosen: tuple[str, ...], policy: str) -> None:
+        s = self.settings
+        torch._dynamo.reset()  # a fresh compile: its time is what a user pays
+        batch = 1 if batch_kind == "1" else s.max_batch
+        # each model starts at the batch its eager run fitted: every OOM retry would compile again
+        starts = {m: self.fitted[(m, dtype)] for m in chosen if batch > 1 and (m, dtype) in self.fitted}
+        config = s.throughput_config(dtype, chosen, compile_=True, kernels=(policy,), batch_sizes=(batch,))
+        subjects = [sub for name in chosen for sub in throughput.prepare(name, config)]
+        entries = throughput.measure_group(subjects, batch, config, self.peaks[dtype], start_batches=starts)
+        written = self.compiled_rows[dtype]
+        written.rows += throughput.result_rows(entries, config, self.peaks[dtype])
+        self.write_throughput(written, config, self.peaks[dtype], "compiled")
 
     def run(self) -> list[Phase]:
         self.write_manifest()
-        self.phase("gate", self.gate_units())
-        self.phase("eager", self.eager_units())
-        self.phase("model_speed", self.speed_units(), note="no --speed-models")
-        self.phase("slicing", self.slicing_units(), note="no sliced SReT with a _wo_slice partner among --models")
+        self.phase("gate", self.gate_units)
+        self.phase("device_check", self.device_check_units, note="the gate counted no model")
+        self.phase("eager", self.eager_units)
+        self.phase("model_speed", self.speed_units, note="no --speed-models")
+        self.phase("slicing", self.slicing_units, note="no sliced SReT with a _wo_slice partner among --models")
         if self.settings.compile:
-            self.phase("compiled", self.compile_units(), note="no model of COMPILE_PLAN among --models")
+            self.phase("compiled", self.compile_units, note="no model of COMPILE_PLAN among --models")
         else:
-            self.phase("compiled", [], note="--no-compile")
+            self.phase("compiled", list, note="--no-compile")
         return self.phases
 
 
@@ -396,10 +417,8 @@ def _is_zoo(models: Sequence[str]) -> bool:
 def check_on_device(name: str, img_size: int, device: str) -> dict[str, Any]:
     """Build ``name`` on the CPU, run it there and on ``device`` (same weights, same seed, fp32,
     TF32 off) and compare the logits."""
-    import timm
-
     torch.manual_seed(DEVICE_CHECK["seed"])
-    model = timm.create_model(name, img_size=img_size).eval()
+    model, _ = models.create(name, img_size)
     images = torch.randn(DEVICE_CHECK["batch_size"], 3, img_size, img_size,
                          generator=torch.Generator().manual_seed(DEVICE_CHECK["seed"]))
     record: dict[str, Any] = {"model": name, "img_size": img_size, "device": device, "max_abs_logit_diff": None,
@@ -457,36 +476,34 @@ def parse_args(argv: Sequence[str] | None) -> Settings:
     parser = ArgumentParser(prog="python -m bench.gpu", description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("reports"), help="folder for the JSON files (default: reports)")
     parser.add_argument("--device", default="cuda", help="cuda[:N], or cpu to exercise the runner (default: cuda)")
-    parser.add_argument("--budget-s", type=float, default=DEFAULT_BUDGET_S,
+    parser.add_argument("--budget-s", type=positive_number("--budget-s"), default=DEFAULT_BUDGET_S,
                         help="wall seconds for the whole run; no unit starts that would not fit (default: %(default)s)")
     parser.add_argument("--models", default="sret", help="throughput models (default: sret, the whole zoo)")
     parser.add_argument("--speed-models", default="sret_t,sret_s", help="models for model_speed (default: %(default)s)")
-    parser.add_argument("--max-batch", type=int, default=MAX_BATCH, help="where OOM halving starts (default: %(default)s)")
-    parser.add_argument("--speed-batch", type=int, default=SPEED_BATCH, help="model_speed batch (default: %(default)s)")
-    parser.add_argument("--img-size", type=int, default=None, help="one input size for every throughput model "
-                                                                     "(default: each model's own; for tests)")
+    parser.add_argument("--max-batch", type=positive_int("--max-batch"), default=MAX_BATCH,
+                        help="where OOM halving starts (default: %(default)s)")
+    parser.add_argument("--speed-batch", type=positive_int("--speed-batch"), default=SPEED_BATCH,
+                        help="model_speed batch (default: %(default)s)")
+    parser.add_argument("--img-size", type=positive_int("--img-size"), default=None,
+                        help="one input size for every throughput model (default: each model's own; for tests)")
     parser.add_argument("--kernels", default=",".join(throughput.DEFAULT_KERNELS))
-    parser.add_argument("--warmup", type=int, default=2, help="untimed calls per entry (default: %(default)s)")
-    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds (default: %(default)s)")
-    parser.add_argument("--iters", type=int, default=4, help="timed calls per entry per round (default: %(default)s)")
+    parser.add_argument("--warmup", type=positive_int("--warmup"), default=2,
+                        help="untimed calls per entry (default: %(default)s)")
+    parser.add_argument("--rounds", type=positive_int("--rounds"), default=3, help="interleaved rounds (default: %(default)s)")
+    parser.add_argument("--iters", type=positive_int("--iters"), default=4,
+                        help="timed calls per entry per round (default: %(default)s)")
     parser.add_argument("--no-compile", action="store_true", help="skip the compiled phase")
     args = parser.parse_args(argv)
-    for option in ("max_batch", "speed_batch", "warmup", "rounds", "iters", "img_size"):
-        value = getattr(args, option)
-        if value is not None and value < 1:
-            raise UsageError(f"--{option.replace('_', '-')}: {value} is not a positive integer")
-    if args.budget_s <= 0:
-        raise UsageError(f"--budget-s: {args.budget_s:g} is not a positive number of seconds")
     device = throughput.check_device(args.device)
     if args.out.exists() and not args.out.is_dir():
         raise UsageError(f"--out: {str(args.out)!r} exists and is not a directory")
-    models = throughput.check_models(split_list(args.models))
+    models_ = throughput.check_models(split_list(args.models))
     speed_models = tuple(split_list(args.speed_models))
     known = set(zoo.sret_models())
     for name in speed_models:
         if name not in known:
             raise unknown_name("model", name, sorted(known))
-    return Settings(out=args.out, device=device, budget_s=args.budget_s, models=models, speed_models=speed_models,
+    return Settings(out=args.out, device=device, budget_s=args.budget_s, models=models_, speed_models=speed_models,
                     max_batch=args.max_batch, speed_batch=args.speed_batch, img_size=args.img_size,
                     kernels=throughput.parse_kernels(args.kernels), warmup=args.warmup, rounds=args.rounds,
                     iters=args.iters, compile=not args.no_compile)

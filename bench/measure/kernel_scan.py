@@ -9,42 +9,30 @@ policy picks the faster one.
 from __future__ import annotations
 
 import statistics
-import time
 from typing import Any, Callable, Sequence
 
-import timm
 import torch
 import torch.nn.functional as F
 from tabulate import tabulate
 
-import sret  # noqa: F401  (registers the models)
-from bench.core.cli import ArgumentParser, run, split_list
+from bench.core.cli import ArgumentParser, positive_int, split_list
+from bench.measure import timing
 from sret.kernels import ATTENTION_TOKENS, CPU_SDPA_MIN_TOKENS, GELU_MLPS, ONEDNN_MIN_MACS, onednn_linear
 
 
 def relative_speed(candidates: dict[str, Callable[[], object]], rounds: int, iters: int) -> dict[str, float]:
-    """Each candidate's speed over the first one's, median of interleaved rounds."""
-    seconds: dict[str, list[float]] = {name: [] for name in candidates}
+    """Each candidate's speed over the first one's: the median of the per-round ratios of interleaved rounds."""
     with torch.inference_mode():
         for fn in candidates.values():
             fn()
-        for _ in range(rounds):
-            for name, fn in candidates.items():
-                start = time.perf_counter()
-                for _ in range(iters):
-                    fn()
-                seconds[name].append(time.perf_counter() - start)
-    base = statistics.median(next(iter(seconds.values())))
-    return {name: base / statistics.median(values) for name, values in seconds.items()}
+        timed = timing.interleave(candidates, rounds, iters, torch.device("cpu"))
+    rates = {name: timed.rates(name, 1) for name in candidates}
+    base = rates[next(iter(candidates))]
+    return {name: statistics.median(r / b for r, b in zip(values, base)) for name, values in rates.items()}
 
 
-def _input_size(model: torch.nn.Module) -> int:
-    return model.pretrained_cfg["input_size"][-1]
-
-
-def run_with_hooks(model: torch.nn.Module, batch_size: int, hooks: list) -> None:
+def run_with_hooks(model: torch.nn.Module, size: int, batch_size: int, hooks: list) -> None:
     """One forward at the model's size so the ``hooks`` record what runs, then remove them."""
-    size = _input_size(model)
     try:
         with torch.no_grad():
             model(torch.randn(batch_size, 3, size, size))
@@ -53,7 +41,7 @@ def run_with_hooks(model: torch.nn.Module, batch_size: int, hooks: list) -> None
             hook.remove()
 
 
-def linear_shapes(model: torch.nn.Module, batch_size: int) -> list[tuple[int, int, int, bool]]:
+def linear_shapes(model: torch.nn.Module, size: int, batch_size: int) -> list[tuple[int, int, int, bool]]:
     """(tokens, in, out, followed by a fusable GELU) of every distinct linear application."""
     shapes: set[tuple[int, int, int, bool]] = set()
     gelu_fc1 = {id(m.fc1) for m in model.modules()
@@ -63,11 +51,11 @@ def linear_shapes(model: torch.nn.Module, batch_size: int) -> list[tuple[int, in
         shapes.add((args[0].shape[:-1].numel(), module.in_features, module.out_features, id(module) in gelu_fc1))
 
     hooks = [m.register_forward_hook(record) for m in model.modules() if isinstance(m, torch.nn.Linear)]
-    run_with_hooks(model, batch_size, hooks)
+    run_with_hooks(model, size, batch_size, hooks)
     return sorted(shapes)
 
 
-def attention_shapes(model: torch.nn.Module, batch_size: int) -> list[tuple[int, int, int, int]]:
+def attention_shapes(model: torch.nn.Module, size: int, batch_size: int) -> list[tuple[int, int, int, int]]:
     """(batch * groups, heads, tokens attended over, head dim) of every attention call."""
     shapes: set[tuple[int, int, int, int]] = set()
 
@@ -78,7 +66,7 @@ def attention_shapes(model: torch.nn.Module, batch_size: int) -> list[tuple[int,
 
     hooks = [m.register_forward_hook(record, with_kwargs=True) for m in model.modules()
              if type(m) in ATTENTION_TOKENS]
-    run_with_hooks(model, batch_size, hooks)
+    run_with_hooks(model, size, batch_size, hooks)
     return sorted(shapes)
 
 
@@ -110,19 +98,19 @@ def _attention_row(name: str, shape: tuple[int, int, int, int], rounds: int, ite
 def measure(models: Sequence[str], batch_size: int, rounds: int, iters: int) -> dict[str, list[dict]]:
     linear_rows, attention_rows = [], []
     for name in models:
-        model = timm.create_model(name).eval()
-        linear_rows += [_linear_row(name, s, rounds, iters) for s in linear_shapes(model, batch_size)]
-        attention_rows += [_attention_row(name, s, rounds, iters) for s in attention_shapes(model, batch_size)]
+        model, size = models.create(name)
+        linear_rows += [_linear_row(name, s, rounds, iters) for s in linear_shapes(model, size, batch_size)]
+        attention_rows += [_attention_row(name, s, rounds, iters) for s in attention_shapes(model, size, batch_size)]
     return {"linear": linear_rows, "attention": attention_rows}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = ArgumentParser(prog="python -m bench.kernels", description=__doc__.splitlines()[0])
     parser.add_argument("--models", default="sret_t,sret_s,deit_tiny_patch16_224,pit_ti_224")
-    parser.add_argument("--batch-size", type=int, default=8)
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--iters", type=int, default=10)
+    parser.add_argument("--batch-size", type=positive_int("--batch-size"), default=8)
+    parser.add_argument("--threads", type=positive_int("--threads"), default=2)
+    parser.add_argument("--rounds", type=positive_int("--rounds"), default=5)
+    parser.add_argument("--iters", type=positive_int("--iters"), default=10)
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     rows = measure(split_list(args.models), args.batch_size, args.rounds, args.iters)

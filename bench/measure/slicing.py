@@ -18,10 +18,11 @@ from typing import Any, Callable, Sequence
 import torch
 
 from bench.measure import throughput
+from bench.measure import models
 from bench.measure import timing
 from bench.measure import zoo
 from bench.measure.claims import SLICING_CLAIM_ID
-from bench.core.cli import ArgumentParser, UsageError, run, split_list, unknown_name
+from bench.core.cli import ArgumentParser, UsageError, int_list, positive_int, split_list, unknown_name
 from bench.measure.environment import command, document
 from bench.core.io import write_json_atomic
 
@@ -33,7 +34,7 @@ def pair_subjects(sliced: str, config: throughput.Config) -> list[throughput.Sub
     """The sliced model and its partner on the sliced model's weights, one subject per policy each."""
     model, img_size, macs = throughput.build(sliced, config)
     partner_name = f"{sliced}_wo_slice"
-    partner, _ = throughput.create_model(partner_name, img_size)
+    partner, _ = models.create(partner_name, img_size)
     partner.load_state_dict(model.state_dict(), strict=True)
     partner_macs = throughput.model_macs(partner, img_size)
     return (throughput.subjects_of(sliced, model, img_size, macs, config)
@@ -68,20 +69,20 @@ def pair_records(rows: Sequence[dict[str, Any]], pairs: Sequence[tuple[str, str]
 def measure(config: throughput.Config, sliced_models: Sequence[str],
             progress: Callable[[int], None] = lambda _: None) -> dict[str, Any]:
     """Every pair, interleaved per batch size: the document's ``config``, ``results`` and ``pairs``."""
-    load_start = throughput.load_average()
+    load_start = timing.load_average()
     pairs = [(name, f"{name}_wo_slice") for name in sliced_models]
-    peak = throughput.PeakTracker(config)
+    peak = timing.PeakTracker(config.device, config.precision)
     subjects = [subject for name in sliced_models for subject in pair_subjects(name, config)]
     rows = []
     for _, batch, group in throughput.groups(subjects, config.batch_sizes):
         rows += throughput.result_rows(throughput.measure_group(group, batch, config, peak, progress), config, peak)
-    return {"config": config_block(config, pairs, load_start), "results": rows, "pairs": pair_records(rows, pairs)}
+    return {"config": config_block(config, pairs, timing.conditions(load_start, peak)), "results": rows,
+            "pairs": pair_records(rows, pairs)}
 
 
-def config_block(config: throughput.Config, pairs: Sequence[tuple[str, str]], load_start: float | None) -> dict:
-    """The ``config`` of a slicing document: the run's settings, its load, the pairs and their weights."""
-    return dict(throughput.config_block(config), load_average_1min_start=load_start,
-                load_average_1min_end=throughput.load_average(), claim_id=SLICING_CLAIM_ID,
+def config_block(config: throughput.Config, pairs: Sequence[tuple[str, str]], conditions: dict[str, Any]) -> dict:
+    """The ``config`` of a slicing document: the run's settings and conditions, the pairs and their weights."""
+    return dict(throughput.config_block(config), **conditions, claim_id=SLICING_CLAIM_ID,
                 models=[name for pair in pairs for name in pair],
                 weights="each pair on the sliced model's weights (seeded init), loaded strictly into its partner")
 
@@ -108,22 +109,18 @@ def parse_args(argv: Sequence[str] | None) -> tuple[throughput.Config, tuple[str
                         help="kernel policies, each pair run under each (default: %(default)s)")
     parser.add_argument("--amp", choices=sorted(throughput.AMP_DTYPES), default=None)
     parser.add_argument("--tf32", action="store_true", help="CUDA fp32 only: TF32 tensor cores")
-    parser.add_argument("--threads", type=int, default=None)
-    parser.add_argument("--warmup", type=int, default=2)
-    parser.add_argument("--iters", type=int, default=3)
-    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--threads", type=positive_int("--threads"), default=None)
+    parser.add_argument("--warmup", type=positive_int("--warmup"), default=2)
+    parser.add_argument("--iters", type=positive_int("--iters"), default=3)
+    parser.add_argument("--rounds", type=positive_int("--rounds"), default=5)
     parser.add_argument("--json", help="write the results document here (atomically)")
     args = parser.parse_args(argv)
-    for option in ("threads", "warmup", "iters", "rounds"):
-        value = getattr(args, option)
-        if value is not None and value < 1:
-            raise UsageError(f"--{option}: {value} is not a positive integer")
     device = throughput.check_device(args.device)
     if args.tf32 and (not device.startswith("cuda") or args.amp):
         raise UsageError("--tf32 applies to fp32 runs on CUDA only (no --amp, --device cuda)")
     models = check_sliced_models(split_list(args.models))
     config = throughput.Config(
-        models=models, device=device, batch_sizes=throughput.parse_batch_sizes(args.batch_sizes),
+        models=models, device=device, batch_sizes=int_list("--batch-sizes")(args.batch_sizes),
         kernels=throughput.parse_kernels(args.kernels), amp=args.amp, tf32=args.tf32, threads=args.threads,
         warmup=args.warmup, iters=args.iters, rounds=args.rounds,
         json=None if args.json is None else Path(args.json))
@@ -132,7 +129,7 @@ def parse_args(argv: Sequence[str] | None) -> tuple[throughput.Config, tuple[str
 
 def render(pairs: Sequence[dict[str, Any]]) -> str:
     from tabulate import tabulate
-    table = [[p["model"], p["baseline"], p["kernels"], p["batch_size_requested"],
+    table = [[p["model"], p["over"], p["kernels"], p["batch_size_requested"],
               f"{p['images_per_s_sliced']:.4g}", f"{p['images_per_s_wo_slice']:.4g}",
               f"{p['time_saved_pct_round_median']:.1f} ({p['time_saved_pct_round_min']:.1f} to "
               f"{p['time_saved_pct_round_max']:.1f})", f"{p['macs_saved_pct']:.1f}"] for p in pairs]

@@ -24,10 +24,13 @@ from typing import Any, Callable, Iterator, Mapping, Sequence
 
 import torch
 
+from bench.measure import models
 from bench.measure import timing
 from bench.measure import timm_csv
 from bench.measure import zoo
-from bench.core.cli import ArgumentParser, EXIT_FAILED, EXIT_OK, UsageError, run, split_list, unknown_name
+from bench.core.names import is_subject
+from bench.core.cli import (ArgumentParser, EXIT_FAILED, EXIT_OK, UsageError, int_list, positive_int,
+                            split_list, unknown_name)
 from bench.measure.counting import headline_macs
 from bench.measure.environment import command, device_name, document
 from bench.core.io import write_json_atomic
@@ -80,31 +83,6 @@ class Config:
 
 
 # --- argument checking (all of it before any model is built) ----------------------------
-
-
-def _positive_int(text: str, option: str, minimum: int = 1) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = None
-    if value is None or value < minimum:
-        kind = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
-        raise UsageError(f"{option}: {text!r} is not {kind}")
-    return value
-
-
-def _int_option(option: str, minimum: int = 1) -> Callable[[str], int]:
-    def parse(text: str) -> int:
-        return _positive_int(text, option, minimum)
-    return parse
-
-
-def parse_batch_sizes(text: str) -> tuple[int, ...]:
-    """``"1,8,64"`` -> ``(1, 8, 64)``, naming the first entry that is not a positive integer."""
-    sizes = tuple(_positive_int(item, "--batch-sizes") for item in split_list(text))
-    if not sizes:
-        raise UsageError(f"--batch-sizes: {text!r} names no batch size")
-    return tuple(dict.fromkeys(sizes))
 
 
 def parse_kernels(text: str) -> tuple[str, ...]:
@@ -169,16 +147,16 @@ def build_parser() -> ArgumentParser:
                         "(compile time is reported, not timed)")
     parser.add_argument("--channels-last", action="store_true",
                         help="channels-last memory format for models and inputs")
-    parser.add_argument("--img-size", type=_int_option("--img-size"), default=None,
+    parser.add_argument("--img-size", type=positive_int("--img-size"), default=None,
                         help="input resolution (default: each model's own)")
-    parser.add_argument("--threads", type=_int_option("--threads"), default=None,
+    parser.add_argument("--threads", type=positive_int("--threads"), default=None,
                         help="torch.set_num_threads (default: torch's own)")
-    parser.add_argument("--warmup", type=_int_option("--warmup"), default=3,
+    parser.add_argument("--warmup", type=positive_int("--warmup"), default=3,
                         help="untimed calls per model and batch size, the first fitting the batch "
                              "(default: %(default)s)")
-    parser.add_argument("--iters", type=_int_option("--iters"), default=3,
+    parser.add_argument("--iters", type=positive_int("--iters"), default=3,
                         help="timed calls per model in each round (default: %(default)s)")
-    parser.add_argument("--rounds", type=_int_option("--rounds"), default=5,
+    parser.add_argument("--rounds", type=positive_int("--rounds"), default=5,
                         help="interleaved rounds over all models (default: %(default)s)")
     parser.add_argument("--profile", type=Path, metavar="DIR", default=None,
                         help="write torch.profiler traces to DIR/<model>/ (tensorboard --logdir DIR)")
@@ -192,7 +170,7 @@ def build_parser() -> ArgumentParser:
 def parse_args(argv: Sequence[str] | None) -> Config:
     """Parse and validate every option, so bad input fails before anything is built."""
     args = build_parser().parse_args(argv)
-    batch_sizes = parse_batch_sizes(args.batch_sizes)
+    batch_sizes = int_list("--batch-sizes")(args.batch_sizes)
     kernels = parse_kernels(args.kernels)
     device = check_device(args.device)
     if args.tf32 and (not device.startswith("cuda") or args.amp):
@@ -217,22 +195,6 @@ def model_macs(model: torch.nn.Module, img_size: int) -> int:
     return headline_macs(model, img_size)
 
 
-def create_model(name: str, img_size: int | None) -> tuple[torch.nn.Module, int]:
-    """A randomly initialised model in eval mode and the resolution it runs at."""
-    import timm
-
-    import sret  # noqa: F401  registers the SReT models with timm
-    if img_size is None:
-        model = timm.create_model(name, pretrained=False)
-        img_size = int(model.pretrained_cfg["input_size"][-1])
-    else:
-        try:
-            model = timm.create_model(name, pretrained=False, img_size=img_size)
-        except TypeError:  # convolutional models take any size and no img_size argument
-            model = timm.create_model(name, pretrained=False)
-    return model.eval(), img_size
-
-
 def compile_module(model: torch.nn.Module) -> Callable[[torch.Tensor], Any]:
     """``torch.compile`` with its defaults (inductor); compiling happens at the first call."""
     return torch.compile(model)
@@ -254,7 +216,7 @@ class Subject:
 def build(name: str, config: Config) -> tuple[torch.nn.Module, int, int]:
     """The model on the CPU, its resolution and multiply-adds (counting also checks it runs there)."""
     try:
-        model, img_size = create_model(name, config.img_size)
+        model, img_size = models.create(name, config.img_size)
         macs = model_macs(model, img_size)
     except Exception as error:  # noqa: BLE001 - a model that cannot run here is bad input
         raise UsageError(f"model {name!r} does not run at img size {config.img_size or 'default'}: "
@@ -343,19 +305,13 @@ def warm_up(entry: Entry, config: Config, progress: Callable[[int], None], start
 
 def timed_rounds(entries: Sequence[Entry], config: Config, progress: Callable[[int], None],
                  between_rounds: Callable[[], None] = lambda: None) -> None:
-    """Time every entry ``config.iters`` times per round, round-robin, order rotated per round."""
-    device = torch.device(config.device)
-    for index in range(config.rounds):
-        shift = index % max(len(entries), 1)
-        for entry in list(entries[shift:]) + list(entries[:shift]):
-            if entry.error is None:
-                try:
-                    entry.rounds.append(timing.time_calls(entry.forward, config.iters, device))
-                except Exception as error:  # noqa: BLE001 - an OOM mid-run drops this entry only
-                    entry.error = f"{type(error).__name__}: {error}".splitlines()[0]
-                    timing.release_memory(device)
-            progress(config.iters)
-        between_rounds()
+    """Time every entry that warmed up, ``config.iters`` calls per interleaved round (``timing.interleave``)."""
+    ready = {index: entry for index, entry in enumerate(entries) if entry.error is None}
+    timed = timing.interleave({index: entry.forward for index, entry in ready.items()}, config.rounds, config.iters,
+                              torch.device(config.device), progress, between_rounds)
+    progress(config.rounds * config.iters * (len(entries) - len(ready)))  # the entries that failed to warm up
+    for index, entry in ready.items():
+        entry.rounds, entry.error = timed.seconds[index], timed.errors.get(index)
 
 
 @contextlib.contextmanager
@@ -374,7 +330,7 @@ def groups(subjects: Sequence[Subject], batch_sizes: Sequence[int]) -> list[tupl
             for size in resolutions for batch in batch_sizes]
 
 
-def measure_group(subjects: Sequence[Subject], batch: int, config: Config, peak: "PeakTracker",
+def measure_group(subjects: Sequence[Subject], batch: int, config: Config, peak: timing.PeakTracker,
                   progress: Callable[[int], None] = lambda _: None,
                   start_batches: Mapping[str, int] | None = None) -> list[Entry]:
     """Warm up and time ``subjects`` at ``batch``, interleaved. A model's OOM halving starts at
@@ -390,12 +346,12 @@ def measure_group(subjects: Sequence[Subject], batch: int, config: Config, peak:
     return entries
 
 
-def result_rows(entries: Sequence[Entry], config: Config, peak: PeakTracker) -> list[dict[str, Any]]:
+def result_rows(entries: Sequence[Entry], config: Config, peak: timing.PeakTracker) -> list[dict[str, Any]]:
     """The records of a measured group, each against the peak the tracker holds now."""
-    return [result_row(entry, config, peak.tflops, peak.description) for entry in entries]
+    return [result_row(entry, config, peak.tflops) for entry in entries]
 
 
-def result_row(entry: Entry, config: Config, peak_tflops: float | None, peak_source: str) -> dict[str, Any]:
+def result_row(entry: Entry, config: Config, peak_tflops: float | None) -> dict[str, Any]:
     """The flat record of one entry, every key naming its unit."""
     subject = entry.subject
     flops = 2 * subject.macs_per_image
@@ -415,7 +371,6 @@ def result_row(entry: Entry, config: Config, peak_tflops: float | None, peak_sou
                                          else entry.cuda_max_memory_allocated / 2**20),
         "param_count": subject.param_count, "flops_per_image": flops,
         "achieved_tflops": None, "mfu": None,
-        "peak_tflops": peak_tflops, "peak_precision": config.precision, "peak_source": peak_source,
         "compile_s": entry.first_call_s if config.compile else None,
         "error": entry.error,
     }
@@ -428,8 +383,7 @@ def result_row(entry: Entry, config: Config, peak_tflops: float | None, peak_sou
         row["latency_ms_p50"] = timing.percentile(seconds, 50) * 1e3
         row["latency_ms_p90"] = timing.percentile(seconds, 90) * 1e3
     row["achieved_tflops"] = flops * rates["images_per_s_median"] / 1e12
-    if peak_tflops:
-        row["mfu"] = row["achieved_tflops"] / peak_tflops
+    row["mfu"] = timing.mfu(rates["images_per_s_median"], subject.macs_per_image, peak_tflops)
     return row
 
 
@@ -444,45 +398,11 @@ def summarize_rates(batch: int, rounds: Sequence[Sequence[float]]) -> dict[str, 
     }
 
 
-def device_peak(config: Config) -> tuple[float | None, str]:
-    """The ceiling MFU is measured against: a spec sheet for known GPUs, a matmul on the CPU."""
-    if config.device.startswith("cuda"):
-        return timing.gpu_peak_tflops(device_name(config.device), config.precision)
-    return timing.cpu_peak_tflops(config.dtype)
-
-
-class PeakTracker:
-    """The best of repeated peak measurements taken between the rounds.
-
-    On a shared CPU a single matmul timing can land in a busy moment and make MFU exceed
-    100%; sampling it between the rounds exposes the ceiling to the same noise as the models.
-    """
-
-    def __init__(self, config: Config) -> None:
-        self.config = config
-        self.samples = 0
-        self.tflops, self.source = device_peak(config)
-        self.measured = not config.device.startswith("cuda")
-
-    def sample(self) -> None:
-        if not self.measured:
-            return  # a spec sheet does not change between rounds
-        tflops, _ = device_peak(self.config)
-        self.samples += 1
-        self.tflops = max(self.tflops, tflops)
-
-    @property
-    def description(self) -> str:
-        if not self.measured:
-            return self.source
-        return f"{self.source}; the best of {self.samples + 1} such measurements, one per round"
-
-
 def measure(config: Config, progress: Callable[[int], None] = lambda _: None) -> dict[str, Any]:
     """Every model under every policy at every batch size, interleaved per resolution and batch:
     the ``config``, ``results``, ``ratios`` and profiler ``traces``."""
-    load_start = load_average()
-    peak = PeakTracker(config)
+    load_start = timing.load_average()
+    peak = timing.PeakTracker(config.device, config.precision)
     subjects = [subject for name in config.models for subject in prepare(name, config)]
     entries: list[Entry] = []
     for _, batch, group in groups(subjects, config.batch_sizes):
@@ -492,16 +412,8 @@ def measure(config: Config, progress: Callable[[int], None] = lambda _: None) ->
         with run_context(config):
             traces = profile_entries(entries, config.profile)
     results = result_rows(entries, config, peak)
-    block = dict(config_block(config), load_average_1min_start=load_start, load_average_1min_end=load_average())
+    block = {**config_block(config), **timing.conditions(load_start, peak)}
     return {"config": block, "results": results, "ratios": compute_ratios(results), "traces": traces}
-
-
-def load_average() -> float | None:
-    """The 1-minute load average: above the core count, other work shared the machine."""
-    try:
-        return os.getloadavg()[0]
-    except OSError:
-        return None
 
 
 def work_units(config: Config) -> int:
@@ -516,7 +428,7 @@ def config_block(config: Config) -> dict[str, Any]:
         "models": list(config.models), "kernels": list(config.kernels), "device": config.device,
         "batch_sizes": list(config.batch_sizes), "dtype": config.dtype, "amp": config.amp,
         "tf32": config.precision == "tf32", "compile": config.compile, "channels_last": config.channels_last,
-        "img_size": config.img_size, "threads": torch.get_num_threads(),
+        "img_size": config.img_size,
         "warmup_iters": config.warmup, "iters_per_round": config.iters, "rounds": config.rounds,
         "timing": ("CUDA events around each call, one synchronize per round" if cuda
                    else "time.perf_counter around each call"),
@@ -555,10 +467,10 @@ def ratio_record(row: dict[str, Any], base: dict[str, Any], comparison: str) -> 
     """
     paired = [a / b for a, b in zip(row["images_per_s_by_round"], base["images_per_s_by_round"])]
     return {
-        "comparison": comparison, "model": row["model"], "baseline": base["model"],
-        "kernels": row.get("kernels"), "baseline_kernels": base.get("kernels"),
+        "comparison": comparison, "model": row["model"], "over": base["model"],
+        "kernels": row.get("kernels"), "over_kernels": base.get("kernels"),
         "img_size": row.get("img_size"), "batch_size_requested": row["batch_size_requested"],
-        "batch_size": row["batch_size"], "baseline_batch_size": base["batch_size"],
+        "batch_size": row["batch_size"], "over_batch_size": base["batch_size"],
         "throughput_ratio_round_median": timing.percentile(paired, 50) if paired else None,
         "throughput_ratio_round_min": min(paired) if paired else None,
         "throughput_ratio_round_max": max(paired) if paired else None,
@@ -576,7 +488,7 @@ def compute_ratios(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     """Both comparisons (``COMPARISONS``) over every pair of rows timed side by side."""
     ok = [row for row in rows if row.get("error") is None and row.get("images_per_s_median")]
     names = list(dict.fromkeys(row["model"] for row in rows))
-    subjects = [n for n in names if zoo.is_subject(n)] or names[:1]
+    subjects = [n for n in names if is_subject(n)] or names[:1]
     ratios = []
     for row in ok:
         if row["model"] not in subjects:
@@ -646,9 +558,9 @@ def results_table(rows: Sequence[dict[str, Any]]) -> str:
 def ratios_table(ratios: Sequence[dict[str, Any]]) -> str:
     import pandas as pd
     frame = pd.DataFrame(ratios)
-    frame["kernels"] = [r["kernels"] if r["kernels"] == r["baseline_kernels"]
-                        else f"{r['kernels']} / {r['baseline_kernels']}" for r in ratios]
-    frame = frame[["model", "baseline", "kernels", "img_size", "batch_size_requested",
+    frame["kernels"] = [r["kernels"] if r["kernels"] == r["over_kernels"]
+                        else f"{r['kernels']} / {r['over_kernels']}" for r in ratios]
+    frame = frame[["model", "over", "kernels", "img_size", "batch_size_requested",
                    "throughput_ratio_round_median", "throughput_ratio_round_min", "throughput_ratio_round_max",
                    "throughput_ratio_best", "flops_ratio"]]
     frame.columns = ["model", "over", "kernels", "img", "batch", "img/s ratio (median of rounds)", "round min",
@@ -665,8 +577,8 @@ def _markdown(frame: Any, floatfmt: str) -> str:
 def describe(config: Config, results: Sequence[dict[str, Any]],
              block: dict[str, Any] | None = None) -> list[str]:
     """The header lines: where and how the numbers were taken."""
-    peak = results[0]["peak_tflops"] if results else None
-    source = results[0]["peak_source"] if results else ""
+    block = block or {}
+    peak, source = block.get("peak_tflops"), block.get("peak_source", "")
     peak_text = f"{peak:.4g} TFLOP/s ({source})" if peak else source
     return [
         f"device: {config.device} ({device_name(config.device)}), "
@@ -678,7 +590,7 @@ def describe(config: Config, results: Sequence[dict[str, Any]],
         f"{config.iters} timed calls per model, policy and batch size",
         f"peak for MFU: {peak_text}",
         f"memory: {results[0]['memory_method'] if results else '-'}",
-        *_load_lines(block or {}),
+        *_load_lines(block),
     ]
 
 

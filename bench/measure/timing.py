@@ -1,7 +1,9 @@
-"""Timing primitives for the throughput benchmark: clocks, statistics, memory, peaks, OOM.
+"""The one timing engine of every speed measurement: clocks, interleaved rounds, statistics,
+memory, matmul peaks and MFU, OOM back-off.
 
-Everything here returns plain numbers or dicts and never prints, so the statistics and the
-batch-halving logic can be tested on hand-made inputs without running a model.
+Throughput, slicing, model speed and the kernel scan all time through :func:`interleave`, so a
+"median of rounds" means the same everywhere. Everything here returns plain numbers and never
+prints, so the statistics and the batch-halving logic can be tested on hand-made inputs.
 """
 from __future__ import annotations
 
@@ -11,7 +13,8 @@ import gc
 import os
 import threading
 import time
-from typing import Any, Callable, Iterator, Sequence, TypeVar
+from dataclasses import dataclass
+from typing import Any, Callable, Iterator, Mapping, Sequence, TypeVar
 
 import torch
 
@@ -87,6 +90,47 @@ def time_once(fn: Callable[[], T], device: torch.device) -> tuple[float, T]:
     value = fn()
     synchronize(device)
     return time.perf_counter() - start, value
+
+
+# --- interleaved rounds: the one timing loop ---------------------------------------------
+
+
+@dataclass
+class Rounds:
+    """Seconds of every timed call, per round, of each named callable; and why one stopped, if it did."""
+
+    seconds: dict[str, list[list[float]]]
+    errors: dict[str, str]
+
+    def rates(self, name: str, batch: int) -> list[float]:
+        """Images/s of each round: the median over its calls (a slow outlier call moves it least)."""
+        return [percentile([batch / s for s in calls], 50) for calls in self.seconds[name]]
+
+    def fastest(self, name: str) -> float:
+        """Seconds of the fastest call (timeit's rule: interference only ever slows a call down)."""
+        return min(s for calls in self.seconds[name] for s in calls)
+
+
+def interleave(calls: Mapping[str, Callable[[], Any]], rounds: int, iters: int, device: torch.device,
+               progress: Callable[[int], None] = lambda _: None,
+               between_rounds: Callable[[], None] = lambda: None) -> Rounds:
+    """Time ``iters`` calls of each callable per round, round-robin, the order rotated every round, so
+    every callable meets the same drift of a shared machine. A callable that raises (an OOM mid-run)
+    is dropped from the later rounds and its error kept; the others go on."""
+    names = list(calls)
+    out = Rounds({name: [] for name in names}, {})
+    for index in range(rounds):
+        shift = index % max(len(names), 1)
+        for name in names[shift:] + names[:shift]:
+            if name not in out.errors:
+                try:
+                    out.seconds[name].append(time_calls(calls[name], iters, device))
+                except Exception as error:  # noqa: BLE001 - one callable failing never stops the others
+                    out.errors[name] = f"{type(error).__name__}: {error}".splitlines()[0]
+                    release_memory(device)
+            progress(iters)
+        between_rounds()
+    return out
 
 
 # --- out of memory ---------------------------------------------------------------------
@@ -278,3 +322,71 @@ def cpu_peak_tflops(dtype: str = "fp32", size: int = 2048, repeats: int = 3) -> 
     source = (f"measured: best of {repeats} {dtype} {size}x{size}x{size} matmuls with "
               f"{' and '.join(kernels)} ({fastest} fastest), {torch.get_num_threads()} threads")
     return tflops, source
+
+
+def device_peak(device: str, precision: str) -> tuple[float | None, str]:
+    """The ceiling MFU is measured against: a spec sheet for known GPUs, a matmul measured on the CPU."""
+    if device.startswith("cuda"):
+        from bench.measure.environment import device_name
+
+        return gpu_peak_tflops(device_name(device), precision)
+    return cpu_peak_tflops("fp32" if precision == "tf32" else precision)
+
+
+class PeakTracker:
+    """The best of repeated peak measurements, one per round.
+
+    On a shared CPU a single matmul timing can land in a busy moment and make MFU exceed 100%;
+    sampling it between the rounds exposes the ceiling to the same noise as the models. The first
+    sample is taken when first asked for, so a phase that never runs measures nothing.
+    """
+
+    def __init__(self, device: str, precision: str) -> None:
+        self.device, self.precision = device, precision
+        self.measured = not device.startswith("cuda")
+        self.samples = 0
+        self._tflops: float | None = None
+        self._source = ""
+
+    def sample(self) -> None:
+        if self.samples and not self.measured:
+            return  # a spec sheet does not change between rounds
+        tflops, source = device_peak(self.device, self.precision)
+        self.samples += 1
+        self._source = self._source or source
+        self._tflops = tflops if self._tflops is None or tflops is None else max(self._tflops, tflops)
+
+    @property
+    def tflops(self) -> float | None:
+        if not self.samples:
+            self.sample()
+        return self._tflops
+
+    @property
+    def description(self) -> str:
+        if not self.samples:
+            self.sample()
+        if not self.measured:
+            return self._source
+        return f"{self._source}; the best of {self.samples} such measurements, one per round"
+
+
+def mfu(images_per_s: float, macs_per_image: int, peak_tflops: float | None) -> float | None:
+    """Model FLOPs (2 per multiply-add) per second over the peak; None without a peak."""
+    return images_per_s * 2 * macs_per_image / (peak_tflops * 1e12) if peak_tflops else None
+
+
+def load_average() -> float | None:
+    """The 1-minute load average: above the core count, other work shared the machine."""
+    try:
+        return os.getloadavg()[0]
+    except OSError:
+        return None
+
+
+def conditions(load_start: float | None, peak: PeakTracker) -> dict[str, Any]:
+    """What every timing document's ``config`` records, in one shape: threads, load at start and
+    end, and the peak its MFU is measured against."""
+    return {"threads": torch.get_num_threads(), "load_average_1min_start": load_start,
+            "load_average_1min_end": load_average(), "peak_tflops": peak.tflops, "peak_precision": peak.precision,
+            "peak_source": peak.description}

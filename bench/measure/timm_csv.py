@@ -50,15 +50,9 @@ def _printed(value: float, digits: int) -> str:
 
 def count_activations(name: str, img_size: int) -> int:
     """fvcore activations of ``name`` on one ``img_size`` image (a fresh stock model)."""
-    import timm
+    from bench.measure import models
 
-    import sret  # noqa: F401  (registers the SReT models)
-
-    try:
-        model = timm.create_model(name, img_size=img_size)
-    except TypeError:  # a model that takes any size has no img_size argument (TinyViT)
-        model = timm.create_model(name)
-    return headline_activations(model, img_size)
+    return headline_activations(models.create(name, img_size)[0], img_size)
 
 
 def benchmark_rows(results: Sequence[Mapping[str, Any]], config: Mapping[str, Any], device: str,

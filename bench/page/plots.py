@@ -3,7 +3,7 @@
 A pure function picks the points out of a series of results documents; ``plot_throughput``
 only draws them. Figures have a fixed size and dpi and no timestamp or software stamp in their
 metadata, so a re-render of the committed results reproduces the committed PNGs. The accuracy
-figure, SReT among its peers, is drawn by ``bench.peers_report``.
+figure, SReT among its peers, is drawn by ``bench.page.peers_report``.
 """
 from __future__ import annotations
 

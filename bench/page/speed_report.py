@@ -54,8 +54,8 @@ def _throughput_conditions(document: dict[str, Any]) -> dict[str, Any]:
 
 
 def _model_speed_conditions(document: dict[str, Any]) -> dict[str, Any]:
-    return {"device": document["environment"].get("device_name"), "dtype": document.get("dtype"),
-            "threads": document.get("threads"),
+    config = document["config"]
+    return {"device": document["environment"].get("device_name"), "dtype": config["dtype"], "threads": config["threads"],
             "batch": document["results"][0]["batch_size"] if document["results"] else None}
 
 
@@ -91,17 +91,11 @@ def group_series(entries: Sequence[tuple[str, dict[str, Any]]]) -> list[Series]:
 
 
 def _peak_of(document: dict[str, Any]) -> tuple[float | None, str]:
-    if document["kind"] == "model_speed":
-        return document.get("peak_tflops"), document.get("peak_source") or ""
-    row = next((r for r in document["results"] if r.get("peak_tflops")), None)
-    return (row["peak_tflops"], row.get("peak_source") or "") if row else (None, "")
+    return document["config"]["peak_tflops"], document["config"]["peak_source"]
 
 
 def _load_of(document: dict[str, Any]) -> str:
-    block = document.get("config") or {}
-    start, end = block.get("load_average_1min_start"), block.get("load_average_1min_end")
-    if start is None and isinstance(document.get("load_average_1min"), dict):
-        start, end = document["load_average_1min"].get("start"), document["load_average_1min"].get("end")
+    start, end = document["config"]["load_average_1min_start"], document["config"]["load_average_1min_end"]
     if start is None or end is None:
         return "-"
     cpus = document["environment"].get("cpu_count") or 1
@@ -125,7 +119,7 @@ def runs_blocks(series: Series) -> list[Any]:
     for index, (name, document) in enumerate(series.runs, 1):
         environment = document["environment"]
         peak, _ = _peak_of(document)
-        threads = (document.get("config") or {}).get("threads", document.get("threads"))
+        threads = document["config"]["threads"]
         rows.append([index, f"`{name}`", date(document), f"{device_label(environment)}, "
                      f"{environment.get('cpu_count')} CPUs, torch {environment.get('torch')}", threads,
                      "-" if peak is None else f"{peak:.4g}", _load_of(document)])
@@ -183,7 +177,7 @@ def _row_key(row: dict[str, Any]) -> tuple:
 
 
 def _ratio_key(ratio: dict[str, Any]) -> tuple:
-    return (ratio["model"], ratio["baseline"], ratio["batch_size_requested"], ratio.get("img_size"))
+    return (ratio["model"], ratio["over"], ratio["batch_size_requested"], ratio.get("img_size"))
 
 
 def _ratio_cell(ratio: dict[str, Any] | None) -> str:
@@ -316,7 +310,7 @@ def model_speed_section(series: Series) -> list[Section]:
                       key=f"model_speed:{series.name}")
     section.add(*runs_blocks(series))
     head = first["results"][0] if first["results"] else {}
-    section.add(f"{first.get('dtype', 'fp32')}, batch {head.get('batch_size')}, {head.get('rounds')} interleaved "
+    section.add(f"{first['config']['dtype']}, batch {head.get('batch_size')}, {head.get('rounds')} interleaved "
                 f"rounds of {head.get('iters_per_round')} calls per run; ratio = our images/s over the release "
                 f"formulation's (`bench.measure.reference`), median of the per-round ratios (min-max), logits checked "
                 f"equal first.")
@@ -336,21 +330,22 @@ def model_speed_section(series: Series) -> list[Section]:
                                              if len(verdicts) > 1 else ""))
             body.append([
                 model, _MODEL_SPEED_FORMS.get(form, form),
-                significant(_median([row["images_per_s"].get("paper") for row in rows if row])),
+                significant(_median([row["images_per_s"][row["reference"]] for row in rows if row])),
                 significant(_median([row["images_per_s"].get(form) for row in rows if row])),
                 *[("-" if r is None else f"{r['ratio_median']:.2f}x ({r['ratio_min']:.2f}-{r['ratio_max']:.2f})")
                   for r in ratios],
                 _spread([None if r is None else r["ratio_median"] for r in ratios], ".2f"),
                 "" if goal is None else f">= {goal:.2f}x", verdict,
                 " / ".join(f"{r['ratio_of_best_calls']:.2f}x" for r in present if "ratio_of_best_calls" in r) or "-",
-                significant(_median([100 * row["mfu"][form] for row in rows if row and form in row.get("mfu", {})])),
+                significant(_median([100 * row["mfu"][form] for row in rows
+                                     if row and row.get("mfu", {}).get(form) is not None])),
                 f"{max(r['max_abs_logit_diff'] for r in present):.1e}"])
-    section.add(Table(body, ["model", "ours", "paper img/s", "ours img/s", *_run_headers(series, "ratio,"),
+    section.add(Table(body, ["model", "ours", "release formulation img/s", "ours img/s", *_run_headers(series, "ratio,"),
                              "ratio over runs", "goal", "", "ratio of best calls (per run)", "MFU %",
                              "max abs logit diff"], _files(series)),
                 "Images/s and MFU: median over runs. The goals are the CPU's; on another device none is judged.")
-    if first.get("compile_settings"):
-        section.add(f"Compiled with `{first['compile_settings']}`.")
+    if first["config"]["compile_settings"]:
+        section.add(f"Compiled with `{first['config']['compile_settings']}`.")
     if not any("compiled" in row["ratios"] for row in first["results"]):
         section.add("The compiled form was not run (`--no-compile`): its goal is not measured.")
     return [section]
@@ -385,7 +380,7 @@ def slicing_section(series: Series, verify_name: str, verify: dict[str, Any]) ->
     for key in keys:
         pairs = [run.get(key) for run in by_run]
         present = [p for p in pairs if p is not None]
-        body.append([key[0], present[0]["baseline"], key[1], key[2],
+        body.append([key[0], present[0]["over"], key[1], key[2],
                      significant(_median([p["images_per_s_sliced"] for p in present])),
                      significant(_median([p["images_per_s_wo_slice"] for p in present])),
                      *[("-" if p is None else f"{p['time_saved_pct_round_median']:.1f} "

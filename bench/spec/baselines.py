@@ -95,10 +95,7 @@ def load_baselines(path: str | Path = DEFAULT_BASELINES,
     path = Path(path)
     baselines: list[Baseline] = []
     seen: dict[str, int] = {}
-    for line, row in read_rows(path, COLUMNS, "baselines"):
-        def fail(column: str, problem: str) -> ExpectedError:
-            return ExpectedError(f"{path}, line {line}, column '{column}': {problem}")
-
+    for line, row, fail in read_rows(path, COLUMNS, "baselines"):
         if not MODEL_NAME.fullmatch(row["model"]) or "." not in row["model"]:
             raise fail("model", f"{row['model']!r} is not a timm pretrained tag such as "
                                 "'deit_tiny_patch16_224.fb_in1k'")

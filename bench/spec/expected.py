@@ -163,8 +163,16 @@ class ExpectedFigure:
         return "." in self.model
 
 
-def read_rows(path: Path, columns: tuple[str, ...], what: str) -> list[tuple[int, dict[str, str]]]:
-    """Rows of a CSV with exactly ``columns``, each with its line number in the file."""
+def _failing(path: Path, line: int) -> Callable[[str, str], ExpectedError]:
+    def fail(column: str, problem: str) -> ExpectedError:
+        return ExpectedError(f"{path}, line {line}, column '{column}': {problem}")
+    return fail
+
+
+def read_rows(path: Path, columns: tuple[str, ...],
+              what: str) -> list[tuple[int, dict[str, str], Callable[[str, str], ExpectedError]]]:
+    """Rows of a CSV with exactly ``columns``, each with its line number and ``fail(column, problem)``,
+    the one-line error naming the file, that line and the column."""
     try:
         handle = path.open(newline="", encoding="utf-8")
     except FileNotFoundError:
@@ -189,7 +197,8 @@ def read_rows(path: Path, columns: tuple[str, ...], what: str) -> list[tuple[int
                     raise ExpectedError(
                         f"{path}, line {reader.line_num}: expected {len(columns)} fields "
                         f"({','.join(columns)})")
-                rows.append((reader.line_num, {name: row[name].strip() for name in columns}))
+                rows.append((reader.line_num, {name: row[name].strip() for name in columns},
+                             _failing(path, reader.line_num)))
         except (csv.Error, UnicodeDecodeError) as error:
             raise ExpectedError(f"{path}: not a readable CSV file ({error})") from None
     return rows
@@ -230,10 +239,7 @@ def load_expected(path: str | Path = DEFAULT,
     figures: list[ExpectedFigure] = []
     seen: dict[DeviationKey, int] = {}
 
-    for line, row in rows:
-        def fail(column: str, problem: str) -> ExpectedError:
-            return ExpectedError(f"{path}, line {line}, column '{column}': {problem}")
-
+    for line, row, fail in rows:
         if not MODEL_NAME.fullmatch(row["model"]):
             raise fail("model", f"{row['model']!r} is not a model name such as 'sret_t' "
                                 "or a pretrained tag such as 'sret_t.in1k'")
@@ -494,10 +500,7 @@ def load_claims(path: str | Path = DEFAULT_CLAIMS,
     path = Path(path)
     claims: list[Claim] = []
     seen: dict[str, int] = {}
-    for line, row in read_rows(path, CLAIM_COLUMNS, "claims"):
-        def fail(column: str, problem: str) -> ExpectedError:
-            return ExpectedError(f"{path}, line {line}, column '{column}': {problem}")
-
+    for line, row, fail in read_rows(path, CLAIM_COLUMNS, "claims"):
         for column in ("claim_id", "claim", "source", "check"):
             if not row[column]:
                 raise fail(column, "must not be empty")

@@ -3,7 +3,7 @@
 The gate's function rows compare each released model with the official code's eval logits on
 weights and an input that every CPU regenerates bit for bit (small integers times powers of
 two, exact in float32), so that they check what a model computes, not only what it costs.
-Torch-free: the recipes are plain numbers here; ``bench.function_check`` turns them into
+Torch-free: the recipes are plain numbers here; ``bench.measure.function`` turns them into
 tensors and runs the models.
 """
 from __future__ import annotations

@@ -35,10 +35,7 @@ def load_unchecked_claims(path: str | Path = DEFAULT_UNCHECKED) -> list[Unchecke
     """The rows of ``unchecked_claims.csv``, validated; an error names file, line and column."""
     path = Path(path)
     claims, seen = [], set()
-    for line, row in read_rows(path, UNCHECKED_COLUMNS, "unchecked claims"):
-        def fail(column: str, problem: str) -> ExpectedError:
-            return ExpectedError(f"{path}, line {line}, column '{column}': {problem}")
-
+    for line, row, fail in read_rows(path, UNCHECKED_COLUMNS, "unchecked claims"):
         for column in UNCHECKED_COLUMNS:
             if not row[column]:
                 raise fail(column, "must not be empty")
