@@ -50,6 +50,12 @@ OFFICIAL_TO_TAG = {
 }
 
 
+# The released rows by architecture: a checkpoint and its distilled twin share one shape.
+ROWS_OF_ARCHITECTURE: dict[str, list[str]] = {}
+for _official, _tag in sorted(OFFICIAL_TO_TAG.items()):
+    ROWS_OF_ARCHITECTURE.setdefault(_tag.split(".")[0], []).append(_official)
+
+
 # --- a fingerprint of the initial weights -----------------------------------------------------
 
 # Seed 0 does not draw the same weights on every CPU: trunc_normal_'s erfinv rounds differently

@@ -19,7 +19,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 import sret  # noqa: F401  (registers the models and the CPU SDPA FLOP formula)
 from bench.measure.counting import count_flops
-from conftest import OFFICIAL_TO_TAG
+from conftest import ROWS_OF_ARCHITECTURE
 from sret.kernels import (CPU_SDPA_MIN_TOKENS, ONEDNN_MIN_MACS, FusedIntoLinear, TunedLinear, apply_kernel_policy,
                           kernel_policy_of, register_cpu_sdpa_flops)
 
@@ -152,15 +152,7 @@ def test_flop_counter_counts_cpu_sdpa_as_its_two_matmuls():
     assert register_cpu_sdpa_flops() is False  # registered once, at import; never twice
 
 
-def _architectures() -> dict[str, list[str]]:
-    """Each distinct (architecture, size) of the 14 released rows, with its rows."""
-    rows: dict[str, list[str]] = {}
-    for official, tag in sorted(OFFICIAL_TO_TAG.items()):
-        rows.setdefault(tag.split(".")[0], []).append(official)
-    return rows
-
-
-@pytest.mark.parametrize("name, officials", sorted(_architectures().items()))
+@pytest.mark.parametrize("name, officials", sorted(ROWS_OF_ARCHITECTURE.items()))
 def test_plain_counters_give_the_official_count_of_every_released_row(name, officials, manifest):
     """fvcore and FlopCounterMode as a user calls them, no handler of ours: the headline."""
     size = manifest[officials[0]]["image_size"]

@@ -11,6 +11,7 @@ import pytest
 import timm
 import torch
 
+from bench.core.cli import run
 from bench.measure import model_speed
 from bench.measure import timing
 from bench.page.section import render
@@ -87,13 +88,19 @@ def test_kernel_shapes_are_the_models_layers():
     assert attention_shapes(timm.create_model("deit_tiny_patch16_224").eval(), 224, batch_size=2) == [(2, 3, 197, 64)]
 
 
-@pytest.mark.parametrize("args, culprit", [(["--models", "sret_q"], "sret_q"),
-                                           (["--models", "sret_t", "--release-code", "/nonexistent"], "/nonexistent")])
-def test_bad_input_is_one_line_and_exit_2(args, culprit):
-    done = subprocess.run([sys.executable, "-m", "bench.model_speed", *args, "--rounds", "1", "--no-compile"],
+def test_bad_input_from_the_command_line_is_one_line_and_exit_2():
+    done = subprocess.run([sys.executable, "-m", "bench.model_speed", "--models", "sret_q", "--rounds", "1"],
                           capture_output=True, text=True, cwd=REPO, timeout=300)
     assert done.returncode == 2
-    assert done.stderr.strip().count("\n") == 0 and culprit in done.stderr and "Traceback" not in done.stderr
+    assert done.stderr.strip().count("\n") == 0 and "sret_q" in done.stderr and "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("args, culprit", [(["--models", "sret_t", "--release-code", "/nonexistent"], "/nonexistent"),
+                                           (["--rounds", "0"], "--rounds")])
+def test_bad_input_is_one_line_and_exit_2(args, culprit, capsys):
+    assert run(model_speed.main, [*args, "--no-compile"]) == 2
+    err = capsys.readouterr().err
+    assert err.strip().count("\n") == 0 and culprit in err
 
 
 def test_the_report_shows_every_form_its_goal_and_mfu():

@@ -144,6 +144,8 @@ def function_rows(recording: OfficialFunction, architectures: Iterable[str] | No
     ``architectures`` selects the rows (all when None). Rows of one architecture and recipe
     (a checkpoint and its distilled twin) share one forward pass per policy.
     """
+    if not policies:
+        return []
     if build is None:
         import timm
 
