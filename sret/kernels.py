@@ -7,9 +7,12 @@ bench.kernels``) by one module transform, to SReT and to timm baselines alike, s
 between two models compares architectures, not implementations:
 
 * every ``nn.Linear`` runs oneDNN's matmul+bias for fp32 CPU inference (calls of at least
-  ``ONEDNN_MIN_MACS`` multiply-adds), with the GELU of a known MLP (``fc1 -> act``) fused in;
+  ``onednn_min_macs`` multiply-adds), with the GELU of a known MLP (``fc1 -> act``) fused in;
 * attention on the CPU picks SDPA or the explicit matmul-softmax-matmul by the number of
-  tokens attended over (``CPU_SDPA_MIN_TOKENS``).
+  tokens attended over (``sdpa_min_tokens``).
+
+Both crossovers are a decision measured on the machine that runs them (``sret.kernel_choice``,
+``python -m bench.kernels``), read at each call, so a fresh decision applies at once.
 
 A policy keeps the parameters (the same tensors), state-dict keys and logits (float
 rounding, < 1e-5). Training, autocast, tracing (fvcore), dispatch modes
@@ -29,6 +32,7 @@ from torch.utils._python_dispatch import _get_current_dispatch_mode
 from timm.layers import Attention as TimmAttention
 from timm.layers import Mlp as TimmMlp
 
+from . import kernel_choice
 from .model import Mlp, SlicedAttention
 
 __all__ = ["KERNEL_POLICIES", "apply_kernel_policy", "kernel_policy_of", "TunedLinear", "FusedIntoLinear",
@@ -36,14 +40,6 @@ __all__ = ["KERNEL_POLICIES", "apply_kernel_policy", "kernel_policy_of", "TunedL
 
 _MKLDNN_LINEAR = getattr(torch.ops.mkldnn, "_linear_pointwise", None) if torch.backends.mkldnn.is_available() else None
 
-# Thresholds measured on this project's 2-core CPU (2026-11-27, ``python -m bench.kernels``,
-# batch 8, 2 threads, load 1.2): oneDNN's linear ran 1.8-2.5x F.linear on every SReT, DeiT and
-# PiT layer of at least 2^20 multiply-adds (fused GELU included), 0.2-0.4x on PiT's 8-token
-# class-token layers; a 1-thread scan put the crossover near 1M multiply-adds (64 rows of
-# 128x256: 1.36x, 32 rows: 0.98x). The explicit attention ran 1.3-5.5x SDPA on slices of 49-98
-# tokens, 0.84-1.10x at 196-197, and SDPA 2.2-3.4x the explicit one at 392-730 tokens.
-CPU_SDPA_MIN_TOKENS = 256  # SDPA from here, the explicit matmul-softmax-matmul below
-ONEDNN_MIN_MACS = 1 << 20  # oneDNN's linear from about a million multiply-adds, F.linear below
 
 
 def use_tuned_path(x: torch.Tensor) -> bool:
@@ -94,7 +90,7 @@ class TunedLinear(nn.Linear):
         return tuned
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.numel() * self.out_features >= ONEDNN_MIN_MACS and use_onednn(x):
+        if x.numel() * self.out_features >= kernel_choice.current().onednn_min_macs and use_onednn(x):
             return onednn_linear(x, self.weight, self.bias, self.activation)
         x = F.linear(x, self.weight, self.bias)
         return F.gelu(x) if self.activation == "gelu" else x
@@ -141,7 +137,8 @@ def _choose_attention(module: nn.Module, args: tuple, kwargs: dict) -> None:
     x = args[0] if args else kwargs["x"]
     stock = module._stock_fused_attn
     if stock and use_tuned_path(x):
-        module.fused_attn = ATTENTION_TOKENS[type(module)](module, args, kwargs) >= CPU_SDPA_MIN_TOKENS
+        tokens = ATTENTION_TOKENS[type(module)](module, args, kwargs)
+        module.fused_attn = tokens >= kernel_choice.current().sdpa_min_tokens
     else:
         module.fused_attn = stock
 

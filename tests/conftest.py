@@ -124,6 +124,19 @@ def init_mismatch(state: Mapping[str, torch.Tensor], recorded: dict) -> str | No
 
 
 @pytest.fixture(autouse=True)
+def default_kernel_decision(monkeypatch):
+    """Every test runs the tuned policy under the default decision, whatever this machine has cached,
+    and no benchmark in a test scans the kernels first (tests/test_kernel_choice.py tests the scan)."""
+    from bench.measure import kernel_scan
+    from sret import kernel_choice
+
+    kernel_choice.use(kernel_choice.DEFAULT)
+    monkeypatch.setattr(kernel_scan, "ensure_decided", lambda threads=None: kernel_choice.DEFAULT)
+    yield
+    kernel_choice.use(kernel_choice.DEFAULT)
+
+
+@pytest.fixture(autouse=True)
 def small_peak_matmul(monkeypatch):
     """The CPU peak of MFU measured on 128-cubed matmuls: the same code path, not its 2048-cubed
     cost (seconds in fp32, minutes in bf16 on a CPU without bf16 units) in every timing test."""

@@ -20,13 +20,14 @@ from torch.utils.flop_counter import FlopCounterMode
 import sret  # noqa: F401  (registers the models and the CPU SDPA FLOP formula)
 from bench.measure.counting import count_flops
 from conftest import ROWS_OF_ARCHITECTURE
-from sret.kernels import (CPU_SDPA_MIN_TOKENS, ONEDNN_MIN_MACS, FusedIntoLinear, TunedLinear, apply_kernel_policy,
+from sret import kernel_choice
+from sret.kernels import (FusedIntoLinear, TunedLinear, apply_kernel_policy,
                           kernel_policy_of, register_cpu_sdpa_flops)
 
 # SReT-T by hand: 4 + 10 + 6 = 20 block applications, each a shared block (qkv, proj, fc1, fc2)
 # and an NLL (fc1, fc2), plus the head; a GELU in each of the 40 MLP calls, made by 30 MLP
 # modules (2 + 5 + 3 = 10 shared blocks, 20 NLLs). Attention over at least
-# CPU_SDPA_MIN_TOKENS (256) tokens only in stage 0's 2 recursive applications: 784 tokens in 2
+# the default decision's SDPA crossover (256) tokens only in stage 0's 2 recursive applications: 784 tokens in 2
 # shuffled slices of 392 (first applications: 8 slices of 98; stage 1: 49 or 196; stage 2: 49).
 SRET_T_LINEARS, SRET_T_GELUS, SRET_T_ATTENTIONS, SRET_T_LONG_ATTENTIONS = 20 * 6 + 1, 40, 20, 2
 SRET_T_MLP_MODULES = 10 + 20
@@ -93,12 +94,12 @@ def test_tuned_sret_runs_onednn_fused_gelus_and_attention_by_length():
     ops = _ops(model, torch.randn(1, 3, 224, 224))
     # One image: every linear call is at least 49 tokens x 256 x 256 multiply-adds, over the
     # oneDNN threshold, except the head's 1 x 256 x 1000, under it.
-    assert 256 * 1000 < ONEDNN_MIN_MACS <= 49 * 256 * 256
+    assert 256 * 1000 < kernel_choice.current().onednn_min_macs <= 49 * 256 * 256
     assert ops["mkldnn::_linear_pointwise"] == SRET_T_LINEARS - 1 and ops["aten::addmm"] == 1
     assert ops["aten::gelu"] == 0 and sum(type(m) is FusedIntoLinear for m in model.modules()) == SRET_T_MLP_MODULES
     assert ops["aten::scaled_dot_product_attention"] == SRET_T_LONG_ATTENTIONS
     assert ops["aten::softmax"] == SRET_T_ATTENTIONS - SRET_T_LONG_ATTENTIONS
-    assert 196 < CPU_SDPA_MIN_TOKENS <= 392  # the hand count: only stage 0's 392-token slices take SDPA
+    assert 196 < kernel_choice.current().sdpa_min_tokens <= 392  # the hand count: only stage 0's 392-token slices take SDPA
 
 
 def test_tuned_model_trains_and_autocasts_on_the_plain_path():

@@ -38,6 +38,7 @@ from bench.spec.expected import (DEFAULT, DEFAULT_CLAIMS, DEFAULT_DEVIATIONS, EX
                                  Deviation, DeviationKey, ExpectedFigure, Verdict, load_claims, load_deviations,
                                  load_expected, status)
 from bench.spec.official import FUNCTION_DIR_NAME, OfficialFunction, load_official_function
+from sret import kernel_choice
 
 Builder = Callable[..., torch.nn.Module]
 FAILING = ("fail",)
@@ -224,7 +225,7 @@ def verify(names: Sequence[str] | None = None, device: str = "cpu", checkpoints:
             "counters_method": COUNTERS_METHOD, "baselines": baselines,
             "baselines_method": BASELINES_METHOD, "function": function,
             "function_method": FUNCTION_METHOD + f" Tolerance: {folder.function.atol:g}.",
-            "models": measurer.described, "elapsed_s": round(time.perf_counter() - started, 2)}
+            "models": measurer.described, "kernel_choice": kernel_choice.current().record(), "elapsed_s": round(time.perf_counter() - started, 2)}
 
 
 COUNTERS_METHOD = (

@@ -15,6 +15,7 @@ import torch
 
 from bench.core import git
 from bench.core.schema import KINDS, SCHEMA
+from sret import kernel_choice
 
 
 def _version(package: str) -> str | None:
@@ -28,14 +29,7 @@ def device_name(device: str) -> str:
     """A human name for the device: the GPU's name, or the CPU model."""
     if device.startswith("cuda") and torch.cuda.is_available():
         return torch.cuda.get_device_name(torch.device(device))
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
-            for line in cpuinfo:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
+    return kernel_choice.cpu_name()
 
 
 def environment(device: str = "cpu") -> dict[str, Any]:

@@ -1,14 +1,16 @@
-"""Which kernel is faster on each layer shape the models run (``python -m bench.kernels``).
+"""Which kernel is faster on each layer shape the models run, decided on this machine (``python -m bench.kernels``).
 
-The tuned kernel policy (``sret.kernels``) substitutes a kernel only where it measured
-faster: this prints, for every distinct linear, linear+GELU and attention shape of the
-chosen models (SReT and timm baselines alike) at the chosen batch size, each candidate's
-speed relative to PyTorch's default, median of interleaved rounds, and whether the tuned
-policy picks the faster one.
+For every distinct linear, linear+GELU and attention shape of the chosen models (SReT and timm
+baselines alike) at the chosen batch size, each candidate's speed relative to PyTorch's default
+(median of the per-round ratios of interleaved rounds); from these, the tuned policy's crossovers
+(``sret.kernel_choice``), cached for this CPU model and torch version, and whether the decision
+picks the faster kernel on every shape measured.
 """
 from __future__ import annotations
 
 import statistics
+import sys
+from datetime import datetime, timezone
 from typing import Any, Callable, Sequence
 
 import torch
@@ -16,8 +18,11 @@ import torch.nn.functional as F
 from tabulate import tabulate
 
 from bench.core.cli import ArgumentParser, positive_int, split_list
+from bench.measure import models as models_
 from bench.measure import timing
-from sret.kernels import ATTENTION_TOKENS, CPU_SDPA_MIN_TOKENS, GELU_MLPS, ONEDNN_MIN_MACS, onednn_linear
+from sret import kernel_choice
+from sret.kernel_choice import KernelChoice
+from sret.kernels import ATTENTION_TOKENS, GELU_MLPS, onednn_linear
 
 
 def relative_speed(candidates: dict[str, Callable[[], object]], rounds: int, iters: int) -> dict[str, float]:
@@ -76,10 +81,8 @@ def _linear_row(name: str, shape: tuple[int, int, int, bool], rounds: int, iters
     activation = "gelu" if gelu else "none"
     speeds = relative_speed({"stock": lambda: F.gelu(F.linear(x, w, b)) if gelu else F.linear(x, w, b),
                              "oneDNN": lambda: onednn_linear(x, w, b, activation)}, rounds, iters)
-    picks_onednn = tokens * fan_in * fan_out >= ONEDNN_MIN_MACS
     return {"model": name, "tokens": tokens, "in": fan_in, "out": fan_out, "GELU": "fused" if gelu else "",
-            "oneDNN / F.linear": speeds["oneDNN"], "tuned picks": "oneDNN" if picks_onednn else "F.linear",
-            "tuned picks the faster": (speeds["oneDNN"] > 1) == picks_onednn}
+            "macs": tokens * fan_in * fan_out, "oneDNN / F.linear": speeds["oneDNN"]}
 
 
 def _attention_row(name: str, shape: tuple[int, int, int, int], rounds: int, iters: int) -> dict[str, Any]:
@@ -89,34 +92,90 @@ def _attention_row(name: str, shape: tuple[int, int, int, int], rounds: int, ite
     speeds = relative_speed({"SDPA (stock)": lambda: F.scaled_dot_product_attention(q, k, v),
                              "explicit": lambda: ((q * scale) @ k.transpose(-2, -1)).softmax(-1) @ v},
                             rounds, iters)
-    tuned = "SDPA (stock)" if tokens >= CPU_SDPA_MIN_TOKENS else "explicit"
     return {"model": name, "batch*groups": batch, "heads": heads, "tokens": tokens, "head_dim": dim,
-            "explicit / SDPA": speeds["explicit"], "tuned picks": tuned,
-            "tuned picks the faster": (speeds["explicit"] > 1) == (tuned == "explicit")}
+            "explicit / SDPA": speeds["explicit"]}
+
+
+def crossover(sizes_and_wins: Sequence[tuple[int, bool]], never: int) -> int:
+    """The smallest size from which the candidate wins every measured shape at that size or above
+    (``never`` when it wins at none): where the tuned policy switches to it."""
+    switch = never
+    for size, wins in sorted(sizes_and_wins, reverse=True):
+        if not wins:
+            break
+        switch = size
+    return switch
+
+
+def decide(rows: dict[str, list[dict[str, Any]]], cpu: str, torch_version: str, when: str) -> KernelChoice:
+    """The tuned policy's crossovers from one scan's measurements: oneDNN's linear from the call size
+    above which it won every shape, SDPA from the token count above which it won every shape."""
+    onednn = crossover([(r["macs"], r["oneDNN / F.linear"] > 1) for r in rows["linear"]], never=2**62)
+    sdpa = crossover([(r["tokens"], r["explicit / SDPA"] < 1) for r in rows["attention"]], never=2**31)
+    return KernelChoice(sdpa_min_tokens=sdpa, onednn_min_macs=onednn, cpu=cpu, torch=torch_version,
+                        source=f"measured on {cpu} with torch {torch_version}, {when} (python -m bench.kernels, "
+                               f"{torch.get_num_threads()} threads)",
+                        measurements=rows["linear"] + rows["attention"])
+
+
+def picks(rows: dict[str, list[dict[str, Any]]], choice: KernelChoice) -> dict[str, list[dict[str, Any]]]:
+    """Each measured shape with what ``choice`` runs there and whether that is the faster kernel."""
+    linear = [{**r, "tuned picks": "oneDNN" if r["macs"] >= choice.onednn_min_macs else "F.linear",
+               "tuned picks the faster": (r["oneDNN / F.linear"] > 1) == (r["macs"] >= choice.onednn_min_macs)}
+              for r in rows["linear"]]
+    attention = [{**r, "tuned picks": "SDPA (stock)" if r["tokens"] >= choice.sdpa_min_tokens else "explicit",
+                  "tuned picks the faster": (r["explicit / SDPA"] > 1) == (r["tokens"] < choice.sdpa_min_tokens)}
+                 for r in rows["attention"]]
+    return {"linear": linear, "attention": attention}
 
 
 def measure(models: Sequence[str], batch_size: int, rounds: int, iters: int) -> dict[str, list[dict]]:
     linear_rows, attention_rows = [], []
     for name in models:
-        model, size = models.create(name)
+        model, size = models_.create(name)
         linear_rows += [_linear_row(name, s, rounds, iters) for s in linear_shapes(model, size, batch_size)]
         attention_rows += [_attention_row(name, s, rounds, iters) for s in attention_shapes(model, size, batch_size)]
     return {"linear": linear_rows, "attention": attention_rows}
 
 
+DEFAULT_MODELS = "sret_t,sret_s,deit_tiny_patch16_224,pit_ti_224"
+
+
+def ensure_decided(threads: int | None = None) -> KernelChoice:
+    """The decision for this machine: the cached one, else a quick scan made now and cached (what a
+    benchmark of the tuned policy calls first, so it never runs a table measured elsewhere)."""
+    cached = kernel_choice.load()
+    if cached is None:
+        print("bench: no kernel decision for this CPU and torch yet: measuring one (python -m bench.kernels)",
+              file=sys.stderr, flush=True)
+        rows = measure(DEFAULT_MODELS.split(","), batch_size=8, rounds=3, iters=5)
+        cached = decide(rows, kernel_choice.cpu_name(), torch.__version__,
+                        datetime.now(timezone.utc).date().isoformat())
+        kernel_choice.save(cached)
+    kernel_choice.use(cached)
+    return cached
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = ArgumentParser(prog="python -m bench.kernels", description=__doc__.splitlines()[0])
-    parser.add_argument("--models", default="sret_t,sret_s,deit_tiny_patch16_224,pit_ti_224")
+    parser.add_argument("--models", default=DEFAULT_MODELS)
     parser.add_argument("--batch-size", type=positive_int("--batch-size"), default=8)
     parser.add_argument("--threads", type=positive_int("--threads"), default=2)
     parser.add_argument("--rounds", type=positive_int("--rounds"), default=5)
     parser.add_argument("--iters", type=positive_int("--iters"), default=10)
+    parser.add_argument("--no-save", action="store_true", help="print the decision, do not cache it for this machine")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     rows = measure(split_list(args.models), args.batch_size, args.rounds, args.iters)
+    choice = decide(rows, kernel_choice.cpu_name(), torch.__version__,
+                    datetime.now(timezone.utc).date().isoformat())
     print(f"CPU fp32, batch {args.batch_size}, {args.threads} threads; speed relative to PyTorch's default "
           f"(median of {args.rounds} interleaved rounds of {args.iters} calls)\n")
-    print(tabulate(rows["linear"], headers="keys", floatfmt=".2f"), end="\n\n")
-    print(tabulate(rows["attention"], headers="keys", floatfmt=".2f"))
+    shown = picks(rows, choice)
+    print(tabulate(shown["linear"], headers="keys", floatfmt=".2f"), end="\n\n")
+    print(tabulate(shown["attention"], headers="keys", floatfmt=".2f"), end="\n\n")
+    print(f"decision: oneDNN linear from {choice.onednn_min_macs:,} multiply-adds a call, SDPA from "
+          f"{choice.sdpa_min_tokens} tokens ({choice.source})")
+    if not args.no_save:
+        print(f"wrote {kernel_choice.save(choice)}")
     return 0
-

@@ -33,7 +33,9 @@ from bench.measure.environment import command, device_name, document
 from bench.core.io import write_json_atomic
 from bench.measure.throughput import check_device
 from bench.measure import timing
+from bench.measure import kernel_scan
 from bench.measure import models
+from sret import kernel_choice
 from bench.measure.timing import summarize, tf32_allowed
 from sret.kernels import apply_kernel_policy
 
@@ -227,7 +229,8 @@ def results_body(rows: list[dict[str, Any]], peak: timing.PeakTracker, device: t
     """The ``model_speed`` document's body: MFU against the best peak sample, and the goals' verdict."""
     add_mfu(rows, peak.tflops)
     config = dict(timing.conditions(load_start, peak), dtype="fp32", tf32=False if device.type == "cuda" else None,
-                  reference=REFERENCE, goals=GOALS, compile_settings=COMPILE if compile_forms else None)
+                  reference=REFERENCE, goals=GOALS, compile_settings=COMPILE if compile_forms else None,
+                  kernel_choice=kernel_choice.current().record())
     return dict(config=config, goals_met=goals_verdict(rows), results=rows)
 
 
@@ -236,6 +239,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     torch.set_num_threads(args.threads)
     device = torch.device(args.device)
+    if device.type == "cpu":  # tuned and compiled run the tuned policy: decided on this CPU
+        kernel_scan.ensure_decided()
     load_start = timing.load_average()
     peak = timing.PeakTracker(args.device, "fp32")
     rows = []

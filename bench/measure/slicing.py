@@ -69,6 +69,7 @@ def pair_records(rows: Sequence[dict[str, Any]], pairs: Sequence[tuple[str, str]
 def measure(config: throughput.Config, sliced_models: Sequence[str],
             progress: Callable[[int], None] = lambda _: None) -> dict[str, Any]:
     """Every pair, interleaved per batch size: the document's ``config``, ``results`` and ``pairs``."""
+    throughput.decide_kernels(config)
     load_start = timing.load_average()
     pairs = [(name, f"{name}_wo_slice") for name in sliced_models]
     peak = timing.PeakTracker(config.device, config.precision)

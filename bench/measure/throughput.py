@@ -24,7 +24,9 @@ from typing import Any, Callable, Iterator, Mapping, Sequence
 
 import torch
 
+from bench.measure import kernel_scan
 from bench.measure import models
+from sret import kernel_choice
 from bench.measure import timing
 from bench.measure import timm_csv
 from bench.measure import zoo
@@ -401,6 +403,7 @@ def summarize_rates(batch: int, rounds: Sequence[Sequence[float]]) -> dict[str, 
 def measure(config: Config, progress: Callable[[int], None] = lambda _: None) -> dict[str, Any]:
     """Every model under every policy at every batch size, interleaved per resolution and batch:
     the ``config``, ``results``, ``ratios`` and profiler ``traces``."""
+    decide_kernels(config)
     load_start = timing.load_average()
     peak = timing.PeakTracker(config.device, config.precision)
     subjects = [subject for name in config.models for subject in prepare(name, config)]
@@ -422,6 +425,12 @@ def work_units(config: Config) -> int:
     return len(config.models) * len(config.kernels) * len(config.batch_sizes) * per_entry
 
 
+def decide_kernels(config: Config) -> None:
+    """The tuned policy runs under a decision measured on this CPU (made now if none is cached)."""
+    if "tuned" in config.kernels and not config.device.startswith("cuda"):
+        kernel_scan.ensure_decided()
+
+
 def config_block(config: Config) -> dict[str, Any]:
     cuda = config.device.startswith("cuda")
     return {
@@ -440,6 +449,7 @@ def config_block(config: Config) -> dict[str, Any]:
         "ratio_rule": "two rows are compared only when timed side by side: same resolution and requested "
                       "batch size; the quoted ratio is the median of the per-round ratios",
         "baseline_choices": zoo.baseline_choices(config.models),
+        "kernel_choice": kernel_choice.current().record() if "tuned" in config.kernels else None,
     }
 
 

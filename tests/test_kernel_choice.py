@@ -1,0 +1,87 @@
+"""The tuned policy's crossovers are decided on the machine that runs them: from measured shapes, cached per
+CPU model and torch version, followed at once by the policy, and recorded in every results file."""
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+import timm
+import torch
+from torch.profiler import profile
+
+import sret  # noqa: F401
+from bench.measure import kernel_scan, throughput
+from bench.measure.kernel_scan import crossover, decide, ensure_decided, picks
+from sret import kernel_choice
+from sret.kernel_choice import KernelChoice
+from sret.kernels import apply_kernel_policy
+
+LINEAR = [{"macs": 2**18, "oneDNN / F.linear": 0.4}, {"macs": 2**20, "oneDNN / F.linear": 1.8},
+          {"macs": 2**24, "oneDNN / F.linear": 2.2}]
+ATTENTION = [{"tokens": 49, "explicit / SDPA": 3.0}, {"tokens": 196, "explicit / SDPA": 1.05},
+             {"tokens": 392, "explicit / SDPA": 0.4}, {"tokens": 784, "explicit / SDPA": 0.3}]
+
+
+@pytest.mark.parametrize("wins, expected", [
+    ([(100, False), (200, True), (400, True)], 200),
+    ([(100, True), (200, False), (400, True)], 400),  # a loss at 200: switch only above it
+    ([(100, True), (200, True)], 100),
+    ([(100, False), (200, False)], 10**9),  # wins nowhere: never
+])
+def test_the_crossover_is_where_the_candidate_wins_every_shape_above(wins, expected):
+    assert crossover(wins, never=10**9) == expected
+
+
+def test_a_decision_from_measured_shapes_picks_the_faster_kernel_on_each():
+    rows = {"linear": LINEAR, "attention": ATTENTION}
+    choice = decide(rows, "Test CPU", "2.14.1", "2026-12-02")
+    assert (choice.onednn_min_macs, choice.sdpa_min_tokens) == (2**20, 392)
+    assert "measured on Test CPU with torch 2.14.1, 2026-12-02" in choice.source
+    shown = picks(rows, choice)
+    assert [r["tuned picks"] for r in shown["linear"]] == ["F.linear", "oneDNN", "oneDNN"]
+    assert [r["tuned picks"] for r in shown["attention"]] == ["explicit", "explicit", "SDPA (stock)", "SDPA (stock)"]
+    assert all(r["tuned picks the faster"] for r in shown["linear"] + shown["attention"])
+
+
+def test_the_decision_is_cached_per_cpu_and_torch(tmp_path, monkeypatch):
+    monkeypatch.setenv(kernel_choice.CACHE_ENV, str(tmp_path))
+    path = kernel_choice.cache_path("AMD EPYC 7B13", "2.14.1+cu130")
+    assert path == tmp_path / "kernels" / "amd-epyc-7b13-torch2.14.1-cu130.json"
+    choice = KernelChoice(100, 5000, "hand-made", cpu="AMD EPYC 7B13", torch="2.14.1+cu130")
+    assert kernel_choice.save(choice) == path and kernel_choice.load(path) == choice
+    path.write_text("{not json")
+    assert kernel_choice.load(path) is None  # a broken cache is no decision
+
+
+def test_a_benchmark_measures_a_decision_only_where_none_is_cached(tmp_path, monkeypatch):
+    monkeypatch.setenv(kernel_choice.CACHE_ENV, str(tmp_path))
+    scans = []
+    monkeypatch.setattr(kernel_scan, "measure", lambda *args, **kwargs: scans.append(1) or {
+        "linear": LINEAR, "attention": ATTENTION})
+    made = ensure_decided()
+    assert scans == [1] and kernel_choice.current() == made and made.sdpa_min_tokens == 392
+    assert kernel_choice.load() == made  # cached for this machine
+    assert ensure_decided() == made and scans == [1]  # the second time: read, not measured
+
+
+def _ops(model: torch.nn.Module, x: torch.Tensor) -> Counter:
+    with torch.inference_mode(), profile() as prof:
+        model(x)
+    return Counter(event.name for event in prof.events())
+
+
+def test_the_tuned_policy_follows_the_decision_at_once():
+    model = apply_kernel_policy(timm.create_model("sret_t_wo_slice", img_size=64).eval(), "tuned")
+    x = torch.randn(1, 3, 64, 64)  # 64 tokens in stage 0, 16 in stage 1, 4 in stage 2
+    kernel_choice.use(KernelChoice(sdpa_min_tokens=1, onednn_min_macs=2**62, source="every call SDPA"))
+    every = _ops(model, x)
+    kernel_choice.use(KernelChoice(sdpa_min_tokens=2**31, onednn_min_macs=2**62, source="never SDPA"))
+    never = _ops(model, x)
+    assert every["aten::scaled_dot_product_attention"] == 20 and every["aten::softmax"] == 0
+    assert never["aten::scaled_dot_product_attention"] == 0 and never["aten::softmax"] == 20
+
+
+def test_a_results_file_of_the_tuned_policy_records_its_decision():
+    block = throughput.config_block(throughput.Config(models=("sret_t",), kernels=("stock", "tuned")))
+    assert block["kernel_choice"] == kernel_choice.DEFAULT.record()
+    assert throughput.config_block(throughput.Config(models=("sret_t",), kernels=("stock",)))["kernel_choice"] is None
