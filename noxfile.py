@@ -85,6 +85,7 @@ REPORT_RUNS = (
     ("bench.model_speed", "--json", "reports/model_speed-cpu-run1.json"),
     ("bench.model_speed", "--json", "reports/model_speed-cpu-run2.json"),
     ("bench.slicing_speed", "--threads", "2", "--json", "reports/slicing_speed-cpu.json"),
+    ("bench.op_profile", "--json", "reports/op_profile-cpu.json"),
 )
 
 

@@ -17,8 +17,8 @@ from bench.spec.expected import STATUSES
 ROOT = Path(__file__).resolve().parents[2]
 REPORTS = ROOT / "reports"
 DEFAULT_PATTERNS = ("verify.json", "throughput-*.json", "model_speed-*.json", "slicing_speed-*.json",
-                    "device_check-*.json", "gpu_run-*.json", "accuracy*.json")
-SPEED_KINDS = ("throughput", "model_speed", "slicing_speed", "device_check", "gpu_run")
+                    "device_check-*.json", "gpu_run-*.json", "op_profile-*.json", "accuracy*.json")
+SPEED_KINDS = ("throughput", "model_speed", "slicing_speed", "device_check", "gpu_run", "op_profile")
 
 # The fields the page reads, per kind of document and per row of its ``results``.
 REQUIRED = {
@@ -29,6 +29,7 @@ REQUIRED = {
     "slicing_speed": ("config", "results", "pairs"),
     "device_check": ("method", "results"),
     "gpu_run": ("phases", "budget_s"),
+    "op_profile": ("config", "method", "results"),
     "accuracy": ("model", "top1", "top5", "top1_per_seed", "top1_min", "top1_max", "top1_std",
                  "seeds", "images", "classes", "checkpoint"),
 }
@@ -42,6 +43,7 @@ REQUIRED_ROWS = {
     "slicing_speed": ("model", "kernels", "batch_size", "batch_size_requested", "img_size", "images_per_s_median",
                       "flops_per_image"),
     "device_check": ("model", "img_size", "agrees"),
+    "op_profile": ("model", "img_size", "precision", "batch_size", "profiled_ms_per_image", "share", "top_ops"),
 }
 
 
@@ -55,6 +57,7 @@ class Results:
     slicing_speed: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     device_check: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     gpu_run: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    op_profile: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     accuracy: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
 
     @property

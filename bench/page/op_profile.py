@@ -1,0 +1,44 @@
+"""The page's operator profile: where each model's CPU time goes, per operator family and precision.
+
+It answers what a throughput ratio cannot: which operators hold a model back, for instance why
+bf16 helps SReT less than DeiT. Shares only: the profiler's overhead makes its milliseconds no
+throughput figure (``bench.measure.op_profile``).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from bench.page.markdown import date, device_label
+from bench.page.results import Results
+from bench.page.section import Section, Table
+
+OP_PROFILE = "op-profile"
+
+
+def _support(config: dict[str, Any]) -> str:
+    support = config["bf16_support"]
+    native = [flag for flag in ("avx512_bf16", "amx_bf16") if support.get(flag)]
+    return (f"native bf16 ({', '.join(native)})" if native
+            else "no native bf16 (no avx512_bf16, no amx_bf16: oneDNN runs bf16 without bf16 units)")
+
+
+def op_profile_section(results: Results) -> list[Section]:
+    """One section per profile file: each family's share of the profiled time, per model and precision."""
+    sections = []
+    for name, document in results.op_profile:
+        rows = document["results"]
+        families = sorted({family for row in rows for family in row["share"]})
+        table = [[row["model"], row["img_size"], row["precision"],
+                  *(f"{100 * row['share'].get(family, 0.0):.1f}" for family in families),
+                  ", ".join(f"{op['op']} {100 * op['share']:.0f}%" for op in row["top_ops"][:3])] for row in rows]
+        config = document["config"]
+        section = Section(f"Where the CPU time goes ({device_label(document['environment'])})",
+                          key=f"{OP_PROFILE}:{name}")
+        section.add(f"Measured {date(document)}, batch {config['batch_size']}, {config['threads']} threads, "
+                    f"{config['kernels']} kernels, {config['steps']} profiled forward passes after "
+                    f"{config['warmup']} warm-up; this CPU has {_support(config)}. Share of the profiled CPU self "
+                    "time per operator family, in percent. " + document["method"],
+                    Table(table, ["model", "size", "precision", *(f"{f} (%)" for f in families), "heaviest operators"],
+                          [name]))
+        sections.append(section)
+    return sections
