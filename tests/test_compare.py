@@ -199,7 +199,8 @@ def test_a_missing_field_means_its_default():
 
 
 def test_a_row_that_failed_is_reported_not_judged(capsys, write):
-    code, out, _ = gate(capsys, write, [row()], [row(error="OutOfMemoryError", images_per_s_by_round=[])])
+    failed = row(kernels="tuned", error="OutOfMemoryError", images_per_s_by_round=[])
+    code, out, _ = gate(capsys, write, [row(), row(kernels="tuned")], [row(), failed])
     assert code == 0 and "NEW has no per-round samples" in out
 
 
@@ -239,6 +240,7 @@ BAD_INPUTS = {
     "model_speed": json.dumps({**document([]), "kind": "model_speed"}),
     "verify": json.dumps({**document([]), "kind": "verify"}),
     "nothing pairs": json.dumps(document([row(model="pit_ti_224")])),
+    "nothing timed": json.dumps(document([row(error="RuntimeError: boom", images_per_s_by_round=[])])),
 }
 
 

@@ -117,8 +117,8 @@ def config_key(row: Mapping[str, Any]) -> tuple[tuple[str, Any], ...]:
 def describe_key(key: tuple[tuple[str, Any], ...]) -> str:
     """``sret_t stock 224px batch 8 fp32`` plus whatever differs from the defaults."""
     values = dict(key)
-    text = f"{values['model']} {values['kernels']} {values['img_size']}px batch {values['batch_size_requested']} " \
-           f"{values['dtype']}"
+    text = (f"{values['model']} {values['kernels']} {values['img_size']}px "
+            f"batch {values['batch_size_requested']} {values['dtype']}")
     extras = [name if value is True else f"{name}={value}" for name, value in values.items()
               if name in ("runtime", "tf32", "compile", "channels_last", "device")
               and value != KEY_DEFAULTS[name]]
@@ -263,6 +263,9 @@ def compare_documents(base: Mapping[str, Any], new: Mapping[str, Any], floor: fl
     if not common:
         raise ResultsError(f"no configuration of {names[0]} is in {names[1]}: nothing to compare")
     pairs = [compare_rows(base_rows[key], new_rows[key], floor) for key in common]
+    if all(pair["verdict"] is None for pair in pairs):
+        raise ResultsError(f"no configuration in both {names[0]} and {names[1]} has per-round samples on both "
+                           "sides (every paired row failed or was not timed): nothing to judge")
     for pair in pairs:
         pair["crossed_machines"] = "; ".join(crossed) or None
     unpaired = ([{"only_in": "base", "configuration": describe_key(key)} for key in base_rows if key not in new_rows]
