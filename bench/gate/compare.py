@@ -24,6 +24,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
+from scipy.stats import mannwhitneyu
+
 from bench.core.cli import EXIT_FAILED, EXIT_OK, ArgumentParser, UsageError
 from bench.core.io import ResultsError, read_results, write_json_atomic
 
@@ -211,7 +213,6 @@ def hodges_lehmann(base: Sequence[float], new: Sequence[float],
 
 def mann_whitney_p(base: Sequence[float], new: Sequence[float]) -> float:
     """Two-sided p of Mann-Whitney U (scipy: exact for small untied samples, else asymptotic)."""
-    from scipy.stats import mannwhitneyu
     if list(base) == list(new) or len(set(base) | set(new)) == 1:
         return 1.0  # nothing to tell apart; scipy's asymptotic branch divides by a zero spread here
     return float(mannwhitneyu(new, base, alternative="two-sided", method="auto").pvalue)
