@@ -1,5 +1,6 @@
 """The layers' import rule, held: the page renders from results JSON without torch or timm, and the
-schema, CLI and published-data layers (core, spec) import neither; names agree with timm's."""
+schema, CLI and published-data layers (core, spec) import neither, nor does the speed gate
+(bench.compare); names agree with timm's."""
 from __future__ import annotations
 
 import json
@@ -53,6 +54,16 @@ print(json.dumps(sorted(name for name in {heavy} if name in sys.modules)))
 import bench.measure.timing
 """.replace("{heavy}", repr(HEAVY)))
     assert {"torch", "bench.measure"} <= set(after)
+
+
+def test_the_speed_gate_compares_results_without_torch():
+    """bench.compare reads results JSON only: a CI job gating speed loads no model (only --json does)."""
+    results = str(DATA / "throughput-cpu.json")
+    assert _imported_by(f"""
+from bench.gate import compare
+with contextlib.redirect_stdout(io.StringIO()):
+    assert compare.main([{results!r}, {results!r}]) == 0
+""") == ["bench.gate"]  # the gate package itself, nothing heavier
 
 
 def test_a_tags_architecture_is_what_timm_splits_off():

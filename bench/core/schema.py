@@ -11,7 +11,7 @@ from typing import Any, Mapping
 
 SCHEMA = "sret-bench/2"
 KINDS = ("verify", "throughput", "accuracy", "model_speed", "slicing_speed", "device_check", "gpu_run",
-         "op_profile")
+         "op_profile", "compare", "speed_calibration")
 
 # The ImageNet-1k validation set, on which every published top-1 was measured.
 IMAGENET_VAL_IMAGES, IMAGENET_VAL_CLASSES = 50_000, 1_000
