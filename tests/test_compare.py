@@ -321,3 +321,25 @@ def test_speed_gate_retimes_with_the_base_command_into_its_own_file(write):
     argv = noxfile().rerun_argv(write("base.json", base), "runs/speed_gate-new.json")
     assert argv == ["-m", "bench.throughput", "--models", "sret_t", "--batch-sizes", "8", "--kernels", "stock",
                     "--threads", "2", "--json", "runs/speed_gate-new.json"]
+
+
+def test_the_page_states_the_floor_its_a_a_pairs_and_what_it_catches(tmp_path):
+    """A calibration by hand: 10 A/A pairs, alarms 3 at floor 0.00 and none from 0.02; 9 of 10 slowed pairs flagged."""
+    from bench.page import report
+
+    verify = json.loads((REPO / "tests" / "data" / "verify.json").read_text(encoding="utf-8"))
+    alarms = [{"floor": round(0.01 * i, 2), "alarms": {0: 3, 1: 1}.get(i, 0),
+               "file_pairs_with_alarms": {0: 2, 1: 1}.get(i, 0)} for i in range(21)]
+    document = {"schema": verify["schema"], "kind": "speed_calibration", "environment": verify["environment"],
+                "argv": ["python", "-m", "bench.compare", "--calibrate", "runs/aa", "--slowed", "runs/slowed"],
+                "file_pairs": [[f"a{2 * i}", f"a{2 * i + 1}"] for i in range(10)], "compared": 10, "alpha": 0.05,
+                "alarms_per_floor": alarms, "chosen_floor": 0.02, "rule": "chosen floor = the smallest with 0", "pairs": [],
+                "detection": {"floor": 0.02, "file_pairs": [["b", "c"]] * 10, "compared": 10, "flagged_slower": 9,
+                              "file_pairs_flagged": 9, "pairs": []}}
+    path = tmp_path / "speed_calibration.json"
+    path.write_text(json.dumps(document), encoding="utf-8")
+    markdown = report.render_markdown(report.load_results([REPO / "tests" / "data" / "verify.json", path]))
+    section = markdown.split("## Speed gate calibration", 1)[1].split("\n## ", 1)[0]
+    assert "10 A/A pairs" in section and "**0.02**" in section
+    assert "| 0.00 " in section and "| 0.10 " in section and "| 0.11 " not in section
+    assert "9 of 10 deliberately slowed configurations (9 of 10 pairs" in section

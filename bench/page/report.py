@@ -20,7 +20,7 @@ from typing import Callable, Sequence
 import matplotlib.style
 
 from bench.core.cli import ArgumentParser, UsageError
-from bench.page import evidence, figures, op_profile, peers_report, permutation, plots, provenance, scope, speed_report, summary
+from bench.page import calibration, evidence, figures, op_profile, peers_report, permutation, plots, provenance, scope, speed_report, summary
 from bench.page.accuracy import accuracy_section
 from bench.page.markdown import date
 from bench.page.results import REPORTS, Results, default_paths, display_name, load_results
@@ -79,6 +79,7 @@ SECTIONS: list[Callable[[Page], list[Section]]] = [
     _slicing,
     _model_speed,
     lambda page: op_profile.op_profile_section(page.results),
+    lambda page: calibration.calibration_section(page.results),
     _device_runs,
     lambda page: [provenance.environment_section(page.results.files())],
     lambda page: [provenance.age_section(page.ages)],

@@ -17,8 +17,10 @@ from bench.spec.expected import STATUSES
 ROOT = Path(__file__).resolve().parents[2]
 REPORTS = ROOT / "reports"
 DEFAULT_PATTERNS = ("verify.json", "throughput-*.json", "model_speed-*.json", "slicing_speed-*.json",
-                    "device_check-*.json", "gpu_run-*.json", "op_profile-*.json", "accuracy*.json")
-SPEED_KINDS = ("throughput", "model_speed", "slicing_speed", "device_check", "gpu_run", "op_profile")
+                    "device_check-*.json", "gpu_run-*.json", "op_profile-*.json", "speed_calibration.json",
+                    "accuracy*.json")
+SPEED_KINDS = ("throughput", "model_speed", "slicing_speed", "device_check", "gpu_run", "op_profile",
+               "speed_calibration")
 
 # The fields the page reads, per kind of document and per row of its ``results``.
 REQUIRED = {
@@ -30,6 +32,7 @@ REQUIRED = {
     "device_check": ("method", "results"),
     "gpu_run": ("phases", "budget_s"),
     "op_profile": ("config", "method", "results"),
+    "speed_calibration": ("file_pairs", "compared", "alpha", "alarms_per_floor", "chosen_floor", "rule", "pairs"),
     "accuracy": ("model", "top1", "top5", "top1_per_seed", "top1_min", "top1_max", "top1_std",
                  "seeds", "images", "classes", "checkpoint"),
 }
@@ -58,6 +61,7 @@ class Results:
     device_check: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     gpu_run: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     op_profile: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    speed_calibration: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     accuracy: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
 
     @property
