@@ -256,14 +256,15 @@ class RecursiveStage(nn.Module):
     ``blocks`` alternates block, NLL, block, NLL, ... as in the release, so a shared block sits
     under several indices (one module, so one set of tensors). The first application of a
     block attends within ``groups_first`` contiguous slices; every further (recursive)
-    application within ``groups_recursive`` shuffled slices.
+    application within ``groups_recursive`` shuffled slices. ``exportable`` draws their
+    permutations in the graph (see ``permutation_in_graph``), as any stage does while exported.
     """
 
     def __init__(self, dim: int, num_heads: int, depth: int, recursive_num: int,
                  groups_first: int, groups_recursive: int, mlp_ratio: float, np_mlp_ratio: float,
                  drop_rate: float = 0.0, attn_drop_rate: float = 0.0,
                  drop_path_rates: Optional[Sequence[float]] = None, fused_attn: Optional[bool] = None,
-                 device=None, dtype=None) -> None:
+                 exportable: bool = False, device=None, dtype=None) -> None:
         super().__init__()
         dd = {"device": device, "dtype": dtype}
         if depth % recursive_num:
@@ -272,6 +273,7 @@ class RecursiveStage(nn.Module):
         self.groups_first = groups_first
         self.groups_recursive = groups_recursive
         self.grad_checkpointing = False
+        self.exportable = exportable
         drop_path_rates = drop_path_rates or [0.0] * depth
         # Creation order (all shared blocks, then all NLLs) follows the release, so that the
         # same seed gives the same initial weights.
@@ -293,25 +295,24 @@ class RecursiveStage(nn.Module):
     def reschedule(self) -> None:
         """Derive, per index of ``blocks`` (NLL entries unused), the slices and whether they are
         shuffled from ``loops``; call again after changing ``blocks`` or ``loops``."""
-        recursive = [index // 2 % self.loops > 0 for index in range(len(self.blocks))]
+        recursive = [index // 2 % self.loops > 0 and hasattr(layer, "attn") for index, layer in enumerate(self.blocks)]
         self.slot_groups = [self.groups_recursive if r else self.groups_first for r in recursive]
         self.slot_shuffled = [r and self.groups_recursive > 1 for r in recursive]
         # Which row of fixed_permutations each shuffled slot takes, in forward order.
         self.slot_draw = [sum(self.slot_shuffled[:index]) for index in range(len(self.blocks))]
 
-    def _permutation(self, index: int, num_tokens: int, generator: Optional[torch.Generator],
-                     in_graph: bool) -> torch.Tensor:
+    def _permutation(self, index: int, num_tokens: int, generator: Optional[torch.Generator]) -> torch.Tensor:
         fixed = self.fixed_permutations
         if fixed is not None:
             if fixed.shape[1] != num_tokens:
                 raise ValueError("the permutations were fixed for another number of tokens (image size)")
             return fixed[self.slot_draw[index]]
-        if in_graph:
-            return permutation_in_graph(num_tokens, generator)
+        if not torch.jit.is_scripting():  # a scripted model draws randperm, as released
+            if self.exportable or exporting():
+                return permutation_in_graph(num_tokens, generator)
         return draw_permutation(num_tokens, generator)
 
-    def forward(self, x: torch.Tensor, generator: Optional[torch.Generator] = None,
-                in_graph: bool = False) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, generator: Optional[torch.Generator] = None) -> torch.Tensor:
         batch, channels, height, width = x.shape
         # (B, C, H, W) -> (B, H*W, C), row-major tokens. Contiguous once here (free for a
         # channels-last map): otherwise the residual stream keeps the transposed layout and
@@ -326,7 +327,7 @@ class RecursiveStage(nn.Module):
                 permutation: Optional[torch.Tensor] = None
                 if self.slot_shuffled[index]:
                     # Drawn here, outside the checkpointed block: a recomputation reuses it.
-                    permutation = self._permutation(index, x.shape[1], generator, in_graph)
+                    permutation = self._permutation(index, x.shape[1], generator)
                 if self.grad_checkpointing and not torch.jit.is_scripting():
                     x = checkpoint(layer, x, groups, permutation, use_reentrant=False)
                 else:
@@ -441,7 +442,7 @@ class SReT(nn.Module):
             self.transformers.append(RecursiveStage(
                 widths[stage], heads[stage], depth[stage], recursive_num[stage],
                 groups_first[stage], groups_recursive[stage], mlp_ratio, np_mlp_ratio,
-                drop_rate, attn_drop_rate, rates, fused_attn, **dd))
+                drop_rate, attn_drop_rate, rates, fused_attn, self.exportable, **dd))
             if stage < len(depth) - 1:
                 self.pools.append(ConvPooling(widths[stage], widths[stage + 1], **dd))
         self.avgpool = nn.AdaptiveAvgPool2d(1)  # a module, so that thop counts it as released
@@ -563,10 +564,9 @@ class SReT(nn.Module):
         """Run the stages (and the pools between them) up to ``last_index``; also return the
         output maps of the stages in ``take_indices``."""
         generator: Optional[torch.Generator] = None
-        in_graph = False
-        if not torch.jit.is_scripting():  # scripted models draw randperm from the global generator
-            in_graph = self.exportable or exporting()
-            if not exporting():  # a generator cannot be held in an exported graph
+        # Scripted models draw from the global generator; an exported graph cannot hold one.
+        if not torch.jit.is_scripting():
+            if not exporting():
                 generator = generator_for_pass(x, self.permutation_seed, self.permutation_generator)
         intermediates: List[torch.Tensor] = []
         # TorchScript can neither index modules by a loop variable nor leave a loop over
@@ -576,7 +576,7 @@ class SReT(nn.Module):
                 for pool_index, pool in enumerate(self.pools):
                     if pool_index == index - 1:
                         x = pool(x)
-                x = stage(x, generator, in_graph)
+                x = stage(x, generator)
                 if index in take_indices:
                     intermediates.append(x)
         return x, intermediates
