@@ -38,6 +38,8 @@ def require(module: str):
 def example_input(model: nn.Module, img_size: Optional[int] = None, batch: int = EXAMPLE_BATCH) -> torch.Tensor:
     """A random batch at ``img_size``, else at the model's pretrained input size."""
     if img_size is None:
+        if not hasattr(model, "pretrained_cfg"):
+            raise ValueError("img_size is needed: the model has no pretrained cfg to take its input size from")
         img_size = model.pretrained_cfg["input_size"][-1]
     return torch.randn(batch, getattr(model, "in_chans", 3), img_size, img_size)
 
