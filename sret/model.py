@@ -22,7 +22,10 @@ float rounding, < 1e-6 on the official fixtures):
   it, as to any timm model, by ``sret.kernels.apply_kernel_policy(model, "tuned")``;
 * the random token permutation can come from a model-owned seed or generator
   (``set_permutation_seed`` / ``set_permutation_generator``) instead of the global RNG; it is
-  drawn by the stage, before the block, so a checkpointed block recomputes with the same one.
+  drawn by the stage, before the block, so a checkpointed block recomputes with the same one;
+* exporting (``torch.export``, ONNX) or built ``exportable=True``, the permutation is drawn in
+  the graph as the argsort of uniform noise (random in every run, as released, but another draw
+  than ``randperm``'s); ``fix_permutations`` freezes them, to compare an export with eager.
 
 The timm model API on top of the release: ``dynamic_img_size`` (``pos_embed`` resampled at
 run time, as timm's ViT does), ``forward_intermediates`` / ``features_only`` (each stage's
@@ -39,7 +42,7 @@ from torch import nn
 from torch.utils.checkpoint import checkpoint
 
 from timm.data import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
-from timm.layers import DropPath, to_2tuple, trunc_normal_, use_fused_attn
+from timm.layers import DropPath, is_exportable, to_2tuple, trunc_normal_, use_fused_attn
 from timm.models import (PretrainedCfg, adapt_input_conv, build_model_with_cfg, generate_default_cfgs,
                          register_model, register_notrace_function, register_notrace_module,
                          resolve_pretrained_cfg)
@@ -81,6 +84,21 @@ def draw_permutation(num_tokens: int, generator: Optional[torch.Generator]) -> t
     exactly the official call, so the official logits are reproduced after the same seed.
     """
     return torch.randperm(num_tokens, generator=generator)
+
+
+@register_notrace_function
+def permutation_in_graph(num_tokens: int, generator: Optional[torch.Generator]) -> torch.Tensor:
+    """A random token order that exporters can express: the argsort of uniform noise (ONNX
+    RandomUniform and TopK), uniform over orders like ``randperm`` but not the same draws."""
+    # Without a generator, rand is the overload that exporters translate (not rand.generator).
+    noise = torch.rand(num_tokens) if generator is None else torch.rand(num_tokens, generator=generator)
+    return torch.argsort(noise)
+
+
+def exporting() -> bool:
+    """True while ``torch.export`` or the ONNX exporter traces the model. Not ``torch.jit.trace``
+    alone: fvcore counts through it, and its counts keep the release's ``randperm``."""
+    return torch.compiler.is_exporting() or torch.onnx.is_in_onnx_export()
 
 
 @register_notrace_function
@@ -238,14 +256,15 @@ class RecursiveStage(nn.Module):
     ``blocks`` alternates block, NLL, block, NLL, ... as in the release, so a shared block sits
     under several indices (one module, so one set of tensors). The first application of a
     block attends within ``groups_first`` contiguous slices; every further (recursive)
-    application within ``groups_recursive`` shuffled slices.
+    application within ``groups_recursive`` shuffled slices. ``exportable`` draws their
+    permutations in the graph (see ``permutation_in_graph``), as any stage does while exported.
     """
 
     def __init__(self, dim: int, num_heads: int, depth: int, recursive_num: int,
                  groups_first: int, groups_recursive: int, mlp_ratio: float, np_mlp_ratio: float,
                  drop_rate: float = 0.0, attn_drop_rate: float = 0.0,
                  drop_path_rates: Optional[Sequence[float]] = None, fused_attn: Optional[bool] = None,
-                 device=None, dtype=None) -> None:
+                 exportable: bool = False, device=None, dtype=None) -> None:
         super().__init__()
         dd = {"device": device, "dtype": dtype}
         if depth % recursive_num:
@@ -254,6 +273,7 @@ class RecursiveStage(nn.Module):
         self.groups_first = groups_first
         self.groups_recursive = groups_recursive
         self.grad_checkpointing = False
+        self.exportable = exportable
         drop_path_rates = drop_path_rates or [0.0] * depth
         # Creation order (all shared blocks, then all NLLs) follows the release, so that the
         # same seed gives the same initial weights.
@@ -268,14 +288,29 @@ class RecursiveStage(nn.Module):
             for loop in range(self.loops):
                 sequence += [shared[b], nlls[b * self.loops + loop]]
         self.blocks = nn.ModuleList(sequence)
+        # (shuffled applications, tokens) when frozen by SReT.fix_permutations; not in the state dict.
+        self.register_buffer("fixed_permutations", None, persistent=False)
         self.reschedule()
 
     def reschedule(self) -> None:
         """Derive, per index of ``blocks`` (NLL entries unused), the slices and whether they are
         shuffled from ``loops``; call again after changing ``blocks`` or ``loops``."""
-        recursive = [index // 2 % self.loops > 0 for index in range(len(self.blocks))]
+        recursive = [index // 2 % self.loops > 0 and hasattr(layer, "attn") for index, layer in enumerate(self.blocks)]
         self.slot_groups = [self.groups_recursive if r else self.groups_first for r in recursive]
         self.slot_shuffled = [r and self.groups_recursive > 1 for r in recursive]
+        # Which row of fixed_permutations each shuffled slot takes, in forward order.
+        self.slot_draw = [sum(self.slot_shuffled[:index]) for index in range(len(self.blocks))]
+
+    def _permutation(self, index: int, num_tokens: int, generator: Optional[torch.Generator]) -> torch.Tensor:
+        fixed = self.fixed_permutations
+        if fixed is not None:
+            if fixed.shape[1] != num_tokens:
+                raise ValueError("the permutations were fixed for another number of tokens (image size)")
+            return fixed[self.slot_draw[index]]
+        if not torch.jit.is_scripting():  # a scripted model draws randperm, as released
+            if self.exportable or exporting():
+                return permutation_in_graph(num_tokens, generator)
+        return draw_permutation(num_tokens, generator)
 
     def forward(self, x: torch.Tensor, generator: Optional[torch.Generator] = None) -> torch.Tensor:
         batch, channels, height, width = x.shape
@@ -292,7 +327,7 @@ class RecursiveStage(nn.Module):
                 permutation: Optional[torch.Tensor] = None
                 if self.slot_shuffled[index]:
                     # Drawn here, outside the checkpointed block: a recomputation reuses it.
-                    permutation = draw_permutation(x.shape[1], generator)
+                    permutation = self._permutation(index, x.shape[1], generator)
                 if self.grad_checkpointing and not torch.jit.is_scripting():
                     x = checkpoint(layer, x, groups, permutation, use_reentrant=False)
                 else:
@@ -344,6 +379,11 @@ class SReT(nn.Module):
 
     ``img_size`` sets the ``pos_embed`` grid (1/8 of the image); other image sizes are an error
     unless ``dynamic_img_size=True``, which resamples ``pos_embed`` to each input at run time.
+
+    ``exportable`` (default: timm's ``create_model(..., exportable=True)`` layer config) draws the
+    slices' permutations as the argsort of uniform noise, which ONNX and ``torch.export`` can hold
+    in the graph; the model does so anyway while being exported. Eager models otherwise draw
+    ``randperm`` as released, the draws the official logits were recorded with.
     """
 
     def __init__(
@@ -366,6 +406,7 @@ class SReT(nn.Module):
             dynamic_img_size: bool = False,
             fused_attn: Optional[bool] = None,
             permutation_seed: Optional[int] = None,
+            exportable: Optional[bool] = None,
             device=None,
             dtype=None,
     ) -> None:
@@ -386,6 +427,7 @@ class SReT(nn.Module):
         self.dynamic_img_size = dynamic_img_size
         self.permutation_seed = permutation_seed
         self.permutation_generator = None  # a torch.Generator, see set_permutation_generator
+        self.exportable = is_exportable() if exportable is None else exportable
 
         # Same creation order as the release: pos_embed, stem, stages with pools, norm, head.
         self.pos_embed = nn.Parameter(torch.randn(1, widths[0], *self.grid_size, **dd))
@@ -400,7 +442,7 @@ class SReT(nn.Module):
             self.transformers.append(RecursiveStage(
                 widths[stage], heads[stage], depth[stage], recursive_num[stage],
                 groups_first[stage], groups_recursive[stage], mlp_ratio, np_mlp_ratio,
-                drop_rate, attn_drop_rate, rates, fused_attn, **dd))
+                drop_rate, attn_drop_rate, rates, fused_attn, self.exportable, **dd))
             if stage < len(depth) - 1:
                 self.pools.append(ConvPooling(widths[stage], widths[stage + 1], **dd))
         self.avgpool = nn.AdaptiveAvgPool2d(1)  # a module, so that thop counts it as released
@@ -434,6 +476,36 @@ class SReT(nn.Module):
         """Draw slices from ``generator`` (a CPU ``torch.Generator``), advancing it each pass."""
         self.permutation_generator = generator
         self.permutation_seed = None
+
+    @torch.jit.ignore
+    def fix_permutations(self, permutations: Optional[Sequence[torch.Tensor]] = None) -> List[torch.Tensor]:
+        """Freeze the slices, to check an exported graph against eager: every pass then uses
+        ``permutations``, one token order per shuffled block application in forward order; by
+        default the ones the next pass would draw (after ``torch.manual_seed(s)``, the official
+        draws). Kept as buffers outside the state dict, so an export holds them as constants.
+        Returns them; ``unfix_permutations`` makes the slices random again."""
+        tokens = [(self.grid_size[0] >> i) * (self.grid_size[1] >> i) for i in range(len(self.transformers))]
+        counts = [sum(stage.slot_shuffled) for stage in self.transformers]
+        if permutations is None:
+            generator = generator_for_pass(self.pos_embed, self.permutation_seed, self.permutation_generator)
+            draw = permutation_in_graph if self.exportable else draw_permutation
+            permutations = [draw(n, generator) for n, count in zip(tokens, counts) for _ in range(count)]
+        permutations = [p.to(torch.long) for p in permutations]
+        if len(permutations) != sum(counts):
+            raise ValueError(f"{len(permutations)} permutations given; the model shuffles {sum(counts)} "
+                             "block applications")
+        start = 0
+        for stage, count in zip(self.transformers, counts):
+            if count:
+                stage.fixed_permutations = torch.stack(permutations[start:start + count]).to(self.pos_embed.device)
+            start += count
+        return permutations
+
+    @torch.jit.ignore
+    def unfix_permutations(self) -> None:
+        """Random slices again, drawn as before ``fix_permutations``."""
+        for stage in self.transformers:
+            stage.fixed_permutations = None
 
     def __prepare_scriptable__(self) -> "SReT":
         # torch.jit.script calls this first. A scripted model draws from the global generator.
@@ -492,8 +564,10 @@ class SReT(nn.Module):
         """Run the stages (and the pools between them) up to ``last_index``; also return the
         output maps of the stages in ``take_indices``."""
         generator: Optional[torch.Generator] = None
-        if not torch.jit.is_scripting():  # scripted models draw from the global generator
-            generator = generator_for_pass(x, self.permutation_seed, self.permutation_generator)
+        # Scripted models draw from the global generator; an exported graph cannot hold one.
+        if not torch.jit.is_scripting():
+            if not exporting():
+                generator = generator_for_pass(x, self.permutation_seed, self.permutation_generator)
         intermediates: List[torch.Tensor] = []
         # TorchScript can neither index modules by a loop variable nor leave a loop over
         # modules early, hence the inner loop for the pool before stage `index`.
