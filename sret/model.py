@@ -86,6 +86,17 @@ def draw_permutation(num_tokens: int, generator: Optional[torch.Generator]) -> t
     return torch.randperm(num_tokens, generator=generator)
 
 
+def to_device(indices: torch.Tensor, device: torch.device) -> torch.Tensor:
+    """A permutation drawn on the CPU, on ``device``. To a GPU through pinned memory and a
+    non-blocking copy: the same indices, without making the host wait for the device in every
+    forward pass (a pageable copy synchronizes)."""
+    if indices.device == device:
+        return indices
+    if device.type == "cuda":
+        return indices.pin_memory().to(device, non_blocking=True)
+    return indices.to(device)
+
+
 @register_notrace_function
 def permutation_in_graph(num_tokens: int, generator: Optional[torch.Generator]) -> torch.Tensor:
     """A random token order that exporters can express: the argsort of uniform noise (ONNX
@@ -183,7 +194,7 @@ class SlicedAttention(nn.Module):
             raise ValueError(f"{num_tokens} tokens cannot be cut into {groups} equal groups: "
                              "this image size does not fit the model's slices")
         if permutation is not None:
-            permutation = permutation.to(x.device)
+            permutation = to_device(permutation, x.device)
             x = x[:, permutation]
 
         slice_len = num_tokens // groups

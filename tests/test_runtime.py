@@ -49,3 +49,27 @@ def test_channels_last_input_and_model_give_the_same_logits(official_weights, of
     with torch.no_grad():
         logits = model(x)
     torch.testing.assert_close(logits, official_logits["SReT_T"], rtol=0, atol=LOGITS_ATOL)
+
+
+def test_a_permutation_goes_to_a_gpu_through_pinned_memory_without_a_sync():
+    """The CUDA branch, on a stand-in tensor (no GPU here): pinned, then copied non-blocking; on its own
+    device a permutation is not copied at all."""
+    from sret.model import to_device
+
+    calls = []
+
+    class DrawnOnCpu:
+        device = torch.device("cpu")
+
+        def pin_memory(self):
+            calls.append("pin_memory")
+            return self
+
+        def to(self, device, non_blocking=False):
+            calls.append(("to", device.type, non_blocking))
+            return "on the GPU"
+
+    assert to_device(DrawnOnCpu(), torch.device("cuda")) == "on the GPU"
+    assert calls == ["pin_memory", ("to", "cuda", True)]
+    indices = torch.randperm(5)
+    assert to_device(indices, torch.device("cpu")) is indices
