@@ -81,16 +81,29 @@ def test_cuda_memory_is_the_peak_above_what_was_allocated_before(monkeypatch):
 
 @pytest.mark.parametrize(("amp", "tf32", "precision", "peak"), [
     (None, True, "tf32", 4.0), ("bf16", False, "bf16", 8.0), (None, False, "fp32", 1.0)])
-def test_mfu_on_a_card_is_against_its_dense_peak_in_the_precision_run(monkeypatch, amp, tf32, precision, peak):
+def test_mfu_on_a_card_is_against_a_matmul_measured_there_in_the_precision_run(monkeypatch, amp, tf32, precision,
+                                                                             peak):
     monkeypatch.setattr(environment, "device_name", lambda device: H100)
     monkeypatch.setattr(timing, "GPU_PEAK_TFLOPS", (("H100", {"tf32": 4.0, "bf16": 8.0, "fp32": 1.0},
                                                      "H100 SXM sheet"),))
+    readings = iter([0.5, 0.7, 0.6])
+    asked = []
+
+    def measured(device, precision_):
+        asked.append(precision_)
+        return next(readings) * peak, f"measured {precision_} mm"
+
+    monkeypatch.setattr(timing, "cuda_peak_tflops", measured)
     config = throughput.Config(models=("x",), device="cuda", amp=amp, tf32=tf32)
     tracker = timing.PeakTracker(config.device, config.precision)
-    assert config.precision == precision and tracker.tflops == peak
-    assert f"{precision} peak" in tracker.description and "H100 SXM sheet" in tracker.description
-    tracker.sample()  # a spec sheet is not re-measured between rounds
-    assert tracker.tflops == peak and tracker.samples == 1
+    assert config.precision == precision and tracker.tflops == 0.5 * peak
+    tracker.sample()
+    tracker.sample()  # re-measured between rounds, the best kept
+    assert tracker.tflops == pytest.approx(0.7 * peak) and tracker.samples == 3 and asked == [precision] * 3
+    assert "best of 3" in tracker.description and f"measured {precision} mm" in tracker.description
+    assert tracker.reference == (peak, f"H100 SXM sheet; {precision} peak")  # the datasheet, kept beside it
+    conditions = timing.conditions(None, tracker)
+    assert conditions["peak_datasheet_tflops"] == peak and "H100 SXM sheet" in conditions["peak_datasheet_source"]
     block = throughput.config_block(config)
     assert block["timing"].startswith("CUDA events") and block["tf32"] is tf32
 
