@@ -169,6 +169,7 @@ class Settings:
     speed_batch: int = SPEED_BATCH
     img_size: Optional[int] = None
     kernels: tuple[str, ...] = throughput.DEFAULT_KERNELS
+    counts: Optional[Path] = None  # a verify document whose counts the gate phase takes instead of counting
     warmup: int = 2
     rounds: int = 3
     iters: int = 4
@@ -263,14 +264,21 @@ class Runner:
         return [Unit("gate counts (CPU)", self.count_gate)]
 
     def count_gate(self) -> None:
-        from bench.gate.verify import verify
-
         sret_names = [name for name in self.settings.models if is_subject(name)]
-        gate = verify(sret_names if not _is_zoo(self.settings.models) else None, progress=False)
+        wanted = None if _is_zoo(self.settings.models) else sret_names
+        if self.settings.counts is None:
+            from bench.gate.verify import verify
+
+            gate = verify(wanted, progress=False)
+            source = ("the gate (bench.verify) counted on the CPU, where the counts are made (they do not depend "
+                      "on the device)")
+        else:
+            gate = recorded_gate(self.settings.counts, wanted)
+            source = (f"the gate's counts as the CPU recorded them in {self.settings.counts} (commit "
+                      f"{gate['git_commit']}), not counted again here: they do not depend on the device")
         statuses = [row["status"] for row in gate["results"] + gate["claims"]]
         self.gate = {
-            "method": (f"the gate (bench.verify) counted on the CPU, where the counts are made (they do not depend "
-                       f"on the device); then every model it counted, built on the CPU with seed "
+            "method": (f"{source}; then every model it counted, built on the CPU with seed "
                        f"{DEVICE_CHECK['seed']}, copied to {self.settings.device} and run on a batch of "
                        f"{DEVICE_CHECK['batch_size']} fp32 images with TF32 off, the same seed before each forward "
                        f"(so sliced models draw the same slices); its logits must equal the CPU's within atol "
@@ -410,6 +418,21 @@ class Runner:
         return self.phases
 
 
+def recorded_gate(path: Path, models: Optional[Sequence[str]]) -> dict[str, Any]:
+    """A verify document's rows and counts (of ``models`` only, when given), in the shape
+    ``bench.gate.verify.verify`` returns them."""
+    from bench.core.io import read_results
+
+    document = read_results(path)
+    if document["kind"] != "verify":
+        raise UsageError(f"--counts: {path} is a {document['kind']!r} document, not a verify one")
+    keep = (lambda name: True) if models is None else (lambda name: name in models)
+    return {"results": [r for r in document["results"] if keep(r["architecture"])],
+            "claims": document["claims"] if models is None else [],
+            "counters": {key: c for key, c in document["counters"].items() if keep(c["model"])},
+            "elapsed_s": 0.0, "git_commit": document["environment"].get("git_commit")}
+
+
 def _is_zoo(models: Sequence[str]) -> bool:
     return set(zoo.full_zoo()) <= set(models)
 
@@ -493,8 +516,13 @@ def parse_args(argv: Sequence[str] | None) -> Settings:
     parser.add_argument("--iters", type=positive_int("--iters"), default=4,
                         help="timed calls per entry per round (default: %(default)s)")
     parser.add_argument("--no-compile", action="store_true", help="skip the compiled phase")
+    parser.add_argument("--counts", type=Path, default=None, metavar="VERIFY_JSON",
+                        help="take the gate's counts from this verify document (the CPU's, e.g. reports/verify.json) "
+                             "instead of counting them again (default: count)")
     args = parser.parse_args(argv)
     device = throughput.check_device(args.device)
+    if args.counts is not None and not args.counts.is_file():
+        raise UsageError(f"--counts: {str(args.counts)!r} is not a file")
     if args.out.exists() and not args.out.is_dir():
         raise UsageError(f"--out: {str(args.out)!r} exists and is not a directory")
     models_ = throughput.check_models(split_list(args.models))
@@ -506,7 +534,7 @@ def parse_args(argv: Sequence[str] | None) -> Settings:
     return Settings(out=args.out, device=device, budget_s=args.budget_s, models=models_, speed_models=speed_models,
                     max_batch=args.max_batch, speed_batch=args.speed_batch, img_size=args.img_size,
                     kernels=throughput.parse_kernels(args.kernels), warmup=args.warmup, rounds=args.rounds,
-                    iters=args.iters, compile=not args.no_compile)
+                    iters=args.iters, compile=not args.no_compile, counts=args.counts)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
