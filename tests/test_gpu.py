@@ -140,6 +140,34 @@ def test_bad_runner_options_are_one_line_exit_2(capsys, tmp_path, argv):
     assert capsys.readouterr().err.count("\n") == 1
 
 
+def test_on_cuda_only_the_stock_policy_is_timed(monkeypatch, tmp_path):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    settings = gpu.parse_args(["--device", "cuda", "--out", str(tmp_path), "--kernels", "stock,tuned"])
+    assert settings.kernels == ("stock",)
+    assert all(policy == "stock" for *_, policy in gpu.COMPILE_PLAN)
+
+
+def test_ratios_pair_rows_of_one_unit_only():
+    """Two compiled units at the same batch and size (sret_t+deit_tiny, then sret_s+deit_small) were
+    not timed side by side: no ratio may pair sret_t with deit_small."""
+    def row(model):
+        return {"model": model, "kernels": "stock", "img_size": 224, "batch_size": 8, "batch_size_requested": 8,
+                "images_per_s_median": 10.0, "images_per_s_max": 11.0, "images_per_s_by_round": [10.0],
+                "flops_per_image": 2, "error": None}
+
+    written = gpu.Written("throughput-bf16-compiled", "throughput")
+    for unit, models in (("tiny", ("sret_t", "deit_tiny_patch16_224")), ("small", ("sret_s", "deit_small_patch16_224"))):
+        config = throughput.Config(models=models, batch_sizes=(8,), kernels=("stock",), compile=True, amp="bf16")
+        written.add(unit, config, [row(m) for m in models])
+    assert {(r["model"], r["over"]) for r in written.ratios()} == {
+        ("sret_t", "deit_tiny_patch16_224"), ("sret_s", "deit_small_patch16_224")}
+    assert [(u["unit"], u["models"]) for u in written.unit_records()] == [
+        ("tiny", ["sret_t", "deit_tiny_patch16_224"]), ("small", ["sret_s", "deit_small_patch16_224"])]
+    assert written.config().models == ("sret_t", "deit_tiny_patch16_224", "sret_s", "deit_small_patch16_224")
+    assert [r["unit"] for r in written.rows] == ["tiny", "tiny", "small", "small"]
+
+
 def test_card_names_become_file_names():
     assert gpu.slug(H100) == "nvidia-h100-80gb-hbm3"
     assert gpu.slug("NVIDIA A100-SXM4-40GB") == "nvidia-a100-sxm4-40gb"
@@ -230,6 +258,12 @@ def test_the_runner_times_both_precisions_and_policies_at_batch_1_and_the_larges
             (m, k, b) for m in ("test_vit", "resnet10t") for k in ("stock", "tuned") for b in (1, 2)}
         assert all(r["error"] is None and r["images_per_s_median"] > 0 for r in rows)
         assert {r["comparison"] for r in document["ratios"]} == {"architecture", "implementation"}
+        assert [u["unit"] for u in document["config"]["units"]] == [f"64 px, {dtype}, batch 2", f"64 px, {dtype}, batch 1"]
+        assert document["config"]["batch_sizes"] == [2, 1] and "same unit" in document["config"]["ratio_rule"]
+        assert {r["unit"] for r in rows} == {u["unit"] for u in document["config"]["units"]}
+        # the attention kernel each row ran, read off the profiler: test_vit runs SDPA, resnet10t none
+        kernels = {r["model"]: r["attention_kernels"] for r in rows if r["kernels"] == "stock"}
+        assert kernels["resnet10t"] == [] and kernels["test_vit"] and "head_dim" in kernels["test_vit"][0]
 
 
 def test_a_budget_too_small_for_anything_records_every_unit_as_skipped(tmp_path, monkeypatch):

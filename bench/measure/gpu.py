@@ -7,12 +7,17 @@ Work runs in priority order, each phase a list of small units:
 1. ``gate``: the gate's counts (device-independent, on the CPU) and every gate model built and
    run on the device, its logits checked against the CPU's for the same weights and seed
    (``device_check-<gpu>.json``; not a second ``verify`` document);
-2. ``eager``: throughput of the whole zoo and its baselines, fp32 (TF32 allowed) and bf16,
-   stock and tuned kernels, at batch 1 and the largest batch that fits (halving from
-   ``--max-batch`` on OOM) (``throughput-fp32-<gpu>.json``, ``throughput-bf16-<gpu>.json``);
+2. ``eager``: throughput of the whole zoo and its baselines, fp32 (TF32 allowed) and bf16, at
+   batch 1 and the largest batch that fits (halving from ``--max-batch`` on OOM), each row with
+   the attention kernel it ran (``bench.measure.sdpa``) (``throughput-fp32-<gpu>.json``,
+   ``throughput-bf16-<gpu>.json``). On CUDA only the stock kernel policy is timed: the tuned
+   one changes no kernel there (``sret.kernels``);
 3. ``model_speed``: our SReT against the release's formulation, eager, fp32 with TF32 off;
 4. ``slicing``: sliced SReT against the same weights without slicing (``slicing_speed-<gpu>.json``);
 5. ``compiled``: ``torch.compile`` throughput of ``COMPILE_PLAN``, in order, while time remains.
+
+Each results file's ``config`` describes every unit that wrote to it (``units``), each row names
+its unit, and ratios pair only rows of one unit (timed side by side in the same rounds).
 
 Every phase's file is written atomically after each unit, so a run cut off keeps what it did;
 a unit starts only when the budget left covers its estimate, and every unit skipped for time
@@ -27,7 +32,7 @@ import re
 import sys
 import time
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 from typing import Any, Callable, Optional, Sequence
@@ -35,6 +40,7 @@ from typing import Any, Callable, Optional, Sequence
 import torch
 
 from bench.measure import model_speed
+from bench.measure import sdpa
 from bench.measure import slicing as slicing_speed
 from bench.measure import throughput
 from bench.measure import timing
@@ -55,16 +61,20 @@ DEVICE_CHECK = {"batch_size": 2, "seed": 0, "atol": 1e-4, "rtol": 1e-3}
 PRIOR_S = {"gate": 30.0, "device_check": 10.0, "eager": 20.0, "model_speed": 20.0, "slicing": 20.0,
            "compiled": 150.0}
 # The compiled subset, in the order it runs while time remains: (dtype, batch, models, policy).
-# "max" is the largest batch the eager phase fitted. On CUDA the tuned policy changes no kernel
-# (sret.kernels), so its compiled units come last.
+# "max" is the largest batch the eager phase fitted.
 _TINY, _SMALL = ("sret_t", "deit_tiny_patch16_224"), ("sret_s", "deit_small_patch16_224")
 COMPILE_PLAN: tuple[tuple[str, str, tuple[str, ...], str], ...] = (
     ("bf16", "max", _TINY, "stock"), ("fp32", "max", _TINY, "stock"),
     ("bf16", "1", _TINY, "stock"), ("fp32", "1", _TINY, "stock"),
     ("bf16", "max", _SMALL, "stock"), ("fp32", "max", _SMALL, "stock"),
     ("bf16", "1", _SMALL, "stock"), ("fp32", "1", _SMALL, "stock"),
-    ("bf16", "max", _TINY, "tuned"), ("bf16", "max", _SMALL, "tuned"),
 )
+CUDA_KERNELS = ("stock",)
+CUDA_KERNELS_NOTE = ("on CUDA only the stock kernel policy is timed: the tuned policy takes the plain path there "
+                     "(sret.kernels), so its rows would time the stock kernels twice")
+RATIO_RULE = ("two rows are compared only when timed side by side: the same unit of bench.gpu (one build or "
+              "compile, interleaved in the same rounds), resolution and requested batch size; the quoted ratio "
+              "is the median of the per-round ratios")
 DTYPES = ("fp32", "bf16")
 
 
@@ -195,11 +205,35 @@ class Settings:
 
 @dataclass
 class Written:
-    """One results file the runner keeps up to date: its stem, kind and the rows so far."""
+    """One results file the runner keeps up to date: its stem, kind, the units that wrote to it and their rows."""
 
     stem: str
     kind: str
     rows: list[dict[str, Any]] = field(default_factory=list)
+    units: list[tuple[str, throughput.Config]] = field(default_factory=list)
+
+    def add(self, unit: str, config: throughput.Config, rows: Sequence[dict[str, Any]]) -> None:
+        self.units.append((unit, config))
+        self.rows += [{**row, "unit": unit} for row in rows]
+
+    def config(self) -> throughput.Config:
+        """One config for the whole file: every unit's models, batch sizes and policies."""
+        configs = [config for _, config in self.units]
+        return replace(configs[-1], models=_union(c.models for c in configs),
+                       batch_sizes=_union(c.batch_sizes for c in configs), kernels=_union(c.kernels for c in configs))
+
+    def unit_records(self) -> list[dict[str, Any]]:
+        return [{"unit": unit, "models": list(c.models), "batch_sizes": list(c.batch_sizes), "kernels": list(c.kernels),
+                 "dtype": c.dtype, "compile": c.compile} for unit, c in self.units]
+
+    def ratios(self) -> list[dict[str, Any]]:
+        """``throughput.compute_ratios`` within each unit, never across two."""
+        return [ratio for unit, _ in self.units
+                for ratio in throughput.compute_ratios([row for row in self.rows if row["unit"] == unit])]
+
+
+def _union(groups: Any) -> tuple:
+    return tuple(dict.fromkeys(item for group in groups for item in group))
 
 
 class Runner:
@@ -240,7 +274,8 @@ class Runner:
             "gpu_run", s.device, command("bench.gpu", self.argv), card=self.card, budget_s=s.budget_s,
             elapsed_s=round(self.budget.elapsed(), 1),
             settings={"models": list(s.models), "speed_models": list(s.speed_models), "max_batch": s.max_batch,
-                      "speed_batch": s.speed_batch, "kernels": list(s.kernels), "warmup_iters": s.warmup,
+                      "speed_batch": s.speed_batch, "kernels": list(s.kernels),
+                      "kernels_note": CUDA_KERNELS_NOTE if s.cuda else None, "warmup_iters": s.warmup,
                       "rounds": s.rounds, "iters_per_round": s.iters, "img_size": s.img_size,
                       "dtypes": {"fp32": "fp32 storage, TF32 tensor cores allowed (CUDA); MFU against the "
                                          "dense TF32 peak", "bf16": "torch.autocast(bf16); MFU against the "
@@ -307,6 +342,14 @@ class Runner:
         return [Unit(f"{size} px, {dtype}, batch {batch}", partial(self.eager, size, dtype, batch))
                 for size in self.sizes() for dtype in DTYPES for batch in (s.max_batch, 1)]
 
+    @staticmethod
+    def with_attention_kernels(entries: Sequence[throughput.Entry], rows: Sequence[dict[str, Any]],
+                               config: throughput.Config) -> list[dict[str, Any]]:
+        """Each row with the SDPA kernels one forward of its entry ran (None where it did not run)."""
+        with throughput.run_context(config):
+            return [{**row, "attention_kernels": None if entry.forward is None else sdpa.kernels_run(entry.forward)}
+                    for entry, row in zip(entries, rows)]
+
     def sizes(self) -> dict[int, list[str]]:
         by_size: dict[int, list[str]] = {}
         for name in self.settings.models:
@@ -323,22 +366,27 @@ class Runner:
         return self.eager_subjects[size]
 
     def eager(self, size: int, dtype: str, batch: int) -> None:
-        config = self.settings.throughput_config(dtype, self.settings.models)
-        entries = throughput.measure_group(self.subjects(size), batch, config, self.peaks[dtype])
+        subjects = self.subjects(size)
+        config = self.settings.throughput_config(dtype, list(dict.fromkeys(s.name for s in subjects)),
+                                                 batch_sizes=(batch,))
+        entries = throughput.measure_group(subjects, batch, config, self.peaks[dtype])
         for entry in entries:
             if entry.batch_size is not None:
                 self.fitted.setdefault((entry.subject.name, dtype), entry.batch_size)
+        rows = self.with_attention_kernels(entries, throughput.result_rows(entries, config, self.peaks[dtype]), config)
         written = self.eager_rows[dtype]
-        written.rows += throughput.result_rows(entries, config, self.peaks[dtype])
-        self.write_throughput(written, config, self.peaks[dtype], "eager")
+        written.add(f"{size} px, {dtype}, batch {batch}", config, rows)
+        self.write_throughput(written, self.peaks[dtype], "eager",
+                              attention={"method": sdpa.METHOD, "cuda_backends_enabled": sdpa.enabled_backends()
+                                         if self.settings.cuda else None})
 
-    def write_throughput(self, written: Written, config: throughput.Config, peak: timing.PeakTracker,
-                         phase: str) -> None:
-        block = {**throughput.config_block(config), **timing.conditions(self.load_start, peak),
+    def write_throughput(self, written: Written, peak: timing.PeakTracker, phase: str, **extra: Any) -> None:
+        block = {**throughput.config_block(written.config()), **timing.conditions(self.load_start, peak),
+                 "units": written.unit_records(), "ratio_rule": RATIO_RULE, **extra,
                  "batch_rule": f"batch 1, and the largest batch that fits, halving from {self.settings.max_batch} "
                                f"on out-of-memory (timm's benchmark.py rule)"}
-        self.write(written.stem, written.kind, config=block, results=written.rows,
-                   ratios=throughput.compute_ratios(written.rows), runner_phase=phase)
+        self.write(written.stem, written.kind, config=block, results=written.rows, ratios=written.ratios(),
+                   runner_phase=phase)
 
     # 4. model speed
     def speed_units(self) -> list[Unit]:
@@ -387,11 +435,11 @@ class Runner:
         for dtype, batch_kind, plan_models, policy in COMPILE_PLAN:
             chosen = tuple(m for m in plan_models if m in s.models)
             if chosen and policy in s.kernels:
-                units.append(Unit(f"{'+'.join(chosen)}, {dtype}, batch {batch_kind}, {policy}",
-                                  partial(self.compiled, dtype, batch_kind, chosen, policy)))
+                name = f"{'+'.join(chosen)}, {dtype}, batch {batch_kind}, {policy}"
+                units.append(Unit(name, partial(self.compiled, name, dtype, batch_kind, chosen, policy)))
         return units
 
-    def compiled(self, dtype: str, batch_kind: str, chosen: tuple[str, ...], policy: str) -> None:
+    def compiled(self, unit: str, dtype: str, batch_kind: str, chosen: tuple[str, ...], policy: str) -> None:
         s = self.settings
         torch._dynamo.reset()  # a fresh compile: its time is what a user pays
         batch = 1 if batch_kind == "1" else s.max_batch
@@ -400,9 +448,8 @@ class Runner:
         config = s.throughput_config(dtype, chosen, compile_=True, kernels=(policy,), batch_sizes=(batch,))
         subjects = [sub for name in chosen for sub in throughput.prepare(name, config)]
         entries = throughput.measure_group(subjects, batch, config, self.peaks[dtype], start_batches=starts)
-        written = self.compiled_rows[dtype]
-        written.rows += throughput.result_rows(entries, config, self.peaks[dtype])
-        self.write_throughput(written, config, self.peaks[dtype], "compiled")
+        self.compiled_rows[dtype].add(unit, config, throughput.result_rows(entries, config, self.peaks[dtype]))
+        self.write_throughput(self.compiled_rows[dtype], self.peaks[dtype], "compiled")
 
     def run(self) -> list[Phase]:
         self.write_manifest()
@@ -509,7 +556,8 @@ def parse_args(argv: Sequence[str] | None) -> Settings:
                         help="model_speed batch (default: %(default)s)")
     parser.add_argument("--img-size", type=positive_int("--img-size"), default=None,
                         help="one input size for every throughput model (default: each model's own; for tests)")
-    parser.add_argument("--kernels", default=",".join(throughput.DEFAULT_KERNELS))
+    parser.add_argument("--kernels", default=",".join(throughput.DEFAULT_KERNELS),
+                        help="kernel policies on the CPU; on CUDA only stock is timed (default: %(default)s)")
     parser.add_argument("--warmup", type=positive_int("--warmup"), default=2,
                         help="untimed calls per entry (default: %(default)s)")
     parser.add_argument("--rounds", type=positive_int("--rounds"), default=3, help="interleaved rounds (default: %(default)s)")
@@ -521,6 +569,7 @@ def parse_args(argv: Sequence[str] | None) -> Settings:
                              "instead of counting them again (default: count)")
     args = parser.parse_args(argv)
     device = throughput.check_device(args.device)
+    kernels = CUDA_KERNELS if device.startswith("cuda") else throughput.parse_kernels(args.kernels)
     if args.counts is not None and not args.counts.is_file():
         raise UsageError(f"--counts: {str(args.counts)!r} is not a file")
     if args.out.exists() and not args.out.is_dir():
@@ -533,7 +582,7 @@ def parse_args(argv: Sequence[str] | None) -> Settings:
             raise unknown_name("model", name, sorted(known))
     return Settings(out=args.out, device=device, budget_s=args.budget_s, models=models_, speed_models=speed_models,
                     max_batch=args.max_batch, speed_batch=args.speed_batch, img_size=args.img_size,
-                    kernels=throughput.parse_kernels(args.kernels), warmup=args.warmup, rounds=args.rounds,
+                    kernels=kernels, warmup=args.warmup, rounds=args.rounds,
                     iters=args.iters, compile=not args.no_compile, counts=args.counts)
 
 
