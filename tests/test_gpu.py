@@ -134,7 +134,8 @@ def test_a_visible_card_passes_the_check(monkeypatch):
 
 
 @pytest.mark.parametrize("argv", [["--budget-s", "0"], ["--max-batch", "0"], ["--models", "sret_q"],
-                                  ["--speed-models", "deit_tiny_patch16_224"]])
+                                  ["--speed-models", "deit_tiny_patch16_224"], ["--dtypes", "fp16"],
+                                  ["--counts", "no/such/verify.json"]])
 def test_bad_runner_options_are_one_line_exit_2(capsys, tmp_path, argv):
     assert run(gpu.main, ["--device", "cpu", "--out", str(tmp_path), *argv]) == EXIT_USAGE
     assert capsys.readouterr().err.count("\n") == 1

@@ -180,6 +180,7 @@ class Settings:
     img_size: Optional[int] = None
     kernels: tuple[str, ...] = throughput.DEFAULT_KERNELS
     counts: Optional[Path] = None  # a verify document whose counts the gate phase takes instead of counting
+    dtypes: tuple[str, ...] = DTYPES
     warmup: int = 2
     rounds: int = 3
     iters: int = 4
@@ -274,7 +275,7 @@ class Runner:
             "gpu_run", s.device, command("bench.gpu", self.argv), card=self.card, budget_s=s.budget_s,
             elapsed_s=round(self.budget.elapsed(), 1),
             settings={"models": list(s.models), "speed_models": list(s.speed_models), "max_batch": s.max_batch,
-                      "speed_batch": s.speed_batch, "kernels": list(s.kernels),
+                      "speed_batch": s.speed_batch, "kernels": list(s.kernels), "dtypes_run": list(s.dtypes),
                       "kernels_note": CUDA_KERNELS_NOTE if s.cuda else None, "warmup_iters": s.warmup,
                       "rounds": s.rounds, "iters_per_round": s.iters, "img_size": s.img_size,
                       "dtypes": {"fp32": "fp32 storage, TF32 tensor cores allowed (CUDA); MFU against the "
@@ -340,7 +341,7 @@ class Runner:
         self.eager_rows = {dtype: Written(f"throughput-{dtype}", "throughput") for dtype in DTYPES}
         self.eager_subjects: dict[int, list[throughput.Subject]] = {}
         return [Unit(f"{size} px, {dtype}, batch {batch}", partial(self.eager, size, dtype, batch))
-                for size in self.sizes() for dtype in DTYPES for batch in (s.max_batch, 1)]
+                for size in self.sizes() for dtype in s.dtypes for batch in (s.max_batch, 1)]
 
     @staticmethod
     def with_attention_kernels(entries: Sequence[throughput.Entry], rows: Sequence[dict[str, Any]],
@@ -434,7 +435,7 @@ class Runner:
         units = []
         for dtype, batch_kind, plan_models, policy in COMPILE_PLAN:
             chosen = tuple(m for m in plan_models if m in s.models)
-            if chosen and policy in s.kernels:
+            if chosen and policy in s.kernels and dtype in s.dtypes:
                 name = f"{'+'.join(chosen)}, {dtype}, batch {batch_kind}, {policy}"
                 units.append(Unit(name, partial(self.compiled, name, dtype, batch_kind, chosen, policy)))
         return units
@@ -564,12 +565,19 @@ def parse_args(argv: Sequence[str] | None) -> Settings:
     parser.add_argument("--iters", type=positive_int("--iters"), default=4,
                         help="timed calls per entry per round (default: %(default)s)")
     parser.add_argument("--no-compile", action="store_true", help="skip the compiled phase")
+    parser.add_argument("--dtypes", default=",".join(DTYPES),
+                        help="precisions of the throughput phases (default: %(default)s; a CPU without bf16 "
+                             "matmuls takes minutes over its bf16 peak)")
     parser.add_argument("--counts", type=Path, default=None, metavar="VERIFY_JSON",
                         help="take the gate's counts from this verify document (the CPU's, e.g. reports/verify.json) "
                              "instead of counting them again (default: count)")
     args = parser.parse_args(argv)
     device = throughput.check_device(args.device)
     kernels = CUDA_KERNELS if device.startswith("cuda") else throughput.parse_kernels(args.kernels)
+    dtypes = tuple(dict.fromkeys(split_list(args.dtypes)))
+    for dtype in dtypes or ("",):
+        if dtype not in DTYPES:
+            raise unknown_name("dtype", dtype, DTYPES)
     if args.counts is not None and not args.counts.is_file():
         raise UsageError(f"--counts: {str(args.counts)!r} is not a file")
     if args.out.exists() and not args.out.is_dir():
@@ -583,7 +591,8 @@ def parse_args(argv: Sequence[str] | None) -> Settings:
     return Settings(out=args.out, device=device, budget_s=args.budget_s, models=models_, speed_models=speed_models,
                     max_batch=args.max_batch, speed_batch=args.speed_batch, img_size=args.img_size,
                     kernels=kernels, warmup=args.warmup, rounds=args.rounds,
-                    iters=args.iters, compile=not args.no_compile, counts=args.counts)
+                    iters=args.iters, compile=not args.no_compile, counts=args.counts,
+                    dtypes=dtypes)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
