@@ -169,6 +169,17 @@ def test_ratios_pair_rows_of_one_unit_only():
     assert [r["unit"] for r in written.rows] == ["tiny", "tiny", "small", "small"]
 
 
+def test_counts_recorded_on_the_cpu_spare_the_runner_counting_again(monkeypatch):
+    from bench.page.results import REPORTS
+
+    known = gpu.recorded_macs(REPORTS / "verify.json")
+    assert known["sret_t@224"] > 0 and known["deit_tiny_patch16_224@224"] > 0  # SReT and a baseline
+    monkeypatch.setattr(throughput, "model_macs", lambda model, size: pytest.fail("counted again"))
+    config = throughput.Config(models=("test_vit",), img_size=64)
+    _, size, macs = throughput.build("test_vit", config, {"test_vit@64": 123})
+    assert (size, macs) == (64, 123)
+
+
 def test_card_names_become_file_names():
     assert gpu.slug(H100) == "nvidia-h100-80gb-hbm3"
     assert gpu.slug("NVIDIA A100-SXM4-40GB") == "nvidia-a100-sxm4-40gb"

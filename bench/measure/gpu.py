@@ -252,6 +252,8 @@ class Runner:
         self.current: Optional[Phase] = None
         self.gate: dict[str, Any] = {}  # what the gate phase counted, for the device check
         self.peaks = {dtype: timing.PeakTracker(settings.device, self._precision(dtype)) for dtype in DTYPES}
+        # multiply-adds per model@size, from --counts: the throughput phases then count none again
+        self.known_macs = recorded_macs(settings.counts) if settings.counts else {}
 
     def _precision(self, dtype: str) -> str:
         return "tf32" if dtype == "fp32" and self.settings.cuda else dtype
@@ -363,7 +365,8 @@ class Runner:
             self.eager_subjects.clear()
             timing.release_memory(torch.device(self.settings.device))
             config = self.settings.throughput_config("fp32", self.sizes()[size])
-            self.eager_subjects[size] = [sub for name in config.models for sub in throughput.prepare(name, config)]
+            self.eager_subjects[size] = [sub for name in config.models
+                                         for sub in throughput.prepare(name, config, self.known_macs)]
         return self.eager_subjects[size]
 
     def eager(self, size: int, dtype: str, batch: int) -> None:
@@ -384,6 +387,8 @@ class Runner:
     def write_throughput(self, written: Written, peak: timing.PeakTracker, phase: str, **extra: Any) -> None:
         block = {**throughput.config_block(written.config()), **timing.conditions(self.load_start, peak),
                  "units": written.unit_records(), "ratio_rule": RATIO_RULE, **extra,
+                 "macs_source": (f"the gate's counts recorded in {self.settings.counts} where it has the model at "
+                                 f"its size, else counted here" if self.settings.counts else "counted here"),
                  "batch_rule": f"batch 1, and the largest batch that fits, halving from {self.settings.max_batch} "
                                f"on out-of-memory (timm's benchmark.py rule)"}
         self.write(written.stem, written.kind, config=block, results=written.rows, ratios=written.ratios(),
@@ -420,7 +425,8 @@ class Runner:
         sliced = [name for name, _ in self.pairs]
         config = self.settings.throughput_config("fp32", sliced, batch_sizes=(1, self.settings.max_batch))
         if not self.slicing_subjects:
-            self.slicing_subjects = [sub for name in sliced for sub in slicing_speed.pair_subjects(name, config)]
+            self.slicing_subjects = [sub for name in sliced
+                                     for sub in slicing_speed.pair_subjects(name, config, self.known_macs)]
         entries = throughput.measure_group(self.slicing_subjects, batch, config, self.peaks["fp32"])
         self.slicing_rows += throughput.result_rows(entries, config, self.peaks["fp32"])
         self.write("slicing_speed", "slicing_speed",
@@ -447,7 +453,7 @@ class Runner:
         # each model starts at the batch its eager run fitted: every OOM retry would compile again
         starts = {m: self.fitted[(m, dtype)] for m in chosen if batch > 1 and (m, dtype) in self.fitted}
         config = s.throughput_config(dtype, chosen, compile_=True, kernels=(policy,), batch_sizes=(batch,))
-        subjects = [sub for name in chosen for sub in throughput.prepare(name, config)]
+        subjects = [sub for name in chosen for sub in throughput.prepare(name, config, self.known_macs)]
         entries = throughput.measure_group(subjects, batch, config, self.peaks[dtype], start_batches=starts)
         self.compiled_rows[dtype].add(unit, config, throughput.result_rows(entries, config, self.peaks[dtype]))
         self.write_throughput(self.compiled_rows[dtype], self.peaks[dtype], "compiled")
@@ -479,6 +485,16 @@ def recorded_gate(path: Path, models: Optional[Sequence[str]]) -> dict[str, Any]
             "claims": document["claims"] if models is None else [],
             "counters": {key: c for key, c in document["counters"].items() if keep(c["model"])},
             "elapsed_s": 0.0, "git_commit": document["environment"].get("git_commit")}
+
+
+def recorded_macs(path: Path) -> dict[str, int]:
+    """fvcore multiply-adds by ``model@size`` of the SReT models and the baselines a verify document counted."""
+    from bench.core.io import read_results
+
+    document = read_results(path)
+    macs = {key: count["fvcore_macs"] for key, count in document["counters"].items()}
+    macs.update({f"{b['architecture']}@{b['img_size']}": b["fvcore_macs"] for b in document["baselines"]})
+    return macs
 
 
 def _is_zoo(models: Sequence[str]) -> bool:

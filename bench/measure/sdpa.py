@@ -8,6 +8,7 @@ kernels want, so which one ran them is recorded per row, with the head width it 
 from __future__ import annotations
 
 import os
+import warnings
 from typing import Any, Callable
 
 import torch
@@ -30,8 +31,10 @@ def kernels_run(forward: Callable[[], Any]) -> list[dict[str, Any]]:
     from torch.profiler import ProfilerActivity, profile
 
     os.environ.setdefault("KINETO_LOG_LEVEL", "5")  # no "no GPU" line from kineto on the CPU
-    with profile(activities=[ProfilerActivity.CPU], record_shapes=True) as profiler:
-        forward()
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*Profiler clears events.*")
+        with profile(activities=[ProfilerActivity.CPU], record_shapes=True) as profiler:
+            forward()
     calls: dict[tuple[str, Any], int] = {}
     for event in profiler.events():
         kernel = KERNEL_OPS.get(event.name)

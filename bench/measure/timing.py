@@ -335,8 +335,6 @@ def cuda_peak_tflops(device: str, precision: str, size: int = 8192, repeats: int
     with torch.inference_mode(), tf32_allowed(precision == "tf32"):
         torch.mm(a, b)
         best = min(time_calls(lambda: torch.mm(a, b), repeats, target))
-    del a, b
-    release_memory(target)
     return 2 * size**3 / best / 1e12, (f"measured: best of {repeats} {precision} {size}x{size}x{size} torch.mm "
                                        f"on {device}, CUDA events")
 
