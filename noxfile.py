@@ -109,6 +109,12 @@ def render_report(session: nox.Session) -> None:
     os.replace(tmp, "reports/latest.md")
 
 
+@nox.session(python=False, default=False)
+def device_wheels(session: nox.Session) -> None:
+    """Build .whl/ (git-ignored), the pure-Python wheels the device run carries (bench/device/wheels.sh)."""
+    session.run("bash", "bench/device/wheels.sh", external=True)
+
+
 @nox.session(default=False)
 def gpu(session: nox.Session) -> None:
     """On a CUDA machine: the gate's models, the zoo's throughput, model speed and slicing on the

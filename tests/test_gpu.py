@@ -81,16 +81,29 @@ def test_cuda_memory_is_the_peak_above_what_was_allocated_before(monkeypatch):
 
 @pytest.mark.parametrize(("amp", "tf32", "precision", "peak"), [
     (None, True, "tf32", 4.0), ("bf16", False, "bf16", 8.0), (None, False, "fp32", 1.0)])
-def test_mfu_on_a_card_is_against_its_dense_peak_in_the_precision_run(monkeypatch, amp, tf32, precision, peak):
+def test_mfu_on_a_card_is_against_a_matmul_measured_there_in_the_precision_run(monkeypatch, amp, tf32, precision,
+                                                                             peak):
     monkeypatch.setattr(environment, "device_name", lambda device: H100)
     monkeypatch.setattr(timing, "GPU_PEAK_TFLOPS", (("H100", {"tf32": 4.0, "bf16": 8.0, "fp32": 1.0},
                                                      "H100 SXM sheet"),))
+    readings = iter([0.5, 0.7, 0.6])
+    asked = []
+
+    def measured(device, precision_):
+        asked.append(precision_)
+        return next(readings) * peak, f"measured {precision_} mm"
+
+    monkeypatch.setattr(timing, "cuda_peak_tflops", measured)
     config = throughput.Config(models=("x",), device="cuda", amp=amp, tf32=tf32)
     tracker = timing.PeakTracker(config.device, config.precision)
-    assert config.precision == precision and tracker.tflops == peak
-    assert f"{precision} peak" in tracker.description and "H100 SXM sheet" in tracker.description
-    tracker.sample()  # a spec sheet is not re-measured between rounds
-    assert tracker.tflops == peak and tracker.samples == 1
+    assert config.precision == precision and tracker.tflops == 0.5 * peak
+    tracker.sample()
+    tracker.sample()  # re-measured between rounds, the best kept
+    assert tracker.tflops == pytest.approx(0.7 * peak) and tracker.samples == 3 and asked == [precision] * 3
+    assert "best of 3" in tracker.description and f"measured {precision} mm" in tracker.description
+    assert tracker.reference == (peak, f"H100 SXM sheet; {precision} peak")  # the datasheet, kept beside it
+    conditions = timing.conditions(None, tracker)
+    assert conditions["peak_datasheet_tflops"] == peak and "H100 SXM sheet" in conditions["peak_datasheet_source"]
     block = throughput.config_block(config)
     assert block["timing"].startswith("CUDA events") and block["tf32"] is tf32
 
@@ -121,10 +134,50 @@ def test_a_visible_card_passes_the_check(monkeypatch):
 
 
 @pytest.mark.parametrize("argv", [["--budget-s", "0"], ["--max-batch", "0"], ["--models", "sret_q"],
-                                  ["--speed-models", "deit_tiny_patch16_224"]])
+                                  ["--speed-models", "deit_tiny_patch16_224"], ["--dtypes", "fp16"],
+                                  ["--counts", "no/such/verify.json"]])
 def test_bad_runner_options_are_one_line_exit_2(capsys, tmp_path, argv):
     assert run(gpu.main, ["--device", "cpu", "--out", str(tmp_path), *argv]) == EXIT_USAGE
     assert capsys.readouterr().err.count("\n") == 1
+
+
+def test_on_cuda_only_the_stock_policy_is_timed(monkeypatch, tmp_path):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    settings = gpu.parse_args(["--device", "cuda", "--out", str(tmp_path), "--kernels", "stock,tuned"])
+    assert settings.kernels == ("stock",)
+    assert all(policy == "stock" for *_, policy in gpu.COMPILE_PLAN)
+
+
+def test_ratios_pair_rows_of_one_unit_only():
+    """Two compiled units at the same batch and size (sret_t+deit_tiny, then sret_s+deit_small) were
+    not timed side by side: no ratio may pair sret_t with deit_small."""
+    def row(model):
+        return {"model": model, "kernels": "stock", "img_size": 224, "batch_size": 8, "batch_size_requested": 8,
+                "images_per_s_median": 10.0, "images_per_s_max": 11.0, "images_per_s_by_round": [10.0],
+                "flops_per_image": 2, "error": None}
+
+    written = gpu.Written("throughput-bf16-compiled", "throughput")
+    for unit, models in (("tiny", ("sret_t", "deit_tiny_patch16_224")), ("small", ("sret_s", "deit_small_patch16_224"))):
+        config = throughput.Config(models=models, batch_sizes=(8,), kernels=("stock",), compile=True, amp="bf16")
+        written.add(unit, config, [row(m) for m in models])
+    assert {(r["model"], r["over"]) for r in written.ratios()} == {
+        ("sret_t", "deit_tiny_patch16_224"), ("sret_s", "deit_small_patch16_224")}
+    assert [(u["unit"], u["models"]) for u in written.unit_records()] == [
+        ("tiny", ["sret_t", "deit_tiny_patch16_224"]), ("small", ["sret_s", "deit_small_patch16_224"])]
+    assert written.config().models == ("sret_t", "deit_tiny_patch16_224", "sret_s", "deit_small_patch16_224")
+    assert [r["unit"] for r in written.rows] == ["tiny", "tiny", "small", "small"]
+
+
+def test_counts_recorded_on_the_cpu_spare_the_runner_counting_again(monkeypatch):
+    from bench.page.results import REPORTS
+
+    known = gpu.recorded_macs(REPORTS / "verify.json")
+    assert known["sret_t@224"] > 0 and known["deit_tiny_patch16_224@224"] > 0  # SReT and a baseline
+    monkeypatch.setattr(throughput, "model_macs", lambda model, size: pytest.fail("counted again"))
+    config = throughput.Config(models=("test_vit",), img_size=64)
+    _, size, macs = throughput.build("test_vit", config, {"test_vit@64": 123})
+    assert (size, macs) == (64, 123)
 
 
 def test_card_names_become_file_names():
@@ -217,6 +270,12 @@ def test_the_runner_times_both_precisions_and_policies_at_batch_1_and_the_larges
             (m, k, b) for m in ("test_vit", "resnet10t") for k in ("stock", "tuned") for b in (1, 2)}
         assert all(r["error"] is None and r["images_per_s_median"] > 0 for r in rows)
         assert {r["comparison"] for r in document["ratios"]} == {"architecture", "implementation"}
+        assert [u["unit"] for u in document["config"]["units"]] == [f"64 px, {dtype}, batch 2", f"64 px, {dtype}, batch 1"]
+        assert document["config"]["batch_sizes"] == [2, 1] and "same unit" in document["config"]["ratio_rule"]
+        assert {r["unit"] for r in rows} == {u["unit"] for u in document["config"]["units"]}
+        # the attention kernel each row ran, read off the profiler: test_vit runs SDPA, resnet10t none
+        kernels = {r["model"]: r["attention_kernels"] for r in rows if r["kernels"] == "stock"}
+        assert kernels["resnet10t"] == [] and kernels["test_vit"] and "head_dim" in kernels["test_vit"][0]
 
 
 def test_a_budget_too_small_for_anything_records_every_unit_as_skipped(tmp_path, monkeypatch):

@@ -7,12 +7,17 @@ Work runs in priority order, each phase a list of small units:
 1. ``gate``: the gate's counts (device-independent, on the CPU) and every gate model built and
    run on the device, its logits checked against the CPU's for the same weights and seed
    (``device_check-<gpu>.json``; not a second ``verify`` document);
-2. ``eager``: throughput of the whole zoo and its baselines, fp32 (TF32 allowed) and bf16,
-   stock and tuned kernels, at batch 1 and the largest batch that fits (halving from
-   ``--max-batch`` on OOM) (``throughput-fp32-<gpu>.json``, ``throughput-bf16-<gpu>.json``);
+2. ``eager``: throughput of the whole zoo and its baselines, fp32 (TF32 allowed) and bf16, at
+   batch 1 and the largest batch that fits (halving from ``--max-batch`` on OOM), each row with
+   the attention kernel it ran (``bench.measure.sdpa``) (``throughput-fp32-<gpu>.json``,
+   ``throughput-bf16-<gpu>.json``). On CUDA only the stock kernel policy is timed: the tuned
+   one changes no kernel there (``sret.kernels``);
 3. ``model_speed``: our SReT against the release's formulation, eager, fp32 with TF32 off;
 4. ``slicing``: sliced SReT against the same weights without slicing (``slicing_speed-<gpu>.json``);
 5. ``compiled``: ``torch.compile`` throughput of ``COMPILE_PLAN``, in order, while time remains.
+
+Each results file's ``config`` describes every unit that wrote to it (``units``), each row names
+its unit, and ratios pair only rows of one unit (timed side by side in the same rounds).
 
 Every phase's file is written atomically after each unit, so a run cut off keeps what it did;
 a unit starts only when the budget left covers its estimate, and every unit skipped for time
@@ -27,7 +32,7 @@ import re
 import sys
 import time
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 from typing import Any, Callable, Optional, Sequence
@@ -35,6 +40,7 @@ from typing import Any, Callable, Optional, Sequence
 import torch
 
 from bench.measure import model_speed
+from bench.measure import sdpa
 from bench.measure import slicing as slicing_speed
 from bench.measure import throughput
 from bench.measure import timing
@@ -55,16 +61,20 @@ DEVICE_CHECK = {"batch_size": 2, "seed": 0, "atol": 1e-4, "rtol": 1e-3}
 PRIOR_S = {"gate": 30.0, "device_check": 10.0, "eager": 20.0, "model_speed": 20.0, "slicing": 20.0,
            "compiled": 150.0}
 # The compiled subset, in the order it runs while time remains: (dtype, batch, models, policy).
-# "max" is the largest batch the eager phase fitted. On CUDA the tuned policy changes no kernel
-# (sret.kernels), so its compiled units come last.
+# "max" is the largest batch the eager phase fitted.
 _TINY, _SMALL = ("sret_t", "deit_tiny_patch16_224"), ("sret_s", "deit_small_patch16_224")
 COMPILE_PLAN: tuple[tuple[str, str, tuple[str, ...], str], ...] = (
     ("bf16", "max", _TINY, "stock"), ("fp32", "max", _TINY, "stock"),
     ("bf16", "1", _TINY, "stock"), ("fp32", "1", _TINY, "stock"),
     ("bf16", "max", _SMALL, "stock"), ("fp32", "max", _SMALL, "stock"),
     ("bf16", "1", _SMALL, "stock"), ("fp32", "1", _SMALL, "stock"),
-    ("bf16", "max", _TINY, "tuned"), ("bf16", "max", _SMALL, "tuned"),
 )
+CUDA_KERNELS = ("stock",)
+CUDA_KERNELS_NOTE = ("on CUDA only the stock kernel policy is timed: the tuned policy takes the plain path there "
+                     "(sret.kernels), so its rows would time the stock kernels twice")
+RATIO_RULE = ("two rows are compared only when timed side by side: the same unit of bench.gpu (one build or "
+              "compile, interleaved in the same rounds), resolution and requested batch size; the quoted ratio "
+              "is the median of the per-round ratios")
 DTYPES = ("fp32", "bf16")
 
 
@@ -169,6 +179,8 @@ class Settings:
     speed_batch: int = SPEED_BATCH
     img_size: Optional[int] = None
     kernels: tuple[str, ...] = throughput.DEFAULT_KERNELS
+    counts: Optional[Path] = None  # a verify document whose counts the gate phase takes instead of counting
+    dtypes: tuple[str, ...] = DTYPES
     warmup: int = 2
     rounds: int = 3
     iters: int = 4
@@ -194,11 +206,35 @@ class Settings:
 
 @dataclass
 class Written:
-    """One results file the runner keeps up to date: its stem, kind and the rows so far."""
+    """One results file the runner keeps up to date: its stem, kind, the units that wrote to it and their rows."""
 
     stem: str
     kind: str
     rows: list[dict[str, Any]] = field(default_factory=list)
+    units: list[tuple[str, throughput.Config]] = field(default_factory=list)
+
+    def add(self, unit: str, config: throughput.Config, rows: Sequence[dict[str, Any]]) -> None:
+        self.units.append((unit, config))
+        self.rows += [{**row, "unit": unit} for row in rows]
+
+    def config(self) -> throughput.Config:
+        """One config for the whole file: every unit's models, batch sizes and policies."""
+        configs = [config for _, config in self.units]
+        return replace(configs[-1], models=_union(c.models for c in configs),
+                       batch_sizes=_union(c.batch_sizes for c in configs), kernels=_union(c.kernels for c in configs))
+
+    def unit_records(self) -> list[dict[str, Any]]:
+        return [{"unit": unit, "models": list(c.models), "batch_sizes": list(c.batch_sizes), "kernels": list(c.kernels),
+                 "dtype": c.dtype, "compile": c.compile} for unit, c in self.units]
+
+    def ratios(self) -> list[dict[str, Any]]:
+        """``throughput.compute_ratios`` within each unit, never across two."""
+        return [ratio for unit, _ in self.units
+                for ratio in throughput.compute_ratios([row for row in self.rows if row["unit"] == unit])]
+
+
+def _union(groups: Any) -> tuple:
+    return tuple(dict.fromkeys(item for group in groups for item in group))
 
 
 class Runner:
@@ -216,6 +252,8 @@ class Runner:
         self.current: Optional[Phase] = None
         self.gate: dict[str, Any] = {}  # what the gate phase counted, for the device check
         self.peaks = {dtype: timing.PeakTracker(settings.device, self._precision(dtype)) for dtype in DTYPES}
+        # multiply-adds per model@size, from --counts: the throughput phases then count none again
+        self.known_macs = recorded_macs(settings.counts) if settings.counts else {}
 
     def _precision(self, dtype: str) -> str:
         return "tf32" if dtype == "fp32" and self.settings.cuda else dtype
@@ -239,7 +277,8 @@ class Runner:
             "gpu_run", s.device, command("bench.gpu", self.argv), card=self.card, budget_s=s.budget_s,
             elapsed_s=round(self.budget.elapsed(), 1),
             settings={"models": list(s.models), "speed_models": list(s.speed_models), "max_batch": s.max_batch,
-                      "speed_batch": s.speed_batch, "kernels": list(s.kernels), "warmup_iters": s.warmup,
+                      "speed_batch": s.speed_batch, "kernels": list(s.kernels), "dtypes_run": list(s.dtypes),
+                      "kernels_note": CUDA_KERNELS_NOTE if s.cuda else None, "warmup_iters": s.warmup,
                       "rounds": s.rounds, "iters_per_round": s.iters, "img_size": s.img_size,
                       "dtypes": {"fp32": "fp32 storage, TF32 tensor cores allowed (CUDA); MFU against the "
                                          "dense TF32 peak", "bf16": "torch.autocast(bf16); MFU against the "
@@ -263,14 +302,21 @@ class Runner:
         return [Unit("gate counts (CPU)", self.count_gate)]
 
     def count_gate(self) -> None:
-        from bench.gate.verify import verify
-
         sret_names = [name for name in self.settings.models if is_subject(name)]
-        gate = verify(sret_names if not _is_zoo(self.settings.models) else None, progress=False)
+        wanted = None if _is_zoo(self.settings.models) else sret_names
+        if self.settings.counts is None:
+            from bench.gate.verify import verify
+
+            gate = verify(wanted, progress=False)
+            source = ("the gate (bench.verify) counted on the CPU, where the counts are made (they do not depend "
+                      "on the device)")
+        else:
+            gate = recorded_gate(self.settings.counts, wanted)
+            source = (f"the gate's counts as the CPU recorded them in {self.settings.counts} (commit "
+                      f"{gate['git_commit']}), not counted again here: they do not depend on the device")
         statuses = [row["status"] for row in gate["results"] + gate["claims"]]
         self.gate = {
-            "method": (f"the gate (bench.verify) counted on the CPU, where the counts are made (they do not depend "
-                       f"on the device); then every model it counted, built on the CPU with seed "
+            "method": (f"{source}; then every model it counted, built on the CPU with seed "
                        f"{DEVICE_CHECK['seed']}, copied to {self.settings.device} and run on a batch of "
                        f"{DEVICE_CHECK['batch_size']} fp32 images with TF32 off, the same seed before each forward "
                        f"(so sliced models draw the same slices); its logits must equal the CPU's within atol "
@@ -297,7 +343,15 @@ class Runner:
         self.eager_rows = {dtype: Written(f"throughput-{dtype}", "throughput") for dtype in DTYPES}
         self.eager_subjects: dict[int, list[throughput.Subject]] = {}
         return [Unit(f"{size} px, {dtype}, batch {batch}", partial(self.eager, size, dtype, batch))
-                for size in self.sizes() for dtype in DTYPES for batch in (s.max_batch, 1)]
+                for size in self.sizes() for dtype in s.dtypes for batch in (s.max_batch, 1)]
+
+    @staticmethod
+    def with_attention_kernels(entries: Sequence[throughput.Entry], rows: Sequence[dict[str, Any]],
+                               config: throughput.Config) -> list[dict[str, Any]]:
+        """Each row with the SDPA kernels one forward of its entry ran (None where it did not run)."""
+        with throughput.run_context(config):
+            return [{**row, "attention_kernels": None if entry.forward is None else sdpa.kernels_run(entry.forward)}
+                    for entry, row in zip(entries, rows)]
 
     def sizes(self) -> dict[int, list[str]]:
         by_size: dict[int, list[str]] = {}
@@ -311,26 +365,34 @@ class Runner:
             self.eager_subjects.clear()
             timing.release_memory(torch.device(self.settings.device))
             config = self.settings.throughput_config("fp32", self.sizes()[size])
-            self.eager_subjects[size] = [sub for name in config.models for sub in throughput.prepare(name, config)]
+            self.eager_subjects[size] = [sub for name in config.models
+                                         for sub in throughput.prepare(name, config, self.known_macs)]
         return self.eager_subjects[size]
 
     def eager(self, size: int, dtype: str, batch: int) -> None:
-        config = self.settings.throughput_config(dtype, self.settings.models)
-        entries = throughput.measure_group(self.subjects(size), batch, config, self.peaks[dtype])
+        subjects = self.subjects(size)
+        config = self.settings.throughput_config(dtype, list(dict.fromkeys(s.name for s in subjects)),
+                                                 batch_sizes=(batch,))
+        entries = throughput.measure_group(subjects, batch, config, self.peaks[dtype])
         for entry in entries:
             if entry.batch_size is not None:
                 self.fitted.setdefault((entry.subject.name, dtype), entry.batch_size)
+        rows = self.with_attention_kernels(entries, throughput.result_rows(entries, config, self.peaks[dtype]), config)
         written = self.eager_rows[dtype]
-        written.rows += throughput.result_rows(entries, config, self.peaks[dtype])
-        self.write_throughput(written, config, self.peaks[dtype], "eager")
+        written.add(f"{size} px, {dtype}, batch {batch}", config, rows)
+        self.write_throughput(written, self.peaks[dtype], "eager",
+                              attention={"method": sdpa.METHOD, "cuda_backends_enabled": sdpa.enabled_backends()
+                                         if self.settings.cuda else None})
 
-    def write_throughput(self, written: Written, config: throughput.Config, peak: timing.PeakTracker,
-                         phase: str) -> None:
-        block = {**throughput.config_block(config), **timing.conditions(self.load_start, peak),
+    def write_throughput(self, written: Written, peak: timing.PeakTracker, phase: str, **extra: Any) -> None:
+        block = {**throughput.config_block(written.config()), **timing.conditions(self.load_start, peak),
+                 "units": written.unit_records(), "ratio_rule": RATIO_RULE, **extra,
+                 "macs_source": (f"the gate's counts recorded in {self.settings.counts} where it has the model at "
+                                 f"its size, else counted here" if self.settings.counts else "counted here"),
                  "batch_rule": f"batch 1, and the largest batch that fits, halving from {self.settings.max_batch} "
                                f"on out-of-memory (timm's benchmark.py rule)"}
-        self.write(written.stem, written.kind, config=block, results=written.rows,
-                   ratios=throughput.compute_ratios(written.rows), runner_phase=phase)
+        self.write(written.stem, written.kind, config=block, results=written.rows, ratios=written.ratios(),
+                   runner_phase=phase)
 
     # 4. model speed
     def speed_units(self) -> list[Unit]:
@@ -363,7 +425,8 @@ class Runner:
         sliced = [name for name, _ in self.pairs]
         config = self.settings.throughput_config("fp32", sliced, batch_sizes=(1, self.settings.max_batch))
         if not self.slicing_subjects:
-            self.slicing_subjects = [sub for name in sliced for sub in slicing_speed.pair_subjects(name, config)]
+            self.slicing_subjects = [sub for name in sliced
+                                     for sub in slicing_speed.pair_subjects(name, config, self.known_macs)]
         entries = throughput.measure_group(self.slicing_subjects, batch, config, self.peaks["fp32"])
         self.slicing_rows += throughput.result_rows(entries, config, self.peaks["fp32"])
         self.write("slicing_speed", "slicing_speed",
@@ -378,23 +441,22 @@ class Runner:
         units = []
         for dtype, batch_kind, plan_models, policy in COMPILE_PLAN:
             chosen = tuple(m for m in plan_models if m in s.models)
-            if chosen and policy in s.kernels:
-                units.append(Unit(f"{'+'.join(chosen)}, {dtype}, batch {batch_kind}, {policy}",
-                                  partial(self.compiled, dtype, batch_kind, chosen, policy)))
+            if chosen and policy in s.kernels and dtype in s.dtypes:
+                name = f"{'+'.join(chosen)}, {dtype}, batch {batch_kind}, {policy}"
+                units.append(Unit(name, partial(self.compiled, name, dtype, batch_kind, chosen, policy)))
         return units
 
-    def compiled(self, dtype: str, batch_kind: str, chosen: tuple[str, ...], policy: str) -> None:
+    def compiled(self, unit: str, dtype: str, batch_kind: str, chosen: tuple[str, ...], policy: str) -> None:
         s = self.settings
         torch._dynamo.reset()  # a fresh compile: its time is what a user pays
         batch = 1 if batch_kind == "1" else s.max_batch
         # each model starts at the batch its eager run fitted: every OOM retry would compile again
         starts = {m: self.fitted[(m, dtype)] for m in chosen if batch > 1 and (m, dtype) in self.fitted}
         config = s.throughput_config(dtype, chosen, compile_=True, kernels=(policy,), batch_sizes=(batch,))
-        subjects = [sub for name in chosen for sub in throughput.prepare(name, config)]
+        subjects = [sub for name in chosen for sub in throughput.prepare(name, config, self.known_macs)]
         entries = throughput.measure_group(subjects, batch, config, self.peaks[dtype], start_batches=starts)
-        written = self.compiled_rows[dtype]
-        written.rows += throughput.result_rows(entries, config, self.peaks[dtype])
-        self.write_throughput(written, config, self.peaks[dtype], "compiled")
+        self.compiled_rows[dtype].add(unit, config, throughput.result_rows(entries, config, self.peaks[dtype]))
+        self.write_throughput(self.compiled_rows[dtype], self.peaks[dtype], "compiled")
 
     def run(self) -> list[Phase]:
         self.write_manifest()
@@ -408,6 +470,31 @@ class Runner:
         else:
             self.phase("compiled", list, note="--no-compile")
         return self.phases
+
+
+def recorded_gate(path: Path, models: Optional[Sequence[str]]) -> dict[str, Any]:
+    """A verify document's rows and counts (of ``models`` only, when given), in the shape
+    ``bench.gate.verify.verify`` returns them."""
+    from bench.core.io import read_results
+
+    document = read_results(path)
+    if document["kind"] != "verify":
+        raise UsageError(f"--counts: {path} is a {document['kind']!r} document, not a verify one")
+    keep = (lambda name: True) if models is None else (lambda name: name in models)
+    return {"results": [r for r in document["results"] if keep(r["architecture"])],
+            "claims": document["claims"] if models is None else [],
+            "counters": {key: c for key, c in document["counters"].items() if keep(c["model"])},
+            "elapsed_s": 0.0, "git_commit": document["environment"].get("git_commit")}
+
+
+def recorded_macs(path: Path) -> dict[str, int]:
+    """fvcore multiply-adds by ``model@size`` of the SReT models and the baselines a verify document counted."""
+    from bench.core.io import read_results
+
+    document = read_results(path)
+    macs = {key: count["fvcore_macs"] for key, count in document["counters"].items()}
+    macs.update({f"{b['architecture']}@{b['img_size']}": b["fvcore_macs"] for b in document["baselines"]})
+    return macs
 
 
 def _is_zoo(models: Sequence[str]) -> bool:
@@ -486,15 +573,29 @@ def parse_args(argv: Sequence[str] | None) -> Settings:
                         help="model_speed batch (default: %(default)s)")
     parser.add_argument("--img-size", type=positive_int("--img-size"), default=None,
                         help="one input size for every throughput model (default: each model's own; for tests)")
-    parser.add_argument("--kernels", default=",".join(throughput.DEFAULT_KERNELS))
+    parser.add_argument("--kernels", default=",".join(throughput.DEFAULT_KERNELS),
+                        help="kernel policies on the CPU; on CUDA only stock is timed (default: %(default)s)")
     parser.add_argument("--warmup", type=positive_int("--warmup"), default=2,
                         help="untimed calls per entry (default: %(default)s)")
     parser.add_argument("--rounds", type=positive_int("--rounds"), default=3, help="interleaved rounds (default: %(default)s)")
     parser.add_argument("--iters", type=positive_int("--iters"), default=4,
                         help="timed calls per entry per round (default: %(default)s)")
     parser.add_argument("--no-compile", action="store_true", help="skip the compiled phase")
+    parser.add_argument("--dtypes", default=",".join(DTYPES),
+                        help="precisions of the throughput phases (default: %(default)s; a CPU without bf16 "
+                             "matmuls takes minutes over its bf16 peak)")
+    parser.add_argument("--counts", type=Path, default=None, metavar="VERIFY_JSON",
+                        help="take the gate's counts from this verify document (the CPU's, e.g. reports/verify.json) "
+                             "instead of counting them again (default: count)")
     args = parser.parse_args(argv)
     device = throughput.check_device(args.device)
+    kernels = CUDA_KERNELS if device.startswith("cuda") else throughput.parse_kernels(args.kernels)
+    dtypes = tuple(dict.fromkeys(split_list(args.dtypes)))
+    for dtype in dtypes or ("",):
+        if dtype not in DTYPES:
+            raise unknown_name("dtype", dtype, DTYPES)
+    if args.counts is not None and not args.counts.is_file():
+        raise UsageError(f"--counts: {str(args.counts)!r} is not a file")
     if args.out.exists() and not args.out.is_dir():
         raise UsageError(f"--out: {str(args.out)!r} exists and is not a directory")
     models_ = throughput.check_models(split_list(args.models))
@@ -505,8 +606,9 @@ def parse_args(argv: Sequence[str] | None) -> Settings:
             raise unknown_name("model", name, sorted(known))
     return Settings(out=args.out, device=device, budget_s=args.budget_s, models=models_, speed_models=speed_models,
                     max_batch=args.max_batch, speed_batch=args.speed_batch, img_size=args.img_size,
-                    kernels=throughput.parse_kernels(args.kernels), warmup=args.warmup, rounds=args.rounds,
-                    iters=args.iters, compile=not args.no_compile)
+                    kernels=kernels, warmup=args.warmup, rounds=args.rounds,
+                    iters=args.iters, compile=not args.no_compile, counts=args.counts,
+                    dtypes=dtypes)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import torch
 
@@ -30,13 +30,17 @@ DEFAULT_MODELS = ("sret_t", "sret_lt", "sret_s")
 DEFAULT_BATCH_SIZES = (8,)
 
 
-def pair_subjects(sliced: str, config: throughput.Config) -> list[throughput.Subject]:
-    """The sliced model and its partner on the sliced model's weights, one subject per policy each."""
-    model, img_size, macs = throughput.build(sliced, config)
+def pair_subjects(sliced: str, config: throughput.Config,
+                  known_macs: Mapping[str, int] | None = None) -> list[throughput.Subject]:
+    """The sliced model and its partner on the sliced model's weights, one subject per policy each
+    (``known_macs``: counts of ``name@size`` already made, as ``throughput.build`` takes them)."""
+    model, img_size, macs = throughput.build(sliced, config, known_macs)
     partner_name = f"{sliced}_wo_slice"
     partner, _ = models.create(partner_name, img_size)
     partner.load_state_dict(model.state_dict(), strict=True)
-    partner_macs = throughput.model_macs(partner, img_size)
+    partner_macs = (known_macs or {}).get(f"{partner_name}@{img_size}")
+    if partner_macs is None:
+        partner_macs = throughput.model_macs(partner, img_size)
     return (throughput.subjects_of(sliced, model, img_size, macs, config)
             + throughput.subjects_of(partner_name, partner, img_size, partner_macs, config))
 

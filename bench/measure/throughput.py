@@ -215,11 +215,13 @@ class Subject:
     kernels: str = "stock"
 
 
-def build(name: str, config: Config) -> tuple[torch.nn.Module, int, int]:
-    """The model on the CPU, its resolution and multiply-adds (counting also checks it runs there)."""
+def build(name: str, config: Config, known_macs: Mapping[str, int] | None = None) -> tuple[torch.nn.Module, int, int]:
+    """The model on the CPU, its resolution and multiply-adds (counting also checks it runs there),
+    unless ``known_macs`` holds the count of ``name@size`` (the gate's, recorded on the CPU)."""
     try:
         model, img_size = models.create(name, config.img_size)
-        macs = model_macs(model, img_size)
+        known = (known_macs or {}).get(f"{name}@{img_size}")
+        macs = model_macs(model, img_size) if known is None else known
     except Exception as error:  # noqa: BLE001 - a model that cannot run here is bad input
         raise UsageError(f"model {name!r} does not run at img size {config.img_size or 'default'}: "
                          f"{type(error).__name__}: {error}".splitlines()[0]) from None
@@ -243,9 +245,9 @@ def subjects_of(name: str, model: torch.nn.Module, img_size: int, macs: int, con
     return subjects
 
 
-def prepare(name: str, config: Config) -> list[Subject]:
+def prepare(name: str, config: Config, known_macs: Mapping[str, int] | None = None) -> list[Subject]:
     """Build and count one model once, then one subject per kernel policy on its weights."""
-    model, img_size, macs = build(name, config)
+    model, img_size, macs = build(name, config, known_macs)
     return subjects_of(name, model, img_size, macs, config)
 
 

@@ -324,17 +324,30 @@ def cpu_peak_tflops(dtype: str = "fp32", size: int = 2048, repeats: int = 3) -> 
     return tflops, source
 
 
-def device_peak(device: str, precision: str) -> tuple[float | None, str]:
-    """The ceiling MFU is measured against: a spec sheet for known GPUs, a matmul measured on the CPU."""
-    if device.startswith("cuda"):
-        from bench.measure.environment import device_name
+def cuda_peak_tflops(device: str, precision: str, size: int = 8192, repeats: int = 5) -> tuple[float, str]:
+    """Best TFLOP/s of a ``size``-cubed ``torch.mm`` on the card in ``precision`` (tf32: fp32
+    tensors with TF32 allowed; fp32: TF32 off), timed by CUDA events: the rate the models' own
+    matmuls can reach there, where a datasheet gives the clocks' best case."""
+    target = torch.device(device)
+    dtype = _TORCH_DTYPES["fp32" if precision == "tf32" else precision]
+    a = torch.randn(size, size, device=target, dtype=dtype)
+    b = torch.randn(size, size, device=target, dtype=dtype)
+    with torch.inference_mode(), tf32_allowed(precision == "tf32"):
+        torch.mm(a, b)
+        best = min(time_calls(lambda: torch.mm(a, b), repeats, target))
+    return 2 * size**3 / best / 1e12, (f"measured: best of {repeats} {precision} {size}x{size}x{size} torch.mm "
+                                       f"on {device}, CUDA events")
 
-        return gpu_peak_tflops(device_name(device), precision)
+
+def device_peak(device: str, precision: str) -> tuple[float | None, str]:
+    """The ceiling MFU is measured against: a matmul measured on the device (GPU or CPU)."""
+    if device.startswith("cuda"):
+        return cuda_peak_tflops(device, precision)
     return cpu_peak_tflops("fp32" if precision == "tf32" else precision)
 
 
 class PeakTracker:
-    """The best of repeated peak measurements, one per round.
+    """The best of repeated peak measurements, one per round, and the datasheet's figure beside it.
 
     On a shared CPU a single matmul timing can land in a busy moment and make MFU exceed 100%;
     sampling it between the rounds exposes the ceiling to the same noise as the models. The first
@@ -343,14 +356,20 @@ class PeakTracker:
 
     def __init__(self, device: str, precision: str) -> None:
         self.device, self.precision = device, precision
-        self.measured = not device.startswith("cuda")
         self.samples = 0
         self._tflops: float | None = None
         self._source = ""
 
+    @property
+    def reference(self) -> tuple[float | None, str]:
+        """A GPU's datasheet peak in this precision, for reference only (MFU is against the measured one)."""
+        if not self.device.startswith("cuda"):
+            return None, "no datasheet figure for a CPU"
+        from bench.measure.environment import device_name
+
+        return gpu_peak_tflops(device_name(self.device), self.precision)
+
     def sample(self) -> None:
-        if self.samples and not self.measured:
-            return  # a spec sheet does not change between rounds
         tflops, source = device_peak(self.device, self.precision)
         self.samples += 1
         self._source = self._source or source
@@ -366,8 +385,6 @@ class PeakTracker:
     def description(self) -> str:
         if not self.samples:
             self.sample()
-        if not self.measured:
-            return self._source
         return f"{self._source}; the best of {self.samples} such measurements, one per round"
 
 
@@ -389,4 +406,5 @@ def conditions(load_start: float | None, peak: PeakTracker) -> dict[str, Any]:
     end, and the peak its MFU is measured against."""
     return {"threads": torch.get_num_threads(), "load_average_1min_start": load_start,
             "load_average_1min_end": load_average(), "peak_tflops": peak.tflops, "peak_precision": peak.precision,
-            "peak_source": peak.description}
+            "peak_source": peak.description, "peak_datasheet_tflops": peak.reference[0],
+            "peak_datasheet_source": peak.reference[1]}
