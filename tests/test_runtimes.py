@@ -52,3 +52,34 @@ def test_a_runtime_that_is_not_installed_says_so(monkeypatch):
 def test_the_tolerances_are_stated_in_the_method():
     assert runtimes.AGREEMENT_ATOL == {"fp32": 1e-4, "bf16": 0.05}
     assert "within 0.0001 in fp32 and 0.05 in bf16" in runtimes.AGREEMENT_METHOD
+
+
+def test_throughput_times_the_runtimes_side_by_side_and_reports_a_missing_one(monkeypatch, capsys, tmp_path):
+    import json
+
+    from bench import throughput
+    from bench.measure import models
+
+    real = importlib.metadata.version
+
+    def version(package):
+        if package == "openvino":
+            raise importlib.metadata.PackageNotFoundError(package)
+        return real(package)
+
+    monkeypatch.setattr(importlib.metadata, "version", version)
+    monkeypatch.setattr(models, "create", lambda name, img_size=None, **kwargs: (tiny(), 64))
+    code = throughput.main(["--models", "sret_t", "--img-size", "64", "--runtime", "torch,onnxruntime,openvino",
+                            "--kernels", "stock", "--batch-sizes", "2", "--warmup", "1", "--iters", "1",
+                            "--rounds", "2", "--json", str(tmp_path / "tp.json")])
+    out = capsys.readouterr().out
+    assert code == 0 and "runtime openvino : not installed" in out
+    document = json.loads((tmp_path / "tp.json").read_text())
+    rows = {row["runtime"]: row for row in document["results"]}
+    assert set(rows) == {"torch", "onnxruntime"} and all(row["error"] is None for row in rows.values())
+    assert rows["onnxruntime"]["runtime_version"] == real("onnxruntime") and rows["onnxruntime"]["kernels"] is None
+    assert rows["onnxruntime"]["agreement_max_abs_logit_difference"] <= rows["onnxruntime"]["agreement_tolerance"]
+    assert all(row["precision"] == "fp32" and row["rounds"] == 2 for row in rows.values())
+    states = {state["runtime"]: state for state in document["config"]["runtimes"]}
+    assert not states["openvino"]["available"] and states["openvino"]["why"].startswith("not installed")
+    assert [r["comparison"] for r in document["ratios"]] == ["runtime"]
