@@ -635,14 +635,20 @@ def results_table(rows: Sequence[dict[str, Any]]) -> str:
 def ratios_table(ratios: Sequence[dict[str, Any]]) -> str:
     import pandas as pd
     frame = pd.DataFrame(ratios)
-    frame["kernels"] = [r["kernels"] if r["kernels"] == r["over_kernels"]
-                        else f"{r['kernels']} / {r['over_kernels']}" for r in ratios]
+    ran = [(ran_under(r["kernels"], r.get("runtime")), ran_under(r["over_kernels"], r.get("over_runtime")))
+           for r in ratios]
+    frame["kernels"] = [row if row == base else f"{row} / {base}" for row, base in ran]
     frame = frame[["model", "over", "kernels", "img_size", "batch_size_requested",
                    "throughput_ratio_round_median", "throughput_ratio_round_min", "throughput_ratio_round_max",
                    "throughput_ratio_best", "flops_ratio"]]
     frame.columns = ["model", "over", "kernels", "img", "batch", "img/s ratio (median of rounds)", "round min",
                      "round max", "ratio of best calls", "MACs ratio"]
     return _markdown(frame, ".3f")
+
+
+def ran_under(kernels: str | None, runtime: str | None) -> str:
+    """What a row ran under: its kernel policy in torch, else its runtime."""
+    return kernels if kernels is not None else str(runtime)
 
 
 def _markdown(frame: Any, floatfmt: str) -> str:
@@ -704,10 +710,10 @@ def print_summary(config: Config, measured: dict[str, Any]) -> None:
             print(ratios_table(chosen))
     for row in results:
         if row["batch_size"] not in (None, row["batch_size_requested"]):
-            print(f"note: {row['model']} ({row['kernels']}) batch {row['batch_size_requested']} did not fit; "
+            print(f"note: {row['model']} ({ran_under(row['kernels'], row.get('runtime'))}) batch {row['batch_size_requested']} did not fit; "
                   f"ran at {row['batch_size']}")
         if row["error"]:
-            print(f"error: {row['model']} ({row['kernels']}) at batch {row['batch_size_requested']}: "
+            print(f"error: {row['model']} ({ran_under(row['kernels'], row.get('runtime'))}) at batch {row['batch_size_requested']}: "
                   f"{row['error']}", file=sys.stderr)
     for trace in measured["traces"]:
         print(f"trace: {trace}")
