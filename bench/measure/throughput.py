@@ -10,6 +10,11 @@ so at each resolution and batch size every (model, policy) is timed in interleav
 machines are the per-round ratios of two rows timed side by side. They answer two questions
 apart: the architecture (an SReT model over a baseline, both under the same policy) and the
 implementation (tuned over stock kernels, the same model).
+
+``--runtime torch,onnxruntime,openvino`` also runs each model in the deployment runtimes
+(``bench.measure.runtimes``), on its ONNX export with SReT's slices frozen, each checked against
+torch eager on the same weights before it is timed beside the torch rows. A runtime that is not
+installed here is reported as such, not as a failure.
 """
 from __future__ import annotations
 
@@ -26,6 +31,7 @@ import torch
 
 from bench.measure import kernel_scan
 from bench.measure import models
+from bench.measure import runtimes
 from sret import kernel_choice
 from bench.measure import timing
 from bench.measure import timm_csv
@@ -50,6 +56,7 @@ COMPARISONS = {
     "architecture": "each sret* model over each other model, both under the same kernel policy "
                     "(without an sret* model: the first model over the rest)",
     "implementation": "tuned over stock kernels, the same model",
+    "runtime": "each deployment runtime over torch eager (stock kernels), the same model",
 }
 
 
@@ -61,6 +68,7 @@ class Config:
     device: str = "cpu"
     batch_sizes: tuple[int, ...] = DEFAULT_BATCH_SIZES
     kernels: tuple[str, ...] = DEFAULT_KERNELS
+    runtimes: tuple[str, ...] = ("torch",)
     amp: str | None = None
     tf32: bool = False
     compile: bool = False
@@ -95,6 +103,19 @@ def parse_kernels(text: str) -> tuple[str, ...]:
     for name in names:
         if name not in KERNEL_POLICIES:
             raise unknown_name("kernel policy", name, KERNEL_POLICIES)
+    return names
+
+
+def parse_runtimes(text: str, device: str) -> tuple[str, ...]:
+    """``"torch,onnxruntime"`` -> names of ``bench.measure.runtimes``; the deployment ones on the CPU only."""
+    names = tuple(dict.fromkeys(split_list(text)))
+    if not names:
+        raise UsageError(f"--runtime: {text!r} names no runtime")
+    for name in names:
+        if name not in runtimes.RUNTIMES:
+            raise unknown_name("runtime", name, runtimes.RUNTIMES)
+    if device != "cpu" and set(names) - {"torch"}:
+        raise UsageError(f"--runtime: onnxruntime and openvino run on the CPU here, not on {device}")
     return names
 
 
@@ -137,6 +158,9 @@ def build_parser() -> ArgumentParser:
     parser.add_argument("--kernels", default=",".join(DEFAULT_KERNELS),
                         help="kernel policies of sret.kernels, each model run under each, interleaved "
                              "(default: %(default)s)")
+    parser.add_argument("--runtime", default="torch",
+                        help="comma list of runtimes: torch, onnxruntime, openvino (CPU; the model's ONNX "
+                             "export, checked against torch eager first), interleaved (default: %(default)s)")
     parser.add_argument("--device", default="cpu", help="cpu or cuda[:N] (default: cpu)")
     parser.add_argument("--batch-sizes", default=",".join(map(str, DEFAULT_BATCH_SIZES)),
                         help="comma list; a batch that does not fit is halved (default: %(default)s)")
@@ -181,8 +205,10 @@ def parse_args(argv: Sequence[str] | None) -> Config:
         raise UsageError(f"--profile: {str(args.profile)!r} exists and is not a directory")
     if args.json is not None and args.json.is_dir():
         raise UsageError(f"--json: {str(args.json)!r} is a directory")
+    runtime_names = parse_runtimes(args.runtime, device)
     models = check_models(split_list(args.models))
-    return Config(models=models, device=device, batch_sizes=batch_sizes, kernels=kernels, amp=args.amp,
+    return Config(models=models, device=device, batch_sizes=batch_sizes, kernels=kernels,
+                  runtimes=runtime_names, amp=args.amp,
                   tf32=args.tf32, compile=args.compile, channels_last=args.channels_last,
                   img_size=args.img_size, threads=args.threads, warmup=args.warmup, iters=args.iters,
                   rounds=args.rounds, profile=args.profile, json=args.json, csv=timm_csv.checked_path(args.csv))
@@ -212,7 +238,9 @@ class Subject:
     macs_per_image: int
     param_count: int
     weight_bytes: int
-    kernels: str = "stock"
+    kernels: str | None = "stock"  # None outside torch: the runtime chooses its kernels
+    runtime: str = "torch"
+    agreement: dict[str, Any] | None = None  # the runtime's logits against torch eager (runtimes.check)
 
 
 def build(name: str, config: Config, known_macs: Mapping[str, int] | None = None) -> tuple[torch.nn.Module, int, int]:
@@ -229,10 +257,10 @@ def build(name: str, config: Config, known_macs: Mapping[str, int] | None = None
 
 
 def subjects_of(name: str, model: torch.nn.Module, img_size: int, macs: int, config: Config) -> list[Subject]:
-    """One subject per kernel policy of ``config``, each a copy of ``model`` (the same weights),
-    moved, converted and compiled as ``config`` says."""
+    """One torch subject per kernel policy of ``config``, each a copy of ``model`` (the same weights),
+    moved, converted and compiled as ``config`` says; then one per deployment runtime available here."""
     subjects = []
-    for policy in config.kernels:
+    for policy in config.kernels if "torch" in config.runtimes else ():
         copy_ = apply_kernel_policy(copy.deepcopy(model), policy)
         tensors = list(copy_.parameters()) + list(copy_.buffers())
         copy_ = copy_.to(config.device)
@@ -242,7 +270,23 @@ def subjects_of(name: str, model: torch.nn.Module, img_size: int, macs: int, con
             name=name, kernels=policy, module=compile_module(copy_) if config.compile else copy_,
             img_size=img_size, macs_per_image=macs, param_count=sum(p.numel() for p in copy_.parameters()),
             weight_bytes=sum(t.numel() * t.element_size() for t in tensors)))
+    for runtime in config.runtimes:
+        if runtime != "torch" and runtimes.status(runtime, config.dtype)["available"]:
+            subjects.append(runtime_subject(name, model, img_size, macs, runtime, config))
     return subjects
+
+
+def runtime_subject(name: str, model: torch.nn.Module, img_size: int, macs: int, runtime: str,
+                    config: Config) -> Subject:
+    """``model`` in a deployment runtime, its slices frozen, checked against torch eager on its weights."""
+    model = runtimes.frozen(model)
+    example = torch.randn(2, 3, img_size, img_size)
+    forward = runtimes.RUNTIMES[runtime].prepare(model, example, config.dtype)
+    weights = list(model.parameters()) + list(model.buffers())
+    return Subject(name=name, kernels=None, runtime=runtime, module=forward, img_size=img_size,
+                   macs_per_image=macs, param_count=sum(p.numel() for p in model.parameters()),
+                   weight_bytes=sum(t.numel() * t.element_size() for t in weights),
+                   agreement=runtimes.check(forward, model, example, runtime, config.dtype))
 
 
 def prepare(name: str, config: Config, known_macs: Mapping[str, int] | None = None) -> list[Subject]:
@@ -359,8 +403,14 @@ def result_row(entry: Entry, config: Config, peak_tflops: float | None) -> dict[
     """The flat record of one entry, every key naming its unit."""
     subject = entry.subject
     flops = 2 * subject.macs_per_image
+    status = runtimes.status(subject.runtime, config.dtype)
+    agreement = subject.agreement or {}
     row: dict[str, Any] = {
-        "model": subject.name, "kernels": subject.kernels, "device": config.device, "img_size": subject.img_size,
+        "model": subject.name, "kernels": subject.kernels, "runtime": subject.runtime,
+        "runtime_version": status["version"], "precision": config.precision,
+        "agreement_max_abs_logit_difference": agreement.get("max_abs_logit_difference"),
+        "agreement_tolerance": agreement.get("tolerance"),
+        "device": config.device, "img_size": subject.img_size,
         "batch_size": entry.batch_size, "batch_size_requested": entry.batch_size_requested,
         "dtype": config.dtype, "tf32": config.precision == "tf32", "compile": config.compile,
         "channels_last": config.channels_last,
@@ -376,7 +426,7 @@ def result_row(entry: Entry, config: Config, peak_tflops: float | None) -> dict[
         "param_count": subject.param_count, "flops_per_image": flops,
         "achieved_tflops": None, "mfu": None,
         "compile_s": entry.first_call_s if config.compile else None,
-        "error": entry.error,
+        "error": entry.error or agreement_error(agreement),
     }
     seconds = [s for r in entry.rounds for s in r]
     if entry.error is not None or not seconds:
@@ -389,6 +439,14 @@ def result_row(entry: Entry, config: Config, peak_tflops: float | None) -> dict[
     row["achieved_tflops"] = flops * rates["images_per_s_median"] / 1e12
     row["mfu"] = timing.mfu(rates["images_per_s_median"], subject.macs_per_image, peak_tflops)
     return row
+
+
+def agreement_error(agreement: dict[str, Any]) -> str | None:
+    """A runtime that computes another function than torch eager is a failed row, however fast."""
+    if agreement.get("status") != "fail":
+        return None
+    return (f"{agreement['runtime']} differs from torch eager by {agreement['max_abs_logit_difference']:.3g} "
+            f"(tolerance {agreement['tolerance']})")
 
 
 def summarize_rates(batch: int, rounds: Sequence[Sequence[float]]) -> dict[str, Any]:
@@ -424,7 +482,8 @@ def measure(config: Config, progress: Callable[[int], None] = lambda _: None) ->
 def work_units(config: Config) -> int:
     """How many progress steps :func:`measure` reports, for the progress bar's total."""
     per_entry = config.warmup + 1 + config.rounds * config.iters
-    return len(config.models) * len(config.kernels) * len(config.batch_sizes) * per_entry
+    per_model = len(config.kernels) * ("torch" in config.runtimes) + len(set(config.runtimes) - {"torch"})
+    return len(config.models) * per_model * len(config.batch_sizes) * per_entry
 
 
 def decide_kernels(config: Config) -> None:
@@ -437,6 +496,8 @@ def config_block(config: Config) -> dict[str, Any]:
     cuda = config.device.startswith("cuda")
     return {
         "models": list(config.models), "kernels": list(config.kernels), "device": config.device,
+        "runtimes": [runtimes.status(name, config.dtype) for name in config.runtimes],
+        "agreement_method": runtimes.AGREEMENT_METHOD if set(config.runtimes) - {"torch"} else None,
         "batch_sizes": list(config.batch_sizes), "dtype": config.dtype, "amp": config.amp,
         "tf32": config.precision == "tf32", "compile": config.compile, "channels_last": config.channels_last,
         "img_size": config.img_size,
@@ -481,6 +542,7 @@ def ratio_record(row: dict[str, Any], base: dict[str, Any], comparison: str) -> 
     return {
         "comparison": comparison, "model": row["model"], "over": base["model"],
         "kernels": row.get("kernels"), "over_kernels": base.get("kernels"),
+        "runtime": row.get("runtime", "torch"), "over_runtime": base.get("runtime", "torch"),
         "img_size": row.get("img_size"), "batch_size_requested": row["batch_size_requested"],
         "batch_size": row["batch_size"], "over_batch_size": base["batch_size"],
         "throughput_ratio_round_median": timing.percentile(paired, 50) if paired else None,
@@ -507,13 +569,18 @@ def compute_ratios(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
             continue
         for base in ok:
             if (base["model"] not in subjects and side_by_side(row, base)
-                    and row.get("kernels") == base.get("kernels")):
+                    and row.get("kernels") == base.get("kernels") and row.get("runtime") == base.get("runtime")):
                 ratios.append(ratio_record(row, base, "architecture"))
     for row in ok:
         for base in ok:
             if (row["model"] == base["model"] and side_by_side(row, base)
                     and (row.get("kernels"), base.get("kernels")) == ("tuned", "stock")):
                 ratios.append(ratio_record(row, base, "implementation"))
+    for row in ok:
+        for base in ok:
+            if (row["model"] == base["model"] and side_by_side(row, base) and row.get("runtime", "torch") != "torch"
+                    and (base.get("runtime", "torch"), base.get("kernels")) == ("torch", "stock")):
+                ratios.append(ratio_record(row, base, "runtime"))
     return ratios
 
 
@@ -549,7 +616,7 @@ def profile_entries(entries: Sequence[Entry], directory: Path, steps: int = 2) -
 # --- output ----------------------------------------------------------------------------------
 
 _TABLE_COLUMNS = {
-    "model": "model", "kernels": "kernels", "batch_size": "batch", "img_size": "img",
+    "model": "model", "runtime": "runtime", "kernels": "kernels", "batch_size": "batch", "img_size": "img",
     "images_per_s_median": "img/s median", "images_per_s_iqr": "IQR",
     "images_per_s_min": "min", "images_per_s_max": "max",
     "latency_ms_p50": "p50 ms", "latency_ms_p90": "p90 ms",
@@ -570,14 +637,20 @@ def results_table(rows: Sequence[dict[str, Any]]) -> str:
 def ratios_table(ratios: Sequence[dict[str, Any]]) -> str:
     import pandas as pd
     frame = pd.DataFrame(ratios)
-    frame["kernels"] = [r["kernels"] if r["kernels"] == r["over_kernels"]
-                        else f"{r['kernels']} / {r['over_kernels']}" for r in ratios]
+    ran = [(ran_under(r["kernels"], r.get("runtime")), ran_under(r["over_kernels"], r.get("over_runtime")))
+           for r in ratios]
+    frame["kernels"] = [row if row == base else f"{row} / {base}" for row, base in ran]
     frame = frame[["model", "over", "kernels", "img_size", "batch_size_requested",
                    "throughput_ratio_round_median", "throughput_ratio_round_min", "throughput_ratio_round_max",
                    "throughput_ratio_best", "flops_ratio"]]
     frame.columns = ["model", "over", "kernels", "img", "batch", "img/s ratio (median of rounds)", "round min",
                      "round max", "ratio of best calls", "MACs ratio"]
     return _markdown(frame, ".3f")
+
+
+def ran_under(kernels: str | None, runtime: str | None) -> str:
+    """What a row ran under: its kernel policy in torch, else its runtime."""
+    return kernels if kernels is not None else str(runtime)
 
 
 def _markdown(frame: Any, floatfmt: str) -> str:
@@ -619,12 +692,16 @@ def _load_lines(block: dict[str, Any]) -> list[str]:
 _RATIO_HEADINGS = {
     "architecture": "architecture: model img/s over baseline img/s, both under the same kernel policy (>1 = model faster)",
     "implementation": "implementation: tuned img/s over stock img/s, the same model (>1 = tuned faster)",
+    "runtime": "runtime: deployment runtime img/s over torch eager (stock) img/s, the same model (>1 = runtime faster)",
 }
 
 
 def print_summary(config: Config, measured: dict[str, Any]) -> None:
     results, ratios = measured["results"], measured["ratios"]
     print("\n".join(describe(config, results, measured["config"])))
+    for state in measured["config"].get("runtimes", []):
+        print(f"runtime {state['runtime']} {state['version'] or ''}: "
+              + ("available" if state["available"] else state["why"]))
     print()
     print(results_table(results))
     for comparison, heading in _RATIO_HEADINGS.items():
@@ -635,10 +712,10 @@ def print_summary(config: Config, measured: dict[str, Any]) -> None:
             print(ratios_table(chosen))
     for row in results:
         if row["batch_size"] not in (None, row["batch_size_requested"]):
-            print(f"note: {row['model']} ({row['kernels']}) batch {row['batch_size_requested']} did not fit; "
+            print(f"note: {row['model']} ({ran_under(row['kernels'], row.get('runtime'))}) batch {row['batch_size_requested']} did not fit; "
                   f"ran at {row['batch_size']}")
         if row["error"]:
-            print(f"error: {row['model']} ({row['kernels']}) at batch {row['batch_size_requested']}: "
+            print(f"error: {row['model']} ({ran_under(row['kernels'], row.get('runtime'))}) at batch {row['batch_size_requested']}: "
                   f"{row['error']}", file=sys.stderr)
     for trace in measured["traces"]:
         print(f"trace: {trace}")

@@ -1,0 +1,85 @@
+"""bench.measure.runtimes: every runtime computes what torch eager computes on the same weights,
+to the tolerance of its precision; a runtime missing here is reported, never a failure."""
+from __future__ import annotations
+
+import importlib.metadata
+
+import pytest
+import torch
+
+from bench.measure import runtimes
+from sret.model import SReT
+
+
+def tiny() -> SReT:
+    """A small sliced SReT at 64 pixels, so that every runtime's export and run take seconds."""
+    return SReT(img_size=64, base_dims=(8, 8, 8), heads=(2, 2, 2), depth=(4, 2, 2), recursive_num=(2, 1, 1),
+                groups_first=(4, 2, 1), groups_recursive=(2, 1, 1), mlp_ratio=2.0, num_classes=10).eval()
+
+
+@pytest.mark.parametrize("name", list(runtimes.RUNTIMES))
+def test_every_runtime_agrees_with_torch_eager_in_fp32(name):
+    assert runtimes.status(name, "fp32")["available"], runtimes.status(name, "fp32")["why"]  # the deploy extra
+    result = runtimes.agreement(name, tiny(), torch.randn(2, 3, 64, 64))
+    assert result["status"] == "pass" and result["tolerance"] == 1e-4, result
+
+
+@pytest.mark.parametrize("name", ["torch", "openvino"])
+def test_bf16_agrees_where_the_cpu_offers_it_and_says_why_not_elsewhere(name):
+    state = runtimes.status(name, "bf16")
+    if not state["available"]:
+        assert "BF16" in state["why"] and name == "openvino"
+        return
+    result = runtimes.agreement(name, tiny(), torch.randn(2, 3, 64, 64), "bf16")
+    assert result["status"] == "pass" and result["tolerance"] == 0.05, result
+
+
+def test_a_runtime_that_is_not_installed_says_so(monkeypatch):
+    real = importlib.metadata.version
+
+    def version(package):
+        if package == "onnxruntime":
+            raise importlib.metadata.PackageNotFoundError(package)
+        return real(package)
+
+    monkeypatch.setattr(importlib.metadata, "version", version)
+    state = runtimes.status("onnxruntime", "fp32")
+    assert not state["available"] and state["version"] is None
+    assert state["why"].startswith("not installed") and "sret-bench[deploy]" in state["why"]
+    assert runtimes.status("onnxruntime", "bf16")["why"].startswith("not installed")
+
+
+def test_the_tolerances_are_stated_in_the_method():
+    assert runtimes.AGREEMENT_ATOL == {"fp32": 1e-4, "bf16": 0.05}
+    assert "within 0.0001 in fp32 and 0.05 in bf16" in runtimes.AGREEMENT_METHOD
+
+
+def test_throughput_times_the_runtimes_side_by_side_and_reports_a_missing_one(monkeypatch, capsys, tmp_path):
+    import json
+
+    from bench import throughput
+    from bench.measure import models
+
+    real = importlib.metadata.version
+
+    def version(package):
+        if package == "openvino":
+            raise importlib.metadata.PackageNotFoundError(package)
+        return real(package)
+
+    monkeypatch.setattr(importlib.metadata, "version", version)
+    monkeypatch.setattr(models, "create", lambda name, img_size=None, **kwargs: (tiny(), 64))
+    code = throughput.main(["--models", "sret_t", "--img-size", "64", "--runtime", "torch,onnxruntime,openvino",
+                            "--kernels", "stock", "--batch-sizes", "2", "--warmup", "1", "--iters", "1",
+                            "--rounds", "2", "--json", str(tmp_path / "tp.json")])
+    out = capsys.readouterr().out
+    assert code == 0 and "runtime openvino : not installed" in out
+    document = json.loads((tmp_path / "tp.json").read_text())
+    rows = {row["runtime"]: row for row in document["results"]}
+    assert set(rows) == {"torch", "onnxruntime"} and all(row["error"] is None for row in rows.values())
+    assert rows["onnxruntime"]["runtime_version"] == real("onnxruntime") and rows["onnxruntime"]["kernels"] is None
+    assert rows["onnxruntime"]["agreement_max_abs_logit_difference"] <= rows["onnxruntime"]["agreement_tolerance"]
+    assert all(row["precision"] == "fp32" and row["rounds"] == 2 for row in rows.values())
+    states = {state["runtime"]: state for state in document["config"]["runtimes"]}
+    assert not states["openvino"]["available"] and states["openvino"]["why"].startswith("not installed")
+    assert [r["comparison"] for r in document["ratios"]] == ["runtime"]
