@@ -87,13 +87,16 @@ REPORT_RUNS = (
     ("bench.model_speed", "--json", "reports/model_speed-cpu-run2.json"),
     ("bench.slicing_speed", "--threads", "2", "--json", "reports/slicing_speed-cpu.json"),
     ("bench.op_profile", "--json", "reports/op_profile-cpu.json"),
+    ("bench.throughput", "--models", "sret_t,sret_s,deit_tiny_patch16_224,pit_ti_224", "--runtime",
+     "torch,onnxruntime,openvino", "--kernels", "stock", "--batch-sizes", "8", "--threads", "2",
+     "--json", "reports/throughput-runtimes-cpu.json"),
 )
 
 
 @nox.session(default=False)
 def report(session: nox.Session) -> None:
     """Re-measure on the CPU (the gate, then every file of REPORT_RUNS) into reports/ and re-render reports/latest.md."""
-    install(session)
+    install(session, "deploy")  # the deployment runtimes of throughput-runtimes-cpu.json
     session.run("python", "-m", "bench.verify", "--device", "cpu", "--json", "reports/verify.json",
                 success_codes=[0, 1])  # a failing figure belongs in the report, not in a crash
     for module, *args in REPORT_RUNS:
