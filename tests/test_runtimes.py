@@ -73,7 +73,7 @@ def test_throughput_times_the_runtimes_side_by_side_and_reports_a_missing_one(mo
                             "--kernels", "stock", "--batch-sizes", "2", "--warmup", "1", "--iters", "1",
                             "--rounds", "2", "--json", str(tmp_path / "tp.json")])
     out = capsys.readouterr().out
-    assert code == 0 and "runtime openvino : not installed" in out
+    assert code == 0 and "runtime openvino: not installed" in out
     document = json.loads((tmp_path / "tp.json").read_text())
     rows = {row["runtime"]: row for row in document["results"]}
     assert set(rows) == {"torch", "onnxruntime"} and all(row["error"] is None for row in rows.values())

@@ -700,8 +700,8 @@ def print_summary(config: Config, measured: dict[str, Any]) -> None:
     results, ratios = measured["results"], measured["ratios"]
     print("\n".join(describe(config, results, measured["config"])))
     for state in measured["config"].get("runtimes", []):
-        print(f"runtime {state['runtime']} {state['version'] or ''}: "
-              + ("available" if state["available"] else state["why"]))
+        version = f" {state['version']}" if state["version"] else ""
+        print(f"runtime {state['runtime']}{version}: " + ("available" if state["available"] else state["why"]))
     print()
     print(results_table(results))
     for comparison, heading in _RATIO_HEADINGS.items():
