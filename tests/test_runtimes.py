@@ -34,15 +34,20 @@ def test_bf16_agrees_where_the_cpu_offers_it_and_says_why_not_elsewhere(name):
     assert result["status"] == "pass" and result["tolerance"] == 0.05, result
 
 
-def test_a_runtime_that_is_not_installed_says_so(monkeypatch):
+def uninstall(monkeypatch, package: str) -> None:
+    """Make ``package`` look absent to the version lookup the runtimes use to tell whether it is installed."""
     real = importlib.metadata.version
 
-    def version(package):
-        if package == "onnxruntime":
-            raise importlib.metadata.PackageNotFoundError(package)
-        return real(package)
+    def version(name):
+        if name == package:
+            raise importlib.metadata.PackageNotFoundError(name)
+        return real(name)
 
     monkeypatch.setattr(importlib.metadata, "version", version)
+
+
+def test_a_runtime_that_is_not_installed_says_so(monkeypatch):
+    uninstall(monkeypatch, "onnxruntime")
     state = runtimes.status("onnxruntime", "fp32")
     assert not state["available"] and state["version"] is None
     assert state["why"].startswith("not installed") and "sret-bench[deploy]" in state["why"]
@@ -60,14 +65,8 @@ def test_throughput_times_the_runtimes_side_by_side_and_reports_a_missing_one(mo
     from bench import throughput
     from bench.measure import models
 
-    real = importlib.metadata.version
-
-    def version(package):
-        if package == "openvino":
-            raise importlib.metadata.PackageNotFoundError(package)
-        return real(package)
-
-    monkeypatch.setattr(importlib.metadata, "version", version)
+    installed = importlib.metadata.version("onnxruntime")
+    uninstall(monkeypatch, "openvino")
     monkeypatch.setattr(models, "create", lambda name, img_size=None, **kwargs: (tiny(), 64))
     code = throughput.main(["--models", "sret_t", "--img-size", "64", "--runtime", "torch,onnxruntime,openvino",
                             "--kernels", "stock", "--batch-sizes", "2", "--warmup", "1", "--iters", "1",
@@ -77,7 +76,7 @@ def test_throughput_times_the_runtimes_side_by_side_and_reports_a_missing_one(mo
     document = json.loads((tmp_path / "tp.json").read_text())
     rows = {row["runtime"]: row for row in document["results"]}
     assert set(rows) == {"torch", "onnxruntime"} and all(row["error"] is None for row in rows.values())
-    assert rows["onnxruntime"]["runtime_version"] == real("onnxruntime") and rows["onnxruntime"]["kernels"] is None
+    assert rows["onnxruntime"]["runtime_version"] == installed and rows["onnxruntime"]["kernels"] is None
     assert rows["onnxruntime"]["agreement_max_abs_logit_difference"] <= rows["onnxruntime"]["agreement_tolerance"]
     assert all(row["precision"] == "fp32" and row["rounds"] == 2 for row in rows.values())
     states = {state["runtime"]: state for state in document["config"]["runtimes"]}
