@@ -1,5 +1,6 @@
 """bench.page.provenance on a git repository the test builds: commits that changed sret/ or bench/ after a
-results file's commit are counted, other paths are not, and anything unknown says so without raising."""
+results file's commit are counted, other paths (and the page's own code) are not, and anything unknown
+says so without raising."""
 from __future__ import annotations
 
 import os
@@ -8,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from bench.core import git
 from bench.page import provenance
 from bench.page.section import Table
 
@@ -36,7 +38,7 @@ def history(tmp_path):
     _git(repo, "init", "-q", "-b", "main")
     measured = _commit(repo, "sret/model.py", "v1")
     commits = [measured, _commit(repo, "sret/model.py", "v2"), _commit(repo, "README.md", "docs"),
-               _commit(repo, "bench/report.py", "v2"), _commit(repo, "reports/verify.json", "{}")]
+               _commit(repo, "bench/measure/timing.py", "v2"), _commit(repo, "reports/verify.json", "{}")]
     return repo, commits
 
 
@@ -47,6 +49,25 @@ def test_counts_only_commits_that_changed_the_code(history):
     assert provenance.age(code2, "HEAD", repo).code_commits_since == 0
     age = provenance.age(measured[:10], "HEAD", repo)  # a short id as results might hold
     assert age.commit == measured and age.head == reports and age.stale
+
+
+def test_changes_to_the_page_alone_are_not_counted(history):
+    repo, (measured, *_rest) = history
+    before = provenance.age(measured, "HEAD", repo).code_commits_since
+    _commit(repo, "bench/page/speed_report.py", "new table")
+    _commit(repo, "bench/report.py", "new order")
+    assert provenance.age(measured, "HEAD", repo).code_commits_since == before == 2
+    _commit(repo, "bench/pages.py", "a harness module whose name starts like the page's")
+    assert provenance.age(measured, "HEAD", repo).code_commits_since == 3
+
+
+def test_uncommitted_page_code_is_not_uncommitted_measuring_code(history):
+    repo, _commits = history
+    (repo / "bench" / "page").mkdir(parents=True)
+    (repo / "bench" / "page" / "new.py").write_text("x")
+    assert git.dirty(repo) is False
+    (repo / "sret" / "model.py").write_text("v3")
+    assert git.dirty(repo) is True
 
 
 def test_unknown_commits_and_no_history_say_unknown(history, tmp_path):

@@ -6,6 +6,10 @@ import subprocess
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
+# The code a measurement depends on, as git pathspecs: the models and the harness, but not the
+# page (bench/page/, bench/report.py), which renders results and changes none of them.
+MEASURING_CODE = ("sret", "bench", ":(exclude)bench/page", ":(exclude)bench/report.py")
+MEASURING_CODE_WORDS = "`sret/` or `bench/` (not the page's `bench/page/` and `bench/report.py`)"
 
 
 def git(*args: str, repo: Path = REPO) -> str | None:
@@ -22,7 +26,7 @@ def commit(repo: Path = REPO) -> str | None:
     return git("rev-parse", "HEAD", repo=repo) or None
 
 
-def dirty(repo: Path = REPO, paths: tuple[str, ...] = ("sret", "bench")) -> bool | None:
-    """Whether ``paths`` differ from the commit (uncommitted code measured); None outside a checkout."""
+def dirty(repo: Path = REPO, paths: tuple[str, ...] = MEASURING_CODE) -> bool | None:
+    """Whether ``paths`` differ from the commit (uncommitted measuring code); None outside a checkout."""
     status = git("status", "--porcelain", "--", *paths, repo=repo)
     return None if status is None else bool(status)

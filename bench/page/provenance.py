@@ -1,8 +1,9 @@
 """How old each results file is against the code: its commit, and the commits since that changed
-the code it measured (``sret/`` or ``bench/``), from git history.
+the code it measured (``sret/`` or ``bench/``, less the page's own rendering code), from git history.
 
-A results file records ``environment.git_commit``. When later commits changed ``sret/`` or
-``bench/``, the file may no longer describe the code and the page flags it. The count is
+A results file records ``environment.git_commit``. When later commits changed the measuring code,
+the file may no longer describe it and the page flags it; a change to how the page renders
+(``bench/page/``, ``bench/report.py``) changes no measurement and is not counted. The count is
 taken up to a named commit (the checkout that renders the page, which the page names), so a
 re-render at that commit gives the same page. Without git, outside a checkout, or with a commit
 the history does not hold, every answer is "unknown"; nothing here raises.
@@ -13,11 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
-from bench.core.git import REPO, git
+from bench.core.git import MEASURING_CODE, MEASURING_CODE_WORDS, REPO, git
 from bench.page.markdown import device_label
 from bench.page.section import Section, Table
 
-CODE_PATHS = ("sret", "bench")
 UNKNOWN = "unknown"
 AGES, ENVIRONMENT = "ages", "environment"
 
@@ -43,7 +43,7 @@ def resolve(revision: str | None, repo: Path = REPO) -> str | None:
 
 
 def age(commit: str | None, head: str | None = "HEAD", repo: Path = REPO,
-        paths: Sequence[str] = CODE_PATHS) -> Age:
+        paths: Sequence[str] = MEASURING_CODE) -> Age:
     """How many commits after ``commit``, up to ``head``, changed ``paths``."""
     full, head_full = resolve(commit, repo), resolve(head, repo)
     if full is None or head_full is None:
@@ -86,7 +86,7 @@ def age_section(found: dict[str, Age]) -> Section:
                    "current" if entry.code_commits_since == 0 else UNKNOWN)
         rows.append([f"`{name}`", _short(entry.commit), since, verdict])
     return Section("Results files against the code", [
-        f"Commits that changed `{'/` or `'.join(CODE_PATHS)}/` after the commit each results file was "
+        f"Commits that changed {MEASURING_CODE_WORDS} after the commit each results file was "
         f"measured at, up to {_short(head) if head else 'an unknown commit'} (the checkout this page was "
         "rendered from). A stale file may no longer describe the code: measure it again.",
         Table(rows, ["results file", "measured at commit", "code commits since", "state"], list(found))], key=AGES)
@@ -101,10 +101,10 @@ def stale_lines(found: dict[str, Age], documents: dict[str, dict[str, Any]], anc
     if stale:
         lines += [f"**Stale results:** {', '.join(f'`{name}`' for name in stale)} "
                   f"{'was' if len(stale) == 1 else 'were'} measured before later changes to "
-                  f"`{'/` or `'.join(CODE_PATHS)}/` ([results files against the code](#{anchors[AGES]})).", ""]
+                  f"{MEASURING_CODE_WORDS} ([results files against the code](#{anchors[AGES]})).", ""]
     if dirty:
         lines += [f"**Uncommitted code:** {', '.join(f'`{name}`' for name in dirty)} "
-                  f"{'was' if len(dirty) == 1 else 'were'} measured on changes to `{'/` or `'.join(CODE_PATHS)}/` "
+                  f"{'was' if len(dirty) == 1 else 'were'} measured on changes to {MEASURING_CODE_WORDS} "
                   "that no commit holds: no commit reproduces them.", ""]
     return lines
 
