@@ -296,6 +296,20 @@ def test_ratios_pair_each_sret_model_with_each_baseline():
     assert got["sret_x", "base_a", 1]["throughput_ratio"] == 2.0
 
 
+def test_deployment_pairs_each_model_at_its_fastest_runtime():
+    def under(runtime, kernels, *args):
+        return {**_row(*args), "runtime": runtime, "kernels": kernels}
+    rows = [under("torch", "stock", "sret_x", 8, 20, [20, 22]), under("openvino", None, "sret_x", 8, 30, [30, 33]),
+            under("torch", "stock", "base_a", 8, 40, [40, 40]), under("openvino", None, "base_a", 8, 25, [25, 24])]
+    deployment = [r for r in throughput.compute_ratios(rows) if r["comparison"] == "deployment"]
+    # sret_x is fastest on OpenVINO (30 img/s), base_a on torch (40): 30/40, 33/40 per round
+    assert [(r["model"], r["runtime"], r["over"], r["over_runtime"]) for r in deployment] == [
+        ("sret_x", "openvino", "base_a", "torch")]
+    assert (deployment[0]["throughput_ratio_round_min"], deployment[0]["throughput_ratio_round_max"]) == (0.75, 0.825)
+    single = [r for r in rows if r["runtime"] == "torch"]  # one runtime only: nothing to choose, no deployment row
+    assert not [r for r in throughput.compute_ratios(single) if r["comparison"] == "deployment"]
+
+
 def test_without_an_sret_model_the_first_model_is_compared():
     rows = [_row("deit", 8, 30, [30]), _row("pit", 8, 60, [60]), _row("resnet", 8, 10, [10])]
     got = [(r["model"], r["over"], r["throughput_ratio"]) for r in throughput.compute_ratios(rows)]

@@ -57,6 +57,8 @@ COMPARISONS = {
                     "(without an sret* model: the first model over the rest)",
     "implementation": "tuned over stock kernels, the same model",
     "runtime": "each deployment runtime over torch eager (stock kernels), the same model",
+    "deployment": "each sret* model at its fastest runtime over each other model at its fastest (asked "
+                  "only of models that ran under more than one runtime)",
 }
 
 
@@ -558,8 +560,18 @@ def side_by_side(a: dict[str, Any], b: dict[str, Any]) -> bool:
     return a["batch_size_requested"] == b["batch_size_requested"] and a.get("img_size") == b.get("img_size")
 
 
+def fastest_rows(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per model, batch and resolution, the row with the most images/s, where the model ran under
+    more than one runtime: what a deployer would run."""
+    best: dict[tuple, list[dict[str, Any]]] = {}
+    for row in rows:
+        best.setdefault((row["model"], row["batch_size_requested"], row.get("img_size")), []).append(row)
+    return [max(group, key=lambda row: row["images_per_s_median"]) for group in best.values()
+            if len({row.get("runtime", "torch") for row in group}) > 1]
+
+
 def compute_ratios(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Both comparisons (``COMPARISONS``) over every pair of rows timed side by side."""
+    """Every comparison (``COMPARISONS``) over the pairs of rows timed side by side."""
     ok = [row for row in rows if row.get("error") is None and row.get("images_per_s_median")]
     names = list(dict.fromkeys(row["model"] for row in rows))
     subjects = [n for n in names if is_subject(n)] or names[:1]
@@ -581,6 +593,11 @@ def compute_ratios(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
             if (row["model"] == base["model"] and side_by_side(row, base) and row.get("runtime", "torch") != "torch"
                     and (base.get("runtime", "torch"), base.get("kernels")) == ("torch", "stock")):
                 ratios.append(ratio_record(row, base, "runtime"))
+    fastest = fastest_rows(ok)
+    for row in fastest:
+        for base in fastest:
+            if row["model"] in subjects and base["model"] not in subjects and side_by_side(row, base):
+                ratios.append(ratio_record(row, base, "deployment"))
     return ratios
 
 
@@ -693,6 +710,7 @@ _RATIO_HEADINGS = {
     "architecture": "architecture: model img/s over baseline img/s, both under the same kernel policy (>1 = model faster)",
     "implementation": "implementation: tuned img/s over stock img/s, the same model (>1 = tuned faster)",
     "runtime": "runtime: deployment runtime img/s over torch eager (stock) img/s, the same model (>1 = runtime faster)",
+    "deployment": "deployment: model img/s at its fastest runtime over baseline img/s at its fastest (>1 = model faster)",
 }
 
 
