@@ -278,6 +278,55 @@ def test_two_runs_of_one_configuration_are_one_table_with_each_run_and_the_sprea
     assert "DeiT-Tiny's architecture at 384 px" in markdown
 
 
+def _runtimes_file(tmp_path: Path) -> Path:
+    """The zoo's run 1 at 224 px, with an OpenVINO row beside each torch row and the ratios written by hand."""
+    document = json.loads(ZOO_RUNS[0].read_text())
+    torch_rows = [{**row, "runtime": "torch", "runtime_version": "2.4.1"} for row in document["results"]
+                  if row["img_size"] == 224 and row["kernels"] == "stock"]
+    faster = {"sret_t": 66.0, "deit_tiny_patch16_224": 99.0}
+    openvino = [{**row, "runtime": "openvino", "runtime_version": "2026.0", "kernels": None,
+                 "images_per_s_median": faster[row["model"]], "mfu": row["mfu"] * 1.5} for row in torch_rows]
+
+    def ratio(comparison, model, runtime, over, over_runtime, median):
+        return {"comparison": comparison, "model": model, "over": over, "runtime": runtime, "over_runtime": over_runtime,
+                "kernels": "stock" if runtime == "torch" else None,
+                "over_kernels": "stock" if over_runtime == "torch" else None, "img_size": 224,
+                "batch_size_requested": 8, "batch_size": 8, "over_batch_size": 8, "flops_ratio": 0.9,
+                "throughput_ratio_round_median": median, "throughput_ratio_round_min": median - 0.1,
+                "throughput_ratio_round_max": median + 0.1}
+    document["results"] = torch_rows + openvino
+    document["ratios"] = [ratio("architecture", "sret_t", "torch", "deit_tiny_patch16_224", "torch", 0.55),
+                          ratio("architecture", "sret_t", "openvino", "deit_tiny_patch16_224", "openvino", 0.66),
+                          ratio("runtime", "sret_t", "openvino", "sret_t", "torch", 1.2),
+                          ratio("deployment", "sret_t", "openvino", "deit_tiny_patch16_224", "openvino", 0.67)]
+    document["config"]["runtimes"] = [{"runtime": "torch", "version": "2.4.1"},
+                                      {"runtime": "openvino", "version": "2026.0"}]
+    path = tmp_path / "synthetic-throughput-runtimes.json"
+    path.write_text(json.dumps(document))
+    return path
+
+
+def test_each_runtime_is_its_own_row_with_its_ratios_and_the_deployment_choice(tmp_path):
+    markdown = page(_runtimes_file(tmp_path))
+    assert table_row(markdown, "sret_t", "torch, stock kernels", "8")[4] == "55"
+    assert table_row(markdown, "sret_t", "openvino", "8")[4] == "66"
+    assert table_row(markdown, "deit_tiny_patch16_224", "openvino", "8")[4] == "99"
+    assert table_header(markdown, "model")  # every table still has its header row
+    # deployment: images/s (MFU) under each runtime, versions in the headers, the fastest named
+    header = next(line for line in markdown.splitlines() if "torch 2.4.1, stock kernels" in line)
+    assert "openvino 2026.0" in header
+    sret_mfu = 100 * json.loads(ZOO_RUNS[0].read_text())["results"][0]["mfu"]
+    deployment = table_row(markdown, "sret_t", f"55 ({sret_mfu:.4g} %)")
+    assert deployment[2:] == [f"66 ({1.5 * sret_mfu:.4g} %)", "openvino"]
+    assert table_row(markdown, "sret_t", "deit_tiny_patch16_224", "8", "0.900")[4:6] == [
+        "0.550 (0.450–0.650)", "-"]
+    assert "both openvino, run 1" in markdown and "both torch, stock kernels, run 1" in markdown
+    assert "openvino / torch, stock kernels, run 1" in markdown
+    assert table_row(markdown, "sret_t", "8", "1.200 (1.100–1.300)")
+    deployment_ratio = markdown.split("#### Deployment: SReT at its fastest runtime")[1]
+    assert table_row(deployment_ratio, "sret_t", "deit_tiny_patch16_224", "8", "0.900")[4] == "0.670 (0.570–0.770)"
+
+
 def test_runs_of_one_series_that_differ_are_refused(tmp_path):
     other = json.loads(ZOO_RUNS[1].read_text())
     other["config"]["dtype"] = "bf16"

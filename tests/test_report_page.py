@@ -76,7 +76,8 @@ def _check_summary(page: str, files: dict[str, dict]) -> int:
         device = "GPU" if document["environment"]["device_type"] == "gpu" else "CPU"
         found: dict[tuple[str, str], tuple[int, float]] = {}
         for row in document["results"]:
-            if row.get("error") is None and row.get("images_per_s_median") and row.get("kernels") in (None, "stock"):
+            if (row.get("error") is None and row.get("images_per_s_median") and row.get("kernels") in (None, "stock")
+                    and row.get("runtime", "torch") == "torch"):
                 best = found.get((row["model"], device))
                 if best is None or row["batch_size"] > best[0]:
                     found[(row["model"], device)] = (row["batch_size"], row["images_per_s_median"])

@@ -26,10 +26,11 @@ DPI = 100
 
 @dataclass(frozen=True)
 class ThroughputPoint:
-    """One model under one kernel policy at one requested batch size, over every run of a series."""
+    """One model under one kernel policy (or deployment runtime) at one requested batch size, over
+    every run of a series."""
 
     model: str
-    kernels: str | None
+    kernels: str | None  # the torch kernel policy, or the runtime's name for a row that ran outside torch
     gmacs: float  # multiply-adds per image, in G (the paper's "GFLOPs")
     images_per_s: float  # median of the per-round medians of every run
     low: float  # the smallest per-round median
@@ -44,7 +45,8 @@ def throughput_points(documents: Sequence[dict[str, Any]]) -> dict[int, list[Thr
     for document in documents:
         for row in document["results"]:
             if row.get("error") is None and row.get("images_per_s_by_round"):
-                key = (row["batch_size_requested"], row["model"], row.get("kernels"))
+                runtime = row.get("runtime", "torch")
+                key = (row["batch_size_requested"], row["model"], row.get("kernels") if runtime == "torch" else runtime)
                 rounds.setdefault(key, []).extend(row["images_per_s_by_round"])
                 gmacs[row["model"]] = row["flops_per_image"] / 2 / 1e9
     points: dict[int, list[ThroughputPoint]] = {}
@@ -61,7 +63,9 @@ def save(figure: plt.Figure, path: Path) -> None:
     plt.close(figure)
 
 
-_POLICY_COLOURS = {"stock": "tab:blue", "tuned": "tab:orange", None: "tab:gray"}
+_POLICY_COLOURS = {"stock": "tab:blue", "tuned": "tab:orange", "onnxruntime": "tab:green", "openvino": "tab:purple",
+                   None: "tab:gray"}
+_RUNTIMES = ("onnxruntime", "openvino")
 
 
 def plot_throughput(points: dict[int, list[ThroughputPoint]], title: str, path: Path) -> None:
@@ -97,6 +101,8 @@ def plot_throughput(points: dict[int, list[ThroughputPoint]], title: str, path: 
                for policy in ("stock", "tuned") for marker, label in
                (("o", f"SReT, {policy} kernels"), ("s", f"baseline, {policy} kernels"))
                if any(p.kernels == policy for ps in points.values() for p in ps)]
+    handles += [plt.Line2D([], [], color=_POLICY_COLOURS[runtime], marker="o", linestyle="", label=runtime)
+                for runtime in _RUNTIMES if any(p.kernels == runtime for ps in points.values() for p in ps)]
     if any(p.kernels is None for ps in points.values() for p in ps):
         handles += [plt.Line2D([], [], color="tab:gray", marker="o", linestyle="", label="kernels not recorded")]
     figure.legend(handles=handles, fontsize=7, loc="outside lower center", ncol=len(handles))

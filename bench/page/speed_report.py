@@ -172,12 +172,49 @@ def section_title(series: Series) -> str:
     return f"{throughput_title(series.documents[0])} ({series.name})"
 
 
+def _runtime(entry: dict[str, Any], prefix: str = "") -> str:
+    return entry.get(f"{prefix}runtime") or "torch"
+
+
+def _under(entry: dict[str, Any], with_runtime: bool, prefix: str = "") -> str:
+    """What a row (or one side of a ratio, ``prefix="over_"``) ran under: its kernel policy in torch,
+    named with torch when the series also ran other runtimes; else the runtime."""
+    runtime, kernels = _runtime(entry, prefix), entry.get(f"{prefix}kernels")
+    if runtime != "torch":
+        return runtime
+    return f"torch, {kernels} kernels" if with_runtime else str(kernels)
+
+
+def _has_runtimes(series: Series) -> bool:
+    return any(_runtime(row) != "torch" for document in series.documents for row in document["results"])
+
+
+def _versions(series: Series) -> dict[str, str]:
+    """Each runtime's version, as run 1 recorded it (torch's from the environment)."""
+    first = series.documents[0]
+    found = {state["runtime"]: state.get("version") for state in first["config"].get("runtimes") or []}
+    found.setdefault("torch", first["environment"].get("torch"))
+    return {runtime: version for runtime, version in found.items() if version}
+
+
+def _versioned(under: str, versions: dict[str, str]) -> str:
+    """``torch, stock kernels`` -> ``torch 2.14.1, stock kernels``."""
+    runtime, _, rest = under.partition(",")
+    version = versions.get(runtime)
+    return f"{runtime} {version}{',' + rest if rest else ''}" if version else under
+
+
 def _row_key(row: dict[str, Any]) -> tuple:
-    return (row["model"], row.get("kernels"), row["batch_size_requested"], row["img_size"])
+    return (row["model"], _runtime(row), row.get("kernels"), row["batch_size_requested"], row["img_size"])
 
 
 def _ratio_key(ratio: dict[str, Any]) -> tuple:
     return (ratio["model"], ratio["over"], ratio["batch_size_requested"], ratio.get("img_size"))
+
+
+def _ratio_under(ratio: dict[str, Any], with_runtime: bool) -> str:
+    row, base = _under(ratio, with_runtime), _under(ratio, with_runtime, "over_")
+    return row if row == base else f"{row} / {base}"
 
 
 def _ratio_cell(ratio: dict[str, Any] | None) -> str:
@@ -188,13 +225,14 @@ def _ratio_cell(ratio: dict[str, Any] | None) -> str:
 
 
 def _speed_table(series: Series, size: int, by_run: list[dict[tuple, dict[str, Any]]]) -> Table:
-    keys = list(dict.fromkeys(key for rows in by_run for key in rows if key[3] == size))
+    keys = list(dict.fromkeys(key for rows in by_run for key in rows if key[-1] == size))
+    with_runtime = _has_runtimes(series)
     body = []
     for key in keys:
         rows = [run.get(key) for run in by_run]
         first = next(row for row in rows if row is not None)
         medians = [None if row is None or row.get("error") else row.get("images_per_s_median") for row in rows]
-        cells = [first["model"], first["kernels"], _batch(first),
+        cells = [first["model"], _under(first, with_runtime), _batch(first),
                  significant(first["flops_per_image"] / 2e9 if first.get("flops_per_image") else None)]
         cells += [("error: " + row["error"]) if row is not None and row.get("error") else significant(value)
                   for row, value in zip(rows, medians)]
@@ -206,34 +244,83 @@ def _speed_table(series: Series, size: int, by_run: list[dict[tuple, dict[str, A
                   significant(_median([row["mfu"] * 100 if row.get("mfu") is not None else None
                                        for row in rows if row]))]
         body.append(cells)
-    headers = ["model", "kernels", "batch", "GMACs/img", *_run_headers(series, "img/s"), "img/s over runs",
+    headers = ["model", "runs under" if with_runtime else "kernels", "batch", "GMACs/img",
+               *_run_headers(series, "img/s"), "img/s over runs",
                "largest IQR in a run", "latency p50 ms", "latency p90 ms", "peak MiB", "MFU %"]
     return Table(body, headers, _files(series))
 
 
-def _architecture_table(series: Series, ratios_by_run: list[list[dict[str, Any]]], size: int) -> list[Section]:
-    chosen = [[r for r in ratios if r.get("comparison", "architecture") == "architecture"
-               and r.get("img_size") == size] for ratios in ratios_by_run]
-    policies = list(dict.fromkeys(r.get("kernels") for ratios in chosen for r in ratios))
+def _ratio_table(series: Series, ratios_by_run: list[list[dict[str, Any]]], size: int, comparison: str,
+                 title: str, group: str = "{}", same_model: bool = False) -> list[Section]:
+    """One comparison's ratios at one resolution: a column group per pair of what the two rows ran
+    under (``group`` words its heading), each run's ratio and the range over runs. A comparison of
+    one model with itself (``same_model``) names it once and has no MACs ratio."""
+    with_runtime = _has_runtimes(series)
+    chosen = [[r for r in ratios if r.get("comparison", "architecture") == comparison and r.get("img_size") == size]
+              for ratios in ratios_by_run]
     keys = list(dict.fromkeys(_ratio_key(r) for ratios in chosen for r in ratios))
     if not keys:
         return []
-    lookup = [{(_ratio_key(r), r.get("kernels")): r for r in ratios} for ratios in chosen]
-    body, headers = [], ["model", "over", "batch", "MACs ratio"]
-    for policy in policies:
-        headers += [f"both {policy}, run {i}" for i in range(1, len(series.runs) + 1)]
-        headers += [f"both {policy}, over runs"]
+    unders = list(dict.fromkeys(_ratio_under(r, with_runtime) for ratios in chosen for r in ratios))
+    lookup = [{(_ratio_key(r), _ratio_under(r, with_runtime)): r for r in ratios} for ratios in chosen]
+    headers = ["model", "batch"] if same_model else ["model", "over", "batch", "MACs ratio"]
+    for under in unders:
+        label = group.format(under)
+        headers += [f"{label}, run {i}" for i in range(1, len(series.runs) + 1)] + [f"{label}, over runs"]
+    body = []
     for key in keys:
-        found = [run.get((key, policy)) for policy in policies for run in lookup]
-        first = next(r for r in found if r is not None)
-        cells = [key[0], key[1], key[2], number(first.get("flops_ratio"))]
-        for policy in policies:
-            per_run = [run.get((key, policy)) for run in lookup]
+        first = next(run[(key, under)] for under in unders for run in lookup if (key, under) in run)
+        cells = [key[0], key[2]] if same_model else [key[0], key[1], key[2], number(first.get("flops_ratio"))]
+        for under in unders:
+            per_run = [run.get((key, under)) for run in lookup]
             cells += [_ratio_cell(r) for r in per_run]
             cells += [_spread([None if r is None else r.get("throughput_ratio_round_median") for r in per_run])]
         body.append(cells)
-    return [Section("Architecture: SReT images/s over the baseline's, both under the same kernel policy",
-                    [Table(body, headers, _files(series))], level=4)]
+    return [Section(title, [Table(body, headers, _files(series))], level=4)]
+
+
+def _architecture_table(series: Series, ratios_by_run: list[list[dict[str, Any]]], size: int) -> list[Section]:
+    return _ratio_table(series, ratios_by_run, size, "architecture",
+                        "Architecture: SReT images/s over the baseline's, both under the same kernel policy or runtime",
+                        group="both {}")
+
+
+def _runtime_table(series: Series, ratios_by_run: list[list[dict[str, Any]]], size: int) -> list[Section]:
+    return _ratio_table(series, ratios_by_run, size, "runtime",
+                        "Runtime: each deployment runtime's images/s over torch eager's, the same model and weights",
+                        same_model=True)
+
+
+def _deployment_ratio_table(series: Series, ratios_by_run: list[list[dict[str, Any]]], size: int) -> list[Section]:
+    return _ratio_table(series, ratios_by_run, size, "deployment",
+                        "Deployment: SReT at its fastest runtime over the baseline at its fastest")
+
+
+def _deployment_table(series: Series, size: int, by_run: list[dict[tuple, dict[str, Any]]]) -> list[Section]:
+    """Per model, what a deployer chooses between: images/s and MFU under every runtime, and the
+    fastest. Only for a series that ran more than torch."""
+    if not _has_runtimes(series):
+        return []
+    rows = [row for run in by_run for key, row in run.items() if key[-1] == size and not row.get("error")]
+    unders = list(dict.fromkeys(_under(row, True) for row in rows))
+    models = list(dict.fromkeys(row["model"] for row in rows))
+    body = []
+    for model in models:
+        rates, mfus = {}, {}
+        for under in unders:
+            mine = [row for row in rows if row["model"] == model and _under(row, True) == under]
+            rates[under] = _median([row.get("images_per_s_median") for row in mine])
+            mfus[under] = _median([100 * row["mfu"] if row.get("mfu") is not None else None for row in mine])
+        measured = {under: rate for under, rate in rates.items() if rate is not None}
+        fastest = max(measured, key=measured.get) if measured else "-"
+        body.append([model, *[f"{significant(rates[u])} ({significant(mfus[u])} %)" if rates[u] is not None else "-"
+                              for u in unders], fastest])
+    versions = _versions(series)
+    headers = ["model", *[_versioned(under, versions) for under in unders], "fastest"]
+    return [Section("Deployment: images/s (MFU) under each runtime", [
+        Table(body, headers, _files(series)),
+        "Median over runs; MFU against the run's peak of this precision. A row's fastest runtime is the one a "
+        "deployer would pick; the ratios below compare models both there and under equal runtimes."], level=4)]
 
 
 def _implementation_table(series: Series, ratios_by_run: list[list[dict[str, Any]]], size: int) -> list[Section]:
@@ -285,7 +372,10 @@ def throughput_section(series: Series, links: dict[str, str]) -> list[Section]:
     sizes = list(dict.fromkeys(row["img_size"] for document in series.documents for row in document["results"]))
     for size in sizes:
         section.add(Section(f"{size} px", [_speed_table(series, size, by_run),
+                                           *_deployment_table(series, size, by_run),
                                            *_architecture_table(series, ratios_by_run, size),
+                                           *_deployment_ratio_table(series, ratios_by_run, size),
+                                           *_runtime_table(series, ratios_by_run, size),
                                            *_implementation_table(series, ratios_by_run, size)], level=3))
     section.add("Ratios are the median of the per-round ratios of two rows timed side by side in the same "
                 "interleaved rounds (in brackets: their smallest and largest round); \"over runs\" is the range of "
