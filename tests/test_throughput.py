@@ -361,3 +361,17 @@ def test_the_cpu_peak_is_the_best_of_its_samples(monkeypatch):
     peak.sample()
     peak.sample()
     assert peak.tflops == 0.3 and "best of 3" in peak.description
+
+
+@pytest.mark.parametrize("native", [False, True])
+def test_the_bf16_peak_times_what_nn_linear_runs_and_skips_the_fallback_mm(monkeypatch, native):
+    """Without native bf16 kernels torch.mm in bf16 takes minutes at 2048: it must not be timed
+    there, and F.linear (what nn.Linear and autocast run) always is."""
+    called = []
+    real_mm, real_linear = torch.mm, torch.nn.functional.linear
+    monkeypatch.setattr(timing, "native_bf16", lambda: native)
+    monkeypatch.setattr(torch, "mm", lambda *args: called.append("mm") or real_mm(*args))
+    monkeypatch.setattr(torch.nn.functional, "linear", lambda *args: called.append("linear") or real_linear(*args))
+    tflops, source = timing.cpu_peak_tflops("bf16", size=64, repeats=1)
+    assert tflops > 0 and "linear" in called and ("mm" in called) == native
+    assert ("torch.mm left out: no native bf16 kernels" in source) != native

@@ -297,19 +297,32 @@ def gpu_peak_tflops(device_name: str, precision: str) -> tuple[float | None, str
 _TORCH_DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
 
 
+def native_bf16() -> bool:
+    """Whether oneDNN has native bf16 kernels here (AVX-512 BF16 or AMX); without them torch's
+    plain bf16 ``torch.mm`` falls back to a loop thousands of times slower than its matmuls."""
+    return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+
+
 def cpu_peak_tflops(dtype: str = "fp32", size: int = 2048, repeats: int = 3) -> tuple[float, str]:
     """Best TFLOP/s of a ``size``-cubed matmul in ``dtype`` with torch's current thread count.
 
     A measured ceiling, not a spec sheet: the best of ``repeats`` after one warm-up call, over
-    every matmul kernel the models may run (``torch.mm`` and, for fp32, oneDNN's linear,
-    which SReT uses and which beats MKL's on some CPUs), so no model can exceed 100% MFU.
+    every matmul kernel the models may run (``F.linear``, what ``nn.Linear`` and autocast run;
+    ``torch.mm``; for fp32 oneDNN's linear, which SReT uses and which beats MKL's on some CPUs),
+    so no model can exceed 100% MFU. ``torch.mm`` in a reduced precision without native kernels
+    is left out: it runs a fallback no model layer uses, at minutes per call.
     """
     from sret.kernels import onednn_linear, use_onednn
 
     torch_dtype = _TORCH_DTYPES[dtype]
     a = torch.randn(size, size).to(torch_dtype)
     b = torch.randn(size, size).to(torch_dtype)
-    kernels = {"torch.mm": lambda: torch.mm(a, b)}
+    kernels = {"F.linear": lambda: torch.nn.functional.linear(a, b)}
+    left_out = ""
+    if dtype == "fp32" or native_bf16():
+        kernels["torch.mm"] = lambda: torch.mm(a, b)
+    else:
+        left_out = f"; torch.mm left out: no native {dtype} kernels on this CPU"
     with torch.inference_mode():
         if use_onednn(a):
             kernels["oneDNN linear"] = lambda: onednn_linear(a, b, None)
@@ -320,7 +333,7 @@ def cpu_peak_tflops(dtype: str = "fp32", size: int = 2048, repeats: int = 3) -> 
     fastest = min(best, key=best.get)
     tflops = 2 * size**3 / best[fastest] / 1e12
     source = (f"measured: best of {repeats} {dtype} {size}x{size}x{size} matmuls with "
-              f"{' and '.join(kernels)} ({fastest} fastest), {torch.get_num_threads()} threads")
+              f"{', '.join(kernels)} ({fastest} fastest), {torch.get_num_threads()} threads{left_out}")
     return tflops, source
 
 
