@@ -47,16 +47,22 @@ DEFAULT = KernelChoice(256, 1 << 20, "default: measured on an AMD EPYC (2026-11-
                                      "not on this machine (python -m bench.kernels decides here)")
 
 
-def cpu_name() -> str:
-    """The CPU model, as /proc/cpuinfo names it (the platform's processor elsewhere)."""
+def cpuinfo_field(key: str) -> str | None:
+    """The first ``key`` line of /proc/cpuinfo (``model name``, ``flags``), or None where there is none."""
     try:
         with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
             for line in cpuinfo:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
+                name, _, value = line.partition(":")
+                if name.strip() == key:
+                    return value.strip()
     except OSError:
         pass
-    return platform.processor() or platform.machine()
+    return None
+
+
+def cpu_name() -> str:
+    """The CPU model, as /proc/cpuinfo names it (the platform's processor elsewhere)."""
+    return cpuinfo_field("model name") or platform.processor() or platform.machine()
 
 
 def cache_path(cpu: str | None = None, torch_version: str | None = None) -> Path:

@@ -85,3 +85,15 @@ def test_a_results_file_of_the_tuned_policy_records_its_decision():
     block = throughput.config_block(throughput.Config(models=("sret_t",), kernels=("stock", "tuned")))
     assert block["kernel_choice"] == kernel_choice.DEFAULT.record()
     assert throughput.config_block(throughput.Config(models=("sret_t",), kernels=("stock",)))["kernel_choice"] is None
+
+
+def test_cpuinfo_fields_are_read_by_their_exact_name(monkeypatch, tmp_path):
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text("processor\t: 0\nmodel name\t: Test CPU 9000\nflags\t\t: fpu avx2 amx_bf16\n"
+                       "processor\t: 1\nmodel name\t: Other\n")
+    real_open = open
+    monkeypatch.setattr("builtins.open", lambda path, *a, **k: real_open(cpuinfo if path == "/proc/cpuinfo" else path,
+                                                                         *a, **k))
+    assert kernel_choice.cpu_name() == "Test CPU 9000"
+    assert kernel_choice.cpuinfo_field("flags").split() == ["fpu", "avx2", "amx_bf16"]
+    assert kernel_choice.cpuinfo_field("microcode") is None

@@ -42,6 +42,12 @@ def test_an_unknown_precision_is_one_line_and_exit_2(capsys):
     assert len(err) == 1 and "fp16" in err[0]
 
 
+def test_an_unknown_model_is_one_line_naming_the_closest(capsys):
+    assert run(op_profile.main, ["--models", "sret_tx"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "'sret_tx'" in err[0] and "sret_t" in err[0].split("did you mean", 1)[1]
+
+
 def _document() -> dict:
     """A profile file by hand: a CPU without bf16 units, two rows."""
     verify = json.loads((REPO / "tests" / "data" / "verify.json").read_text(encoding="utf-8"))

@@ -23,8 +23,11 @@ from torch.profiler import ProfilerActivity, profile
 from bench.core.cli import ArgumentParser, UsageError, positive_int, split_list
 from bench.core.io import write_json_atomic
 from bench.measure import models as model_factory
+from bench.measure import timing
 from bench.measure.counting import headline_macs
 from bench.measure.environment import command, document
+from bench.measure.throughput import check_models
+from sret.kernel_choice import cpuinfo_field
 
 PRECISIONS = ("fp32", "bf16")
 DEFAULT_MODELS = ("sret_t", "deit_tiny_patch16_224")
@@ -58,14 +61,9 @@ def family(op_name: str) -> str:
 
 def bf16_support() -> dict[str, Any]:
     """Whether this CPU has native bf16 arithmetic (without it, oneDNN emulates bf16 in fp32 units)."""
-    flags: set[str] = set()
-    with contextlib.suppress(OSError), open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
-        for line in cpuinfo:
-            if line.startswith("flags"):
-                flags = set(line.split(":", 1)[1].split())
-                break
+    flags = set((cpuinfo_field("flags") or "").split())
     return {"avx512_bf16": "avx512_bf16" in flags, "amx_bf16": "amx_bf16" in flags,
-            "onednn_bf16_supported": bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())}
+            "onednn_bf16_supported": timing.native_bf16()}
 
 
 def _autocast(precision: str) -> contextlib.AbstractContextManager:
@@ -135,10 +133,7 @@ def parse_args(argv: Sequence[str] | None):
     parser.add_argument("--threads", type=positive_int("--threads"), default=2)
     parser.add_argument("--json", help="write the results document here (atomically)")
     args = parser.parse_args(argv)
-    import timm
-    for name in split_list(args.models):
-        if not timm.is_model(name):
-            raise UsageError(f"--models: unknown model {name!r}")
+    args.models = check_models(split_list(args.models))
     args.precisions = parse_precisions(args.precisions)
     return args
 
@@ -147,7 +142,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = parse_args(argv)
     torch.set_num_threads(args.threads)
-    measured = measure(split_list(args.models), args.precisions, args.batch_size, args.steps, args.warmup)
+    measured = measure(list(args.models), args.precisions, args.batch_size, args.steps, args.warmup)
     print(f"share of profiled CPU self time per operator family (%), batch {args.batch_size}, "
           f"{args.threads} threads, stock kernels; bf16 support: {measured['config']['bf16_support']}")
     print(render(measured["results"]))
