@@ -4,7 +4,7 @@ The tuned policy (``sret.kernels``) runs oneDNN's linear from some size of call 
 number of tokens attended over. Where those crossovers lie depends on the CPU and the torch
 build: a table measured on an AMD EPYC added 2% on an Intel Xeon. So the crossovers are a
 measured decision (``python -m bench.kernels`` measures every layer shape of the models and
-writes one), cached per CPU model and torch version, read when this module is imported; without
+writes one), cached per CPU model and torch version, read when the tuned policy first asks for it; without
 a decision for this machine the defaults below apply, and say where they were measured. Every
 results file that used the tuned policy records the decision it ran under (``current().record()``).
 """
@@ -93,11 +93,14 @@ def save(choice: KernelChoice, path: Path | None = None) -> Path:
     return path
 
 
-_current = [load() or DEFAULT]
+_current: list[KernelChoice | None] = [None]
 
 
 def current() -> KernelChoice:
-    """The decision the tuned policy runs under now."""
+    """The decision the tuned policy runs under now: the cached one for this machine, read when first
+    asked for (so ``$SRET_CACHE`` set after ``import sret`` still counts), else the default."""
+    if _current[0] is None:
+        _current[0] = load() or DEFAULT
     return _current[0]
 
 

@@ -97,3 +97,13 @@ def test_cpuinfo_fields_are_read_by_their_exact_name(monkeypatch, tmp_path):
     assert kernel_choice.cpu_name() == "Test CPU 9000"
     assert kernel_choice.cpuinfo_field("flags").split() == ["fpu", "avx2", "amx_bf16"]
     assert kernel_choice.cpuinfo_field("microcode") is None
+
+
+def test_the_cache_is_read_when_first_asked_for_not_at_import(tmp_path, monkeypatch):
+    monkeypatch.setenv(kernel_choice.CACHE_ENV, str(tmp_path))  # set after sret was imported
+    kernel_choice.save(KernelChoice(64, 1 << 10, "cached for the test"))
+    monkeypatch.setattr(kernel_choice, "_current", [None])
+    assert kernel_choice.current().source == "cached for the test"
+    monkeypatch.setattr(kernel_choice, "_current", [None])
+    monkeypatch.setenv(kernel_choice.CACHE_ENV, str(tmp_path / "empty"))
+    assert kernel_choice.current() == kernel_choice.DEFAULT
