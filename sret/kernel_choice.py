@@ -60,9 +60,26 @@ def cpuinfo_field(key: str) -> str | None:
     return None
 
 
+def vector_units(flags: set[str]) -> str:
+    """The widest matrix or vector units ``flags`` name: what decides which kernels win here."""
+    for flag, units in (("amx_tile", "AMX"), ("avx512_bf16", "AVX-512 BF16"), ("avx512f", "AVX-512"),
+                        ("avx2", "AVX2")):
+        if flag in flags:
+            return units
+    return ""
+
+
 def cpu_name() -> str:
-    """The CPU model, as /proc/cpuinfo names it (the platform's processor elsewhere)."""
-    return cpuinfo_field("model name") or platform.processor() or platform.machine()
+    """The CPU model with its family, model and widest units, e.g. ``AMD EPYC (family 25 model 17,
+    AVX-512 BF16)``: a virtual machine may name an AVX2 and an AVX-512 generation alike ("AMD EPYC"),
+    and a speed figure or a cached kernel decision must tell them apart. The platform's processor
+    where there is no /proc/cpuinfo."""
+    name = cpuinfo_field("model name") or platform.processor() or platform.machine()
+    family, model = cpuinfo_field("cpu family"), cpuinfo_field("model")
+    details = [f"family {family} model {model}"] if family and model else []
+    units = vector_units(set((cpuinfo_field("flags") or "").split()))
+    details += [units] if units else []
+    return f"{name} ({', '.join(details)})" if details else name
 
 
 def cache_path(cpu: str | None = None, torch_version: str | None = None) -> Path:

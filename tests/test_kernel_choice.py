@@ -89,13 +89,13 @@ def test_a_results_file_of_the_tuned_policy_records_its_decision():
 
 def test_cpuinfo_fields_are_read_by_their_exact_name(monkeypatch, tmp_path):
     cpuinfo = tmp_path / "cpuinfo"
-    cpuinfo.write_text("processor\t: 0\nmodel name\t: Test CPU 9000\nflags\t\t: fpu avx2 amx_bf16\n"
-                       "processor\t: 1\nmodel name\t: Other\n")
+    cpuinfo.write_text("processor\t: 0\ncpu family\t: 25\nmodel\t\t: 17\nmodel name\t: Test CPU 9000\n"
+                       "flags\t\t: fpu avx2 avx512f avx512_bf16\nprocessor\t: 1\nmodel name\t: Other\n")
     real_open = open
     monkeypatch.setattr("builtins.open", lambda path, *a, **k: real_open(cpuinfo if path == "/proc/cpuinfo" else path,
                                                                          *a, **k))
-    assert kernel_choice.cpu_name() == "Test CPU 9000"
-    assert kernel_choice.cpuinfo_field("flags").split() == ["fpu", "avx2", "amx_bf16"]
+    assert kernel_choice.cpu_name() == "Test CPU 9000 (family 25 model 17, AVX-512 BF16)"
+    assert kernel_choice.cpuinfo_field("flags").split() == ["fpu", "avx2", "avx512f", "avx512_bf16"]
     assert kernel_choice.cpuinfo_field("microcode") is None
 
 
@@ -107,3 +107,13 @@ def test_the_cache_is_read_when_first_asked_for_not_at_import(tmp_path, monkeypa
     monkeypatch.setattr(kernel_choice, "_current", [None])
     monkeypatch.setenv(kernel_choice.CACHE_ENV, str(tmp_path / "empty"))
     assert kernel_choice.current() == kernel_choice.DEFAULT
+
+
+def test_the_widest_units_name_the_cpu_generation():
+    assert kernel_choice.vector_units({"avx2", "avx512f", "amx_tile", "avx512_bf16"}) == "AMX"
+    assert kernel_choice.vector_units({"avx2", "avx512f"}) == "AVX-512"
+    assert kernel_choice.vector_units({"avx2", "fma"}) == "AVX2"
+    assert kernel_choice.vector_units({"sse2"}) == ""
+    # two generations one hypervisor names alike ("AMD EPYC") keep separate kernel decisions
+    assert kernel_choice.cache_path("AMD EPYC (family 25 model 1, AVX2)", "2.14.1") != \
+        kernel_choice.cache_path("AMD EPYC (family 25 model 17, AVX-512 BF16)", "2.14.1")
