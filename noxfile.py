@@ -90,6 +90,9 @@ REPORT_RUNS = (
     ("bench.throughput", "--models", "sret_t,sret_s,deit_tiny_patch16_224,pit_ti_224", "--runtime",
      "torch,onnxruntime,openvino", "--kernels", "stock", "--batch-sizes", "8", "--threads", "2",
      "--json", "reports/throughput-runtimes-cpu.json"),
+    ("bench.throughput", "--models", "sret_t,sret_s,deit_tiny_patch16_224,pit_ti_224", "--runtime",
+     "torch,onnxruntime,openvino", "--kernels", "stock", "--batch-sizes", "8", "--threads", "2", "--amp", "bf16",
+     "--json", "reports/throughput-runtimes-bf16-cpu.json"),
 )
 
 
