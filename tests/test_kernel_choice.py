@@ -11,25 +11,31 @@ from torch.profiler import profile
 
 import sret  # noqa: F401
 from bench.measure import kernel_scan, throughput
-from bench.measure.kernel_scan import crossover, decide, ensure_decided, picks
+from bench.measure.kernel_scan import attention_macs, best_switch, decide, ensure_decided, picks
 from sret import kernel_choice
 from sret.kernel_choice import KernelChoice
 from sret.kernels import apply_kernel_policy
 
 LINEAR = [{"macs": 2**18, "oneDNN / F.linear": 0.4}, {"macs": 2**20, "oneDNN / F.linear": 1.8},
           {"macs": 2**24, "oneDNN / F.linear": 2.2}]
-ATTENTION = [{"tokens": 49, "explicit / SDPA": 3.0}, {"tokens": 196, "explicit / SDPA": 1.05},
-             {"tokens": 392, "explicit / SDPA": 0.4}, {"tokens": 784, "explicit / SDPA": 0.3}]
+ATTENTION = [{"batch*groups": 8, "heads": 4, "head_dim": 32, "tokens": tokens, "explicit / SDPA": speed}
+             for tokens, speed in ((49, 3.0), (196, 1.05), (392, 0.4), (784, 0.3))]
 
 
-@pytest.mark.parametrize("wins, expected", [
-    ([(100, False), (200, True), (400, True)], 200),
-    ([(100, True), (200, False), (400, True)], 400),  # a loss at 200: switch only above it
-    ([(100, True), (200, True)], 100),
-    ([(100, False), (200, False)], 10**9),  # wins nowhere: never
+@pytest.mark.parametrize("shapes, expected", [
+    # (size, weight, candidate's speed): saves 100 from 400, 100 + 200 from 200, 300 - 100 from 100
+    ([(100, 100, 0.5), (200, 200, 2.0), (400, 200, 2.0)], 200),
+    # a small loss between larger wins: switching from 100 saves 50 - 22.2 + 200, from 400 only 200
+    ([(100, 100, 2.0), (200, 200, 0.9), (400, 400, 2.0)], 100),
+    ([(100, 100, 0.5), (200, 100, 0.8)], 10**9),  # loses everywhere: never
+    ([(100, 100, 1.0), (200, 100, 2.0)], 200),  # a tie (nothing saved at 100) goes to the larger size
 ])
-def test_the_crossover_is_where_the_candidate_wins_every_shape_above(wins, expected):
-    assert crossover(wins, never=10**9) == expected
+def test_the_switch_is_where_the_candidate_saves_the_most_time(shapes, expected):
+    assert best_switch(shapes, never=10**9) == expected
+
+
+def test_an_attention_call_counts_both_of_its_products():
+    assert attention_macs({"batch*groups": 2, "heads": 3, "tokens": 5, "head_dim": 7}) == 2 * 2 * 3 * 25 * 7
 
 
 def test_a_decision_from_measured_shapes_picks_the_faster_kernel_on_each():

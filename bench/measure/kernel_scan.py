@@ -96,22 +96,36 @@ def _attention_row(name: str, shape: tuple[int, int, int, int], rounds: int, ite
             "explicit / SDPA": speeds["explicit"]}
 
 
-def crossover(sizes_and_wins: Sequence[tuple[int, bool]], never: int) -> int:
-    """The smallest size from which the candidate wins every measured shape at that size or above
-    (``never`` when it wins at none): where the tuned policy switches to it."""
-    switch = never
-    for size, wins in sorted(sizes_and_wins, reverse=True):
-        if not wins:
-            break
-        switch = size
-    return switch
+def best_switch(shapes: Sequence[tuple[int, float, float]], never: int) -> int:
+    """Where the tuned policy switches to a candidate kernel: the size (a measured one, or ``never``)
+    from which running it saves the most time over the measured shapes.
+
+    Each shape is (size, weight, the candidate's speed over the other kernel); its time is taken as
+    proportional to its weight (its multiply-adds), so switching at ``s`` saves
+    ``sum(weight * (1 - 1 / speed))`` over the shapes of size ``s`` or above. A single threshold cannot
+    pick the faster kernel on every shape when their wins interleave (oneDNN won SReT-T's 92M-MAC
+    layers but lost one PiT layer of 96M on an AVX-512 EPYC): it is placed where it wins most, not
+    above the largest loss. Ties go to the larger size, switching fewer shapes.
+    """
+    best, best_saving = never, 0.0
+    for switch in sorted({size for size, _, _ in shapes}, reverse=True):
+        saving = sum(weight * (1 - 1 / speed) for size, weight, speed in shapes if size >= switch)
+        if saving > best_saving:
+            best, best_saving = switch, saving
+    return best
+
+
+def attention_macs(row: dict[str, Any]) -> int:
+    """Multiply-adds of one attention call (q @ k^T and its product with v)."""
+    return 2 * row["batch*groups"] * row["heads"] * row["tokens"] ** 2 * row["head_dim"]
 
 
 def decide(rows: dict[str, list[dict[str, Any]]], cpu: str, torch_version: str, when: str) -> KernelChoice:
-    """The tuned policy's crossovers from one scan's measurements: oneDNN's linear from the call size
-    above which it won every shape, SDPA from the token count above which it won every shape."""
-    onednn = crossover([(r["macs"], r["oneDNN / F.linear"] > 1) for r in rows["linear"]], never=2**62)
-    sdpa = crossover([(r["tokens"], r["explicit / SDPA"] < 1) for r in rows["attention"]], never=2**31)
+    """The tuned policy's crossovers from one scan's measurements (:func:`best_switch`): oneDNN's linear
+    from the call size, SDPA from the token count, that saves the most time over the measured shapes."""
+    onednn = best_switch([(r["macs"], r["macs"], r["oneDNN / F.linear"]) for r in rows["linear"]], never=2**62)
+    sdpa = best_switch([(r["tokens"], attention_macs(r), 1 / r["explicit / SDPA"]) for r in rows["attention"]],
+                       never=2**31)
     return KernelChoice(sdpa_min_tokens=sdpa, onednn_min_macs=onednn, cpu=cpu, torch=torch_version,
                         source=f"measured on {cpu} with torch {torch_version}, {when} (python -m bench.kernels, "
                                f"{torch.get_num_threads()} threads)",
