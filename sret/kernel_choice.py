@@ -47,17 +47,27 @@ DEFAULT = KernelChoice(256, 1 << 20, "default: measured on an AMD EPYC (2026-11-
                                      "not on this machine (python -m bench.kernels decides here)")
 
 
-def cpuinfo_field(key: str) -> str | None:
-    """The first ``key`` line of /proc/cpuinfo (``model name``, ``flags``), or None where there is none."""
+def first_cpu_info() -> dict[str, str]:
+    """The first processor's fields in /proc/cpuinfo (``model name``, ``flags``, ...), read once;
+    empty where there is no /proc/cpuinfo."""
+    fields: dict[str, str] = {}
     try:
         with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
             for line in cpuinfo:
+                if not line.strip():
+                    if fields:
+                        break  # the blank line that ends the first processor's block
+                    continue
                 name, _, value = line.partition(":")
-                if name.strip() == key:
-                    return value.strip()
+                fields.setdefault(name.strip(), value.strip())
     except OSError:
         pass
-    return None
+    return fields
+
+
+def cpuinfo_field(key: str) -> str | None:
+    """The first processor's ``key`` field of /proc/cpuinfo, or None where there is none."""
+    return first_cpu_info().get(key)
 
 
 def vector_units(flags: set[str]) -> str:
@@ -74,10 +84,11 @@ def cpu_name() -> str:
     AVX-512 BF16)``: a virtual machine may name an AVX2 and an AVX-512 generation alike ("AMD EPYC"),
     and a speed figure or a cached kernel decision must tell them apart. The platform's processor
     where there is no /proc/cpuinfo."""
-    name = cpuinfo_field("model name") or platform.processor() or platform.machine()
-    family, model = cpuinfo_field("cpu family"), cpuinfo_field("model")
+    info = first_cpu_info()
+    name = info.get("model name") or platform.processor() or platform.machine()
+    family, model = info.get("cpu family"), info.get("model")
     details = [f"family {family} model {model}"] if family and model else []
-    units = vector_units(set((cpuinfo_field("flags") or "").split()))
+    units = vector_units(set(info.get("flags", "").split()))
     details += [units] if units else []
     return f"{name} ({', '.join(details)})" if details else name
 

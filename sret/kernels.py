@@ -12,7 +12,8 @@ between two models compares architectures, not implementations:
   tokens attended over (``sdpa_min_tokens``).
 
 Both crossovers are a decision measured on the machine that runs them (``sret.kernel_choice``,
-``python -m bench.kernels``), read at each call, so a fresh decision applies at once.
+``python -m bench.kernels``), loaded when the policy is applied and read at each call, so a fresh
+decision applies at once.
 
 A policy keeps the parameters (the same tensors), state-dict keys and logits (float
 rounding, < 1e-5). Training, autocast, tracing (fvcore), dispatch modes
@@ -90,7 +91,7 @@ class TunedLinear(nn.Linear):
         return tuned
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.numel() * self.out_features >= kernel_choice.current().onednn_min_macs and use_onednn(x):
+        if use_onednn(x) and x.numel() * self.out_features >= kernel_choice.current().onednn_min_macs:
             return onednn_linear(x, self.weight, self.bias, self.activation)
         x = F.linear(x, self.weight, self.bias)
         return F.gelu(x) if self.activation == "gelu" else x
@@ -175,6 +176,9 @@ def _to_stock(model: nn.Module) -> None:
 
 
 def _to_tuned(model: nn.Module) -> None:
+    # Read the decision now, not in the first forward pass: under torch.compile reading its file
+    # would break the graph at every layer that asks.
+    kernel_choice.current()
     _to_stock(model)  # from a known start, so applying twice changes nothing
     _replace_children(model, lambda m: TunedLinear.from_linear(m) if type(m) is nn.Linear else None)
     for module in model.modules():

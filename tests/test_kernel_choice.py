@@ -123,3 +123,15 @@ def test_the_widest_units_name_the_cpu_generation():
     # two generations one hypervisor names alike ("AMD EPYC") keep separate kernel decisions
     assert kernel_choice.cache_path("AMD EPYC (family 25 model 1, AVX2)", "2.14.1") != \
         kernel_choice.cache_path("AMD EPYC (family 25 model 17, AVX-512 BF16)", "2.14.1")
+
+
+def test_a_tuned_model_compiles_to_one_graph_even_before_the_decision_was_read(tmp_path, monkeypatch):
+    """Reading the decision's file inside torch.compile broke the graph at every tuned layer (16
+    breaks in SReT-S, and past dynamo's recompile limit the NLLs ran eager): the policy reads it first."""
+    monkeypatch.setenv(kernel_choice.CACHE_ENV, str(tmp_path))
+    monkeypatch.setattr(kernel_choice, "_current", [None])
+    model = apply_kernel_policy(timm.create_model("sret_t", img_size=64).eval(), "tuned")
+    torch._dynamo.reset()
+    with torch.no_grad():
+        explained = torch._dynamo.explain(model)(torch.randn(1, 3, 64, 64))
+    assert (explained.graph_count, explained.graph_break_count) == (1, 0), explained.break_reasons
