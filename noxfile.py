@@ -87,6 +87,8 @@ REPORT_RUNS = (
     ("bench.model_speed", "--json", "reports/model_speed-cpu-run2.json"),
     ("bench.slicing_speed", "--threads", "2", "--json", "reports/slicing_speed-cpu.json"),
     ("bench.op_profile", "--json", "reports/op_profile-cpu.json"),
+    ("bench.op_profile", "--models", "sret_t,sret_s,deit_small_patch16_224", "--precisions", "fp32", "--forms",
+     "release_formulation,eager,compiled", "--json", "reports/op_profile-compiled-cpu.json"),
     ("bench.throughput", "--models", "sret_t,sret_s,deit_tiny_patch16_224,pit_ti_224", "--runtime",
      "torch,onnxruntime,openvino", "--kernels", "stock", "--batch-sizes", "8", "--threads", "2",
      "--json", "reports/throughput-runtimes-cpu.json"),

@@ -46,7 +46,8 @@ REQUIRED_ROWS = {
     "slicing_speed": ("model", "kernels", "batch_size", "batch_size_requested", "img_size", "images_per_s_median",
                       "flops_per_image"),
     "device_check": ("model", "img_size", "agrees"),
-    "op_profile": ("model", "img_size", "precision", "batch_size", "profiled_ms_per_image", "share", "top_ops"),
+    "op_profile": ("model", "img_size", "precision", "form", "batch_size", "profiled_ms_per_image", "share",
+                   "top_ops"),
 }
 
 
