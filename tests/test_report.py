@@ -135,6 +135,7 @@ def test_the_peers_figure_draws_the_tags_with_a_top1_and_a_measured_cost():
 def test_model_speed_shows_a_missed_goal():
     markdown = page(DATA / "model_speed-cpu.json")
     assert "1.10x (1.05-1.12)" in markdown and "**not met**" in markdown
+    assert "Where a goal is not met, `python -m bench.op_profile --forms release_formulation,eager,compiled`" in markdown
 
 
 def test_environment_block_names_every_file_and_its_date():

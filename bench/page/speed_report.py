@@ -438,6 +438,11 @@ def model_speed_section(series: Series) -> list[Section]:
         section.add(f"Compiled with `{first['config']['compile_settings']}`.")
     if not any("compiled" in row["ratios"] for row in first["results"]):
         section.add("The compiled form was not run (`--no-compile`): its goal is not measured.")
+    if any(ratio.get("met") is False for document in series.documents for row in document["results"]
+           for ratio in row["ratios"].values()):
+        section.add("Where a goal is not met, `python -m bench.op_profile --forms release_formulation,eager,compiled` "
+                    "says where the time goes that the form did not remove (the operator profile by form, where "
+                    "this page has one).")
     return [section]
 
 
