@@ -328,6 +328,18 @@ def test_each_runtime_is_its_own_row_with_its_ratios_and_the_deployment_choice(t
     assert table_row(deployment_ratio, "sret_t", "deit_tiny_patch16_224", "8", "0.900")[4] == "0.670 (0.570–0.770)"
 
 
+def test_the_deployment_table_says_how_far_each_runtime_was_from_torch_eager(tmp_path):
+    path = _runtimes_file(tmp_path)
+    document = json.loads(path.read_text())
+    for row, difference in zip([r for r in document["results"] if r["runtime"] == "openvino"], (3e-6, 1.2e-5)):
+        row.update(agreement_max_abs_logit_difference=difference, agreement_tolerance=1e-4)
+    path.write_text(json.dumps(document))
+    markdown = page(path)
+    assert ("SReT's slices frozen (largest absolute logit difference over the models): openvino 1.2e-05 "
+            "(tolerance 0.0001).") in markdown  # the worse of the two models; torch's fp32 rows are the reference
+    assert "Checked before timing" not in page(_runtimes_file(tmp_path))  # nothing checked, nothing claimed
+
+
 def test_runs_of_one_series_that_differ_are_refused(tmp_path):
     other = json.loads(ZOO_RUNS[1].read_text())
     other["config"]["dtype"] = "bf16"

@@ -82,3 +82,19 @@ def test_throughput_times_the_runtimes_side_by_side_and_reports_a_missing_one(mo
     states = {state["runtime"]: state for state in document["config"]["runtimes"]}
     assert not states["openvino"]["available"] and states["openvino"]["why"].startswith("not installed")
     assert [r["comparison"] for r in document["ratios"]] == ["runtime"]
+
+
+def test_torchs_own_bf16_rows_are_checked_against_its_fp32_and_fp32_rows_are_not():
+    from bench.measure import throughput
+    from bench.measure.throughput import Config
+
+    model = tiny()
+    bf16 = throughput.subjects_of("sret_t", model, 64, 1, Config(models=("sret_t",), kernels=("stock", "tuned"),
+                                                                 runtimes=("torch",), amp="bf16"))
+    assert [s.kernels for s in bf16] == ["stock", "tuned"]
+    for subject in bf16:  # one check of autocast against fp32, on every policy's row
+        assert subject.agreement["runtime"] == "torch" and subject.agreement["precision"] == "bf16"
+        assert 0 < subject.agreement["max_abs_logit_difference"] <= subject.agreement["tolerance"] == 0.05
+    fp32 = throughput.subjects_of("sret_t", model, 64, 1, Config(models=("sret_t",), runtimes=("torch",)))
+    assert all(subject.agreement is None for subject in fp32)
+    assert throughput.config_block(Config(models=("sret_t",), runtimes=("torch",), amp="bf16"))["agreement_method"]

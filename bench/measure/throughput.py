@@ -262,6 +262,7 @@ def subjects_of(name: str, model: torch.nn.Module, img_size: int, macs: int, con
     """One torch subject per kernel policy of ``config``, each a copy of ``model`` (the same weights),
     moved, converted and compiled as ``config`` says; then one per deployment runtime available here."""
     subjects = []
+    agreement = torch_agreement(model, img_size, config)
     for policy in config.kernels if "torch" in config.runtimes else ():
         copy_ = apply_kernel_policy(copy.deepcopy(model), policy)
         tensors = list(copy_.parameters()) + list(copy_.buffers())
@@ -271,11 +272,25 @@ def subjects_of(name: str, model: torch.nn.Module, img_size: int, macs: int, con
         subjects.append(Subject(
             name=name, kernels=policy, module=compile_module(copy_) if config.compile else copy_,
             img_size=img_size, macs_per_image=macs, param_count=sum(p.numel() for p in copy_.parameters()),
-            weight_bytes=sum(t.numel() * t.element_size() for t in tensors)))
+            weight_bytes=sum(t.numel() * t.element_size() for t in tensors), agreement=agreement))
     for runtime in config.runtimes:
         if runtime != "torch" and runtimes.status(runtime, config.dtype)["available"]:
             subjects.append(runtime_subject(name, model, img_size, macs, runtime, config))
     return subjects
+
+
+def torch_agreement_runs(config: Config) -> bool:
+    """Whether torch's own rows are checked against its fp32: under autocast on the CPU, eager (fp32 is
+    the reference itself; a GPU or a compiled run would check another path than the one timed)."""
+    return config.dtype != "fp32" and "torch" in config.runtimes and config.device == "cpu" and not config.compile
+
+
+def torch_agreement(model: torch.nn.Module, img_size: int, config: Config) -> dict[str, Any] | None:
+    """Torch's bf16 autocast against its fp32 on the same weights, to every runtime's bf16 tolerance; one
+    check for all kernel policies, which take the plain path under autocast."""
+    if not torch_agreement_runs(config):
+        return None
+    return runtimes.agreement("torch", model, torch.randn(2, 3, img_size, img_size), config.dtype)
 
 
 def runtime_subject(name: str, model: torch.nn.Module, img_size: int, macs: int, runtime: str,
@@ -499,7 +514,8 @@ def config_block(config: Config) -> dict[str, Any]:
     return {
         "models": list(config.models), "kernels": list(config.kernels), "device": config.device,
         "runtimes": [runtimes.status(name, config.dtype) for name in config.runtimes],
-        "agreement_method": runtimes.AGREEMENT_METHOD if set(config.runtimes) - {"torch"} else None,
+        "agreement_method": (runtimes.AGREEMENT_METHOD
+                             if set(config.runtimes) - {"torch"} or torch_agreement_runs(config) else None),
         "batch_sizes": list(config.batch_sizes), "dtype": config.dtype, "amp": config.amp,
         "tf32": config.precision == "tf32", "compile": config.compile, "channels_last": config.channels_last,
         "img_size": config.img_size,

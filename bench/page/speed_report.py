@@ -320,7 +320,23 @@ def _deployment_table(series: Series, size: int, by_run: list[dict[tuple, dict[s
     return [Section("Deployment: images/s (MFU) under each runtime", [
         Table(body, headers, _files(series)),
         "Median over runs; MFU against the run's peak of this precision. A row's fastest runtime is the one a "
-        "deployer would pick; the ratios below compare models both there and under equal runtimes."], level=4)]
+        "deployer would pick; the ratios below compare models both there and under equal runtimes."
+        + _agreement(rows, unders)], level=4)]
+
+
+def _agreement(rows: list[dict[str, Any]], unders: list[str]) -> str:
+    """The largest logit difference from torch eager fp32 that each runtime showed before it was timed."""
+    checked = []
+    for under in unders:
+        mine = [row for row in rows if _under(row, True) == under
+                and row.get("agreement_max_abs_logit_difference") is not None]
+        if mine:
+            worst = max(row["agreement_max_abs_logit_difference"] for row in mine)
+            checked.append(f"{under} {worst:.2g} (tolerance {mine[0]['agreement_tolerance']:g})")
+    if not checked:
+        return ""
+    return (" Checked before timing against torch eager fp32 on the same weights and input, SReT's slices frozen "
+            "(largest absolute logit difference over the models): " + ", ".join(checked) + ".")
 
 
 def _implementation_table(series: Series, ratios_by_run: list[list[dict[str, Any]]], size: int) -> list[Section]:
