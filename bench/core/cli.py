@@ -61,6 +61,17 @@ def split_list(text: str) -> list[str]:
     return [item.strip() for item in text.split(",") if item.strip()]
 
 
+def choice_list(option: str, noun: str, text: str, known: Sequence[str]) -> tuple[str, ...]:
+    """``option``'s comma list of ``known`` names, in order, each once; one line naming an unknown one."""
+    chosen = tuple(dict.fromkeys(split_list(text)))
+    for name in chosen:
+        if name not in known:
+            raise UsageError(f"{option}: unknown {noun} {name!r} (choose from {', '.join(known)})")
+    if not chosen:
+        raise UsageError(f"{option}: {text!r} names no {noun}")
+    return chosen
+
+
 def positive_int(option: str, minimum: int = 1) -> Callable[[str], int]:
     """An argparse ``type`` for ``option``: an integer of at least ``minimum``, else one line naming it."""
     def parse(text: str) -> int:

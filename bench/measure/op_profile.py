@@ -30,7 +30,7 @@ import torch
 from tabulate import tabulate
 from torch.profiler import ProfilerActivity, profile
 
-from bench.core.cli import ArgumentParser, UsageError, positive_int, split_list
+from bench.core.cli import ArgumentParser, choice_list, positive_int, split_list
 from bench.core.io import write_json_atomic
 from bench.measure import kernel_scan
 from bench.measure import models as model_factory
@@ -168,26 +168,6 @@ def render(rows: Sequence[dict[str, Any]]) -> str:
     return tabulate(table, headers=["model", "form", "precision", "profiled ms/image", *names])
 
 
-def parse_precisions(text: str) -> tuple[str, ...]:
-    chosen = tuple(dict.fromkeys(split_list(text)))
-    for precision in chosen:
-        if precision not in PRECISIONS:
-            raise UsageError(f"--precisions: unknown precision {precision!r} (choose from {', '.join(PRECISIONS)})")
-    if not chosen:
-        raise UsageError(f"--precisions: {text!r} names no precision")
-    return chosen
-
-
-def parse_forms(text: str) -> tuple[str, ...]:
-    chosen = tuple(dict.fromkeys(split_list(text)))
-    for form in chosen:
-        if form not in FORMS:
-            raise UsageError(f"--forms: unknown form {form!r} (choose from {', '.join(FORMS)})")
-    if not chosen:
-        raise UsageError(f"--forms: {text!r} names no form")
-    return chosen
-
-
 def parse_args(argv: Sequence[str] | None):
     parser = ArgumentParser(prog="python -m bench.op_profile", description=__doc__.splitlines()[0])
     parser.add_argument("--models", default=",".join(DEFAULT_MODELS), help="comma list (default: %(default)s)")
@@ -201,8 +181,8 @@ def parse_args(argv: Sequence[str] | None):
     parser.add_argument("--json", help="write the results document here (atomically)")
     args = parser.parse_args(argv)
     args.models = check_models(split_list(args.models))
-    args.precisions = parse_precisions(args.precisions)
-    args.forms = parse_forms(args.forms)
+    args.precisions = choice_list("--precisions", "precision", args.precisions, PRECISIONS)
+    args.forms = choice_list("--forms", "form", args.forms, FORMS)
     return args
 
 
