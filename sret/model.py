@@ -199,13 +199,17 @@ class SlicedAttention(nn.Module):
 
         slice_len = num_tokens // groups
         qkv = self.qkv(x).reshape(batch * groups, slice_len, 3, self.num_heads, self.head_dim)
-        # One copy makes q, k and v contiguous, so the matmuls below copy nothing more.
-        q, k, v = qkv.permute(2, 0, 3, 1, 4).contiguous().unbind(0)  # (B * groups, heads, slice, dim)
+        qkv = qkv.permute(2, 0, 3, 1, 4)  # (3, B * groups, heads, slice, dim), a strided view
 
         if self.fused_attn and not torch.jit.is_tracing():
+            # SDPA reads q, k and v through their strides, as in timm's Attention: a copy first
+            # would only add a pass over the projections.
+            q, k, v = qkv.unbind(0)
             x = F.scaled_dot_product_attention(
                 q, k, v, dropout_p=self.attn_drop.p if self.training else 0.0)
         else:
+            # One copy makes q, k and v contiguous, so the matmuls below copy nothing more.
+            q, k, v = qkv.contiguous().unbind(0)
             attn = (q * self.scale) @ k.transpose(-2, -1)
             attn = attn.softmax(dim=-1) if attn.requires_grad else torch.softmax(attn, -1, out=attn)
             x = self.attn_drop(attn) @ v
