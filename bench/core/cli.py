@@ -49,10 +49,14 @@ def run(main: Callable[[Sequence[str] | None], int], argv: Sequence[str] | None 
         return 130
 
 
-def unknown_name(kind: str, name: str, known: Iterable[str]) -> UsageError:
-    """An error naming an unknown ``name`` and the closest real ones."""
-    close = difflib.get_close_matches(name, list(known), n=3, cutoff=0.5)
-    hint = f" (did you mean {', '.join(close)}?)" if close else ""
+def unknown_name(kind: str, name: str, known: Iterable[str], list_known: bool = False) -> UsageError:
+    """An error naming an unknown ``name`` and the closest real ones (and all of them, ``list_known``,
+    where there are few enough to read)."""
+    known = list(known)
+    close = difflib.get_close_matches(name, known, n=3, cutoff=0.5)
+    hints = [f"did you mean {', '.join(close)}?"] if close else []
+    hints += [f"choose from {', '.join(known)}"] if list_known else []
+    hint = f" ({' '.join(hints)})" if hints else ""
     return UsageError(f"unknown {kind} {name!r}{hint}")
 
 
@@ -66,7 +70,7 @@ def choice_list(option: str, noun: str, text: str, known: Sequence[str]) -> tupl
     chosen = tuple(dict.fromkeys(split_list(text)))
     for name in chosen:
         if name not in known:
-            raise UsageError(f"{option}: unknown {noun} {name!r} (choose from {', '.join(known)})")
+            raise UsageError(f"{option}: {unknown_name(noun, name, known, list_known=True)}")
     if not chosen:
         raise UsageError(f"{option}: {text!r} names no {noun}")
     return chosen

@@ -47,7 +47,7 @@ from bench.measure import timing
 from bench.measure import models
 from bench.measure import zoo
 from bench.core.names import is_subject
-from bench.core.cli import ArgumentParser, UsageError, positive_int, positive_number, split_list, unknown_name
+from bench.core.cli import ArgumentParser, UsageError, choice_list, positive_int, positive_number, split_list, unknown_name
 from bench.spec.expected import STATUSES
 from bench.measure.environment import command, device_name, document
 from bench.core.io import write_json_atomic
@@ -590,10 +590,7 @@ def parse_args(argv: Sequence[str] | None) -> Settings:
     args = parser.parse_args(argv)
     device = throughput.check_device(args.device)
     kernels = CUDA_KERNELS if device.startswith("cuda") else throughput.parse_kernels(args.kernels)
-    dtypes = tuple(dict.fromkeys(split_list(args.dtypes)))
-    for dtype in dtypes or ("",):
-        if dtype not in DTYPES:
-            raise unknown_name("dtype", dtype, DTYPES)
+    dtypes = choice_list("--dtypes", "dtype", args.dtypes, DTYPES)
     if args.counts is not None and not args.counts.is_file():
         raise UsageError(f"--counts: {str(args.counts)!r} is not a file")
     if args.out.exists() and not args.out.is_dir():

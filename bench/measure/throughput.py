@@ -37,8 +37,8 @@ from bench.measure import timing
 from bench.measure import timm_csv
 from bench.measure import zoo
 from bench.core.names import is_subject
-from bench.core.cli import (ArgumentParser, EXIT_FAILED, EXIT_OK, UsageError, int_list, positive_int,
-                            split_list, unknown_name)
+from bench.core.cli import (ArgumentParser, EXIT_FAILED, EXIT_OK, UsageError, choice_list, int_list,
+                            positive_int, split_list, unknown_name)
 from bench.measure.counting import headline_macs
 from bench.measure.environment import command, device_name, document
 from bench.core.io import write_json_atomic
@@ -99,23 +99,12 @@ class Config:
 
 def parse_kernels(text: str) -> tuple[str, ...]:
     """``"stock,tuned"`` -> ``("stock", "tuned")``; each a policy of ``sret.kernels``."""
-    names = tuple(dict.fromkeys(split_list(text)))
-    if not names:
-        raise UsageError(f"--kernels: {text!r} names no kernel policy")
-    for name in names:
-        if name not in KERNEL_POLICIES:
-            raise unknown_name("kernel policy", name, KERNEL_POLICIES)
-    return names
+    return choice_list("--kernels", "kernel policy", text, tuple(KERNEL_POLICIES))
 
 
 def parse_runtimes(text: str, device: str) -> tuple[str, ...]:
     """``"torch,onnxruntime"`` -> names of ``bench.measure.runtimes``; the deployment ones on the CPU only."""
-    names = tuple(dict.fromkeys(split_list(text)))
-    if not names:
-        raise UsageError(f"--runtime: {text!r} names no runtime")
-    for name in names:
-        if name not in runtimes.RUNTIMES:
-            raise unknown_name("runtime", name, runtimes.RUNTIMES)
+    names = choice_list("--runtime", "runtime", text, tuple(runtimes.RUNTIMES))
     if device != "cpu" and set(names) - {"torch"}:
         raise UsageError(f"--runtime: onnxruntime and openvino run on the CPU here, not on {device}")
     return names
