@@ -134,57 +134,19 @@ def gpu(session: nox.Session) -> None:
     render_report(session)
 
 
-# --- the speed regression gate (bench.compare) ------------------------------------------------
-
-# Options of a recorded command that write files: the re-run writes its own JSON and nothing else.
-WRITING_OPTIONS = ("--json", "--csv", "--profile")
-
-
-def rerun_argv(base: str, new_json: str) -> list[str]:
-    """BASE's recorded command (``python -m bench.X ...``, without ``python``), writing only ``new_json``."""
-    recorded = json.loads(Path(base).read_text(encoding="utf-8"))["argv"]
-    argv, options = [], iter(recorded[1:])
-    for item in options:
-        if item in WRITING_OPTIONS:
-            next(options, None)
-        elif not item.startswith(tuple(f"{option}=" for option in WRITING_OPTIONS)):
-            argv.append(item)
-    return [*argv, "--json", new_json]
-
+# --- the speed regression gate (bench.compare --revisions) --------------------------------------
 
 @nox.session(default=False)
 def speed_gate(session: nox.Session) -> None:
-    """Re-time this tree with BASE's recorded command, then gate it against BASE:
-    `nox -s speed_gate -- reports/throughput-cpu-run1.json [bench.compare options]`; fails when slower."""
-    if not session.posargs:
-        session.error("usage: nox -s speed_gate -- BASE.json [bench.compare options]")
-    base, *options = session.posargs
-    new = str(run_folder() / "speed_gate-new.json")
+    """Time NEW (default: this working tree) against BASE (default: the commit reports/ was measured at)
+    side by side: `nox -s speed_gate -- [BASE [NEW]] [bench.compare options]`; fails when slower."""
     install(session)
-    session.run("python", *rerun_argv(base, new))
-    session.run("python", "-m", "bench.compare", base, new, *options)
-
-
-# One small configuration, run again and again: A/A pairs show the noise, and the same run on one
-# thread instead of two is a slowdown the chosen floor must still catch.
-CALIBRATION_RUN = ("-m", "bench.throughput", "--models", "sret_t", "--batch-sizes", "8", "--kernels", "stock")
+    session.run("python", "-m", "bench.compare", "--revisions", *session.posargs)
 
 
 @nox.session(default=False)
 def speed_calibration(session: nox.Session) -> None:
-    """A/A pairs of one command and pairs slowed by `--threads 1` -> reports/speed_calibration.json,
-    the floor bench.compare uses: `nox -s speed_calibration -- [PAIRS]` (default 10)."""
-    pairs = int(session.posargs[0]) if session.posargs else 10
+    """20 A/A and 10 slowed revision comparisons of HEAD -> reports/speed_calibration.json: the gate's
+    floor, noise and plan (`nox -s speed_calibration -- [bench.compare options]`)."""
     install(session)
-    aa, slowed = run_folder() / "aa", run_folder() / "slowed"
-    for folder in (aa, slowed):
-        folder.mkdir(exist_ok=True)
-        for stale in folder.glob("*.json"):
-            stale.unlink()  # the folders are read two files at a time: old runs would pair wrongly
-    for index in range(2 * pairs):
-        session.run("python", *CALIBRATION_RUN, "--threads", "2", "--json", str(aa / f"a{index:02d}.json"))
-    for index in range(pairs):
-        session.run("python", *CALIBRATION_RUN, "--threads", "2", "--json", str(slowed / f"p{index:02d}-a.json"))
-        session.run("python", *CALIBRATION_RUN, "--threads", "1", "--json", str(slowed / f"p{index:02d}-b.json"))
-    session.run("python", "-m", "bench.compare", "--calibrate", str(aa), "--slowed", str(slowed),
-                "--json", "reports/speed_calibration.json")
+    session.run("python", "-m", "bench.compare", "--calibrate", "HEAD", *session.posargs)

@@ -1,18 +1,21 @@
-"""The speed regression gate: two results files of timed rounds, paired by configuration, each
-pair judged against the noise its own rounds show.
+"""The speed regression gate, three ways:
 
-    python -m bench.compare BASE.json NEW.json [--floor 0.05] [--markdown] [--json PATH]
-    python -m bench.compare --calibrate runs/aa/ [--slowed runs/slow/] [--json PATH]
+    python -m bench.compare --revisions BASE [NEW]     # two revisions timed side by side (the gate)
+    python -m bench.compare BASE.json NEW.json         # two results files, timed apart
+    python -m bench.compare --calibrate REV            # A/A and slowed comparisons -> floor and plan
 
-A pair is ``slower`` or ``faster`` only when both hold: the Mann-Whitney U test of the per-round
-images/s says the rounds differ (two-sided p < 0.05), and the ratio of medians moves beyond the
-floor (|ratio - 1| > floor). The p-value alone would flag a 1% change that nobody can reproduce;
-the floor alone would flag noise. The floor is what A/A runs (the same command twice) showed as
-noise: ``--calibrate`` measures it and writes ``speed_calibration.json``.
+Revisions: each side's ``sret/`` runs in fresh worker processes, rounds alternating between
+them, over several process pairs (``bench.measure.revisions``); the process pair is the unit of
+noise and the verdict rests on the pair medians (``bench.gate.pairs``). A machine busy with other
+work makes the verdict unreliable (exit 2), not slower.
 
-No torch here: results are plain JSON, and a CI job comparing two files should not load the
-models (``tests/test_layers.py`` holds it). Only ``--json`` imports the measuring layer, to write
-its document with the same environment block as every results file.
+Two files: pairs of rows by configuration, judged by the Mann-Whitney U test of their per-round
+images/s and a floor. Each file's rounds came from one process, so they are not independent
+samples of a new run: the interval is narrower than the truth, and the output says by how much
+the process-level noise the calibration measured can move a run.
+
+No torch here (``tests/test_layers.py`` holds it): results are plain JSON and the workers import
+torch themselves. Only ``--json`` imports the measuring layer, for the environment block.
 """
 from __future__ import annotations
 
@@ -25,15 +28,29 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from scipy.stats import mannwhitneyu
+from tqdm import tqdm
 
-from bench.core.cli import EXIT_FAILED, EXIT_OK, ArgumentParser, UsageError
+from bench.core.cli import (EXIT_FAILED, EXIT_OK, EXIT_USAGE, ArgumentParser, UsageError, choice_list, int_list,
+                            positive_int, positive_number, split_list)
 from bench.core.io import ResultsError, read_results, write_json_atomic
+from bench.core.names import is_subject
+from bench.gate import pairs as stats
+from bench.gate import revision_gate
+from bench.measure import revisions
 
 ROOT = Path(__file__).resolve().parents[2]
 # The committed calibration: measured on this project's machine, so beside the other results.
 CALIBRATION_OUT = ROOT / "reports" / "speed_calibration.json"
-CALIBRATION_FILES = (CALIBRATION_OUT,)
-PROVISIONAL_FLOOR = 0.05  # used until a calibration is committed: a guess, and the output says so
+# The gate's default BASE: the commit the committed throughput results were measured at, so
+# re-measuring reports/ (nox -s report) re-baselines it.
+SPEED_BASELINE = "reports/throughput-cpu-run1.json"
+SLOWDOWN_PATCH = ROOT / "tests" / "fixtures" / "slowdown.patch"
+PROVISIONAL_FLOOR = 0.05  # two files, or no calibration committed: a guess, and the output says so
+DEFAULT_MODELS = ("sret_t", "sret_s")
+KERNELS = ("stock", "tuned")
+FALLBACK_PLAN = {"pairs": 6, "rounds": 8}  # without a calibration's plan
+TARGET_HALF_WIDTH = 0.012  # on logs: a 3% slowdown's interval then stays clear of 1
+MAX_GATE_PAIRS = 8  # what the CI's few minutes allow
 
 ALPHA = 0.05  # two-sided significance level of the Mann-Whitney U test
 CONFIDENCE = 0.95  # of the interval around the ratio
@@ -51,9 +68,6 @@ KEY_DEFAULTS: dict[str, Any] = {
 # What makes two files' figures comparable at all: the same chip, torch build and thread count.
 MACHINE_FIELDS = ("device_name", "torch", "threads")
 
-CANDIDATE_FLOORS = tuple(round(0.01 * step, 2) for step in range(0, 21))  # 0.00 .. 0.20
-MIN_FLOOR = 0.02  # a calibration never chooses a floor tighter than this
-
 METHOD = ("per-round images/s of each side (images_per_s_by_round); ratio = median NEW over median BASE; "
           f"{CONFIDENCE:.0%} interval: Hodges-Lehmann on log rates, the order statistics of the pairwise "
           "log-ratios that the exact Mann-Whitney U distribution gives (normal approximation for large "
@@ -61,25 +75,44 @@ METHOD = ("per-round images/s of each side (images_per_s_by_round); ratio = medi
           f"slower/faster when p < {ALPHA} and |ratio - 1| > floor, else no significant change")
 
 
-# --- the floor ---------------------------------------------------------------------------------
+# --- the calibration ---------------------------------------------------------------------------
 
 
-def committed_floor(paths: Sequence[Path] = CALIBRATION_FILES) -> tuple[float, str]:
-    """The floor the committed calibration chose, and where it came from; else the provisional one.
+def read_calibration(path: Path = CALIBRATION_OUT) -> dict[str, Any] | None:
+    """The committed calibration of revision comparisons, or None (absent, unreadable, or of the old form)."""
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+        return document if "plan" in document and "chosen_floor" in document else None
+    except (OSError, ValueError):
+        return None
 
-    A calibration file that exists but cannot be read falls back too, saying why, so a broken
-    file never stops a gate at import time and never passes unnoticed either.
-    """
-    for path in paths:
-        if not path.is_file():
-            continue
-        try:
-            floor = float(json.loads(path.read_text(encoding="utf-8"))["chosen_floor"])
-        except (OSError, ValueError, KeyError, TypeError) as error:
-            return PROVISIONAL_FLOOR, (f"{PROVISIONAL_FLOOR} provisional, not calibrated "
-                                       f"({_shown(path)} unreadable: {type(error).__name__})")
-        return floor, f"{floor} from the calibration in {_shown(path)}"
-    return PROVISIONAL_FLOOR, f"{PROVISIONAL_FLOOR} provisional, not calibrated (no speed_calibration.json committed)"
+
+def calibrated_floor(calibration: Mapping[str, Any] | None, path: Path = CALIBRATION_OUT) -> tuple[float, str]:
+    """The floor the calibration chose, and where it came from; else the provisional one, saying so."""
+    if calibration is None:
+        return PROVISIONAL_FLOOR, f"{PROVISIONAL_FLOOR} provisional, not calibrated ({_shown(path)} absent or unreadable)"
+    floor = float(calibration["chosen_floor"])
+    return floor, f"{floor} from the calibration in {_shown(path)} ({calibration['environment']['date'][:10]})"
+
+
+def planned(args: Any, calibration: Mapping[str, Any] | None) -> tuple[dict[str, int], str]:
+    """Pairs and rounds: given on the command line, else the calibration's plan, else a fallback."""
+    plan = dict(calibration["plan"]) if calibration else dict(FALLBACK_PLAN)
+    source = "the calibration's plan" if calibration else "fallback: no calibration committed"
+    if args.pairs or args.rounds:
+        source = "given"
+    return {"pairs": args.pairs or plan["pairs"], "rounds": args.rounds or plan["rounds"]}, source
+
+
+def process_noise_line(calibration: Mapping[str, Any] | None) -> str:
+    """What two files taken apart cannot show: the noise between processes, which their rounds do not sample."""
+    if calibration is None:
+        return ("note: each file's rounds came from one process; the noise between processes is not calibrated "
+                "here, and the interval above does not include it")
+    sd = calibration["variance"]["between_pair_sd_percent"]
+    return (f"note: each file's rounds came from one process, so two runs taken apart are only as precise as the "
+            f"noise between processes: {sd:.2f}% (sd) on this project's machine ({_shown(CALIBRATION_OUT)}), on top "
+            "of the interval above; for a verdict, time both sides together: --revisions BASE NEW")
 
 
 def _shown(path: Path) -> str:
@@ -87,9 +120,6 @@ def _shown(path: Path) -> str:
         return path.resolve().relative_to(ROOT).as_posix()
     except ValueError:
         return str(path)
-
-
-DEFAULT_FLOOR, DEFAULT_FLOOR_SOURCE = committed_floor()
 
 
 # --- reading and pairing -----------------------------------------------------------------------
@@ -300,17 +330,20 @@ def table_rows(compared: Mapping[str, Any]) -> list[list[str]]:
     return rows
 
 
-def render(compared: Mapping[str, Any], markdown: bool = False) -> str:
+def table(header: list[str], rows: list[list[str]], markdown: bool) -> str:
     """A plain fixed-width table, or a Markdown one."""
-    header = list(COLUMNS) + (["machines"] if compared["machine_differences"] else [])
-    rows = table_rows(compared)
     if markdown:
         lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
         lines += ["| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |" for row in rows]
         return "\n".join(lines)
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    widths = [max(len(r[i]) for r in [header, *rows] if i < len(r)) for i in range(len(header))]
     return "\n".join("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip()
                      for row in [header, *rows])
+
+
+def render(compared: Mapping[str, Any], markdown: bool = False) -> str:
+    header = list(COLUMNS) + (["machines"] if compared["machine_differences"] else [])
+    return table(header, table_rows(compared), markdown)
 
 
 def summary_lines(compared: Mapping[str, Any], floor_source: str) -> list[str]:
@@ -328,119 +361,58 @@ def slower_lines(compared: Mapping[str, Any]) -> list[str]:
             for pair in slower(compared)]
 
 
-# --- calibration -----------------------------------------------------------------------------------
-
-
-def alarms_at(compared_pairs: Sequence[Mapping[str, Any]], floor: float) -> list[dict[str, Any]]:
-    """The pairs a gate at ``floor`` would call slower or faster."""
-    return [pair for pair in compared_pairs
-            if pair["verdict"] is not None and verdict(pair["ratio"], pair["p_value"], floor) != VERDICTS[2]]
-
-
-def chosen_floor(aa_pairs: Sequence[Mapping[str, Any]]) -> float:
-    """The smallest floor at which no A/A pair raises an alarm, rounded up to 0.01, at least MIN_FLOOR.
-
-    An alarm needs |ratio - 1| > floor, so the floor that silences every significant A/A pair is
-    the largest such effect itself.
-    """
-    effects = [abs(pair["ratio"] - 1) for pair in aa_pairs
-               if pair["verdict"] is not None and pair["p_value"] < ALPHA]
-    worst = max(effects, default=0.0)
-    return max(MIN_FLOOR, math.ceil(round(worst * 100, 9)) / 100)
-
-
-def compare_file_pairs(file_pairs: Sequence[tuple[str, str]], floor: float,
-                       allow_different_machines: bool = False) -> list[dict[str, Any]]:
-    """Every configuration of every (BASE, NEW) pair of files, each record naming its files."""
-    compared = []
-    for base_path, new_path in file_pairs:
-        result = compare_documents(load(base_path), load(new_path), floor, allow_different_machines,
-                                   names=(base_path, new_path))
-        compared += [{**pair, "base_file": base_path, "new_file": new_path} for pair in result["pairs"]]
-    return compared
-
-
-def calibrate(aa_files: Sequence[tuple[str, str]], slowed_files: Sequence[tuple[str, str]] = ()) -> dict[str, Any]:
-    """False alarms of A/A pairs at each candidate floor, the floor chosen from them, and how many
-    deliberately slowed pairs that floor still flags."""
-    if not aa_files:
-        raise UsageError("--calibrate needs at least one pair of A/A results files")
-    aa = compare_file_pairs(aa_files, 0.0)
-    floor = chosen_floor(aa)
-    by_floor = [{"floor": candidate, "alarms": len(alarms_at(aa, candidate)),
-                 "file_pairs_with_alarms": len({(p["base_file"], p["new_file"]) for p in alarms_at(aa, candidate)})}
-                for candidate in sorted({*CANDIDATE_FLOORS, floor})]
-    record: dict[str, Any] = {
-        "file_pairs": [list(pair) for pair in aa_files], "compared": len(aa), "alpha": ALPHA,
-        "alarms_per_floor": by_floor, "chosen_floor": floor,
-        "rule": f"chosen floor = the smallest floor with 0 false alarms over the A/A pairs, rounded up to 0.01, "
-                f"at least {MIN_FLOOR}",
-        "pairs": [_calibration_row(pair) for pair in aa],
-    }
-    if slowed_files:
-        # Slowed on purpose, often by a thread count, which the machine check would refuse.
-        slowed = compare_file_pairs(slowed_files, floor, allow_different_machines=True)
-        record["detection"] = {
-            "floor": floor,
-            "file_pairs": [list(pair) for pair in slowed_files], "compared": len(slowed),
-            "flagged_slower": sum(pair["verdict"] == "slower" for pair in slowed),
-            "file_pairs_flagged": len({(p["base_file"], p["new_file"]) for p in slowed if p["verdict"] == "slower"}),
-            "pairs": [_calibration_row(pair) for pair in slowed],
-        }
-    return record
-
-
-def _calibration_row(pair: Mapping[str, Any]) -> dict[str, Any]:
-    return {name: pair.get(name) for name in ("base_file", "new_file", "configuration", "ratio", "ratio_low",
-                                              "ratio_high", "p_value", "verdict")}
-
-
-def file_pairs(items: Sequence[str], option: str) -> list[tuple[str, str]]:
-    """Files (or folders of ``*.json``, by name) taken two by two: (1st, 2nd), (3rd, 4th), ..."""
-    files: list[str] = []
-    for item in items:
-        path = Path(item)
-        files += sorted(str(p) for p in path.glob("*.json")) if path.is_dir() else [item]
-    if len(files) % 2:
-        raise UsageError(f"{option}: {len(files)} results files given; pairs need an even number")
-    return list(zip(files[::2], files[1::2]))
-
-
-def calibration_lines(record: Mapping[str, Any]) -> list[str]:
-    lines = [f"A/A: {len(record['file_pairs'])} file pairs, {record['compared']} configurations compared"]
-    lines += [f"  floor {row['floor']:.2f}: {row['alarms']} false alarms "
-              f"({row['file_pairs_with_alarms']} file pairs)" for row in record["alarms_per_floor"]]
-    lines.append(f"chosen floor: {record['chosen_floor']:.2f} ({record['rule']})")
-    detection = record.get("detection")
-    if detection:
-        lines.append(f"slowed: {detection['flagged_slower']} of {detection['compared']} configurations flagged slower, "
-                     f"{detection['file_pairs_flagged']} of {len(detection['file_pairs'])} file pairs")
-    return lines
-
-
 # --- the command ------------------------------------------------------------------------------------
 
 
 def build_parser() -> ArgumentParser:
     parser = ArgumentParser(prog="python -m bench.compare",
-                            description="Speed regression gate: NEW against BASE, round by round, beyond the noise.")
-    parser.add_argument("files", nargs="*", metavar="FILE",
-                        help="BASE.json NEW.json; with --calibrate, A/A results files or folders, two by two")
+                            description="Speed regression gate: NEW against BASE, beyond the noise of the machine.")
+    parser.add_argument("files", nargs="*", metavar="FILE", help="BASE.json NEW.json: two results files")
+    parser.add_argument("--revisions", nargs="*", metavar="REV",
+                        help="[BASE [NEW]]: git revisions timed side by side in worker processes; BASE defaults "
+                             f"to the commit {SPEED_BASELINE} was measured at (a results file stands for its "
+                             f"commit), NEW to '{revisions.WORKING_TREE}', the working tree")
+    parser.add_argument("--calibrate", metavar="REV",
+                        help="A/A and slowed comparisons of REV -> the floor, the noise and the plan "
+                             f"(written to --json, default {_shown(CALIBRATION_OUT)})")
+    parser.add_argument("--models", type=lambda text: choice_models(text), default=DEFAULT_MODELS,
+                        help=f"with --revisions/--calibrate: SReT models (default {','.join(DEFAULT_MODELS)})")
+    parser.add_argument("--kernels", type=lambda text: choice_list("--kernels", "kernel policy", text, KERNELS),
+                        default=None, help="stock,tuned (default: both; --calibrate: stock)")
+    parser.add_argument("--batch-sizes", type=int_list("--batch-sizes"), default=(8,), help="default 8")
+    parser.add_argument("--pairs", type=positive_int("--pairs", 2), default=None,
+                        help="process pairs per comparison (default: the calibration's plan)")
+    parser.add_argument("--rounds", type=positive_int("--rounds", 2), default=None,
+                        help="rounds per pair (default: the calibration's plan)")
+    parser.add_argument("--threads", type=positive_int("--threads"), default=2, help="threads per worker (default 2)")
+    parser.add_argument("--aa", type=positive_int("--aa", 2), default=20, help="--calibrate: A/A comparisons (20)")
+    parser.add_argument("--slowed", type=positive_int("--slowed"), default=10,
+                        help="--calibrate: comparisons against REV with --patch applied (10)")
+    parser.add_argument("--patch", type=Path, default=SLOWDOWN_PATCH,
+                        help=f"--calibrate: the slowdown applied to NEW (default {_shown(SLOWDOWN_PATCH)})")
+    parser.add_argument("--load-limit", type=positive_number("--load-limit"), default=revision_gate.LOAD_LIMIT_CORES,
+                        help="cores of other processes' work above which a revision verdict is unreliable "
+                             f"(default {revision_gate.LOAD_LIMIT_CORES})")
     parser.add_argument("--floor", type=float, default=None,
-                        help=f"the smallest |ratio - 1| that counts (default: {DEFAULT_FLOOR_SOURCE})")
+                        help="the smallest |ratio - 1| that counts (default: the calibration's for --revisions, "
+                             f"{PROVISIONAL_FLOOR} for two files)")
     parser.add_argument("--allow-different-machines", action="store_true",
                         help="compare files measured on different CPUs/GPUs, torch builds or thread counts "
                              "(every row says so)")
     parser.add_argument("--markdown", action="store_true", help="print a Markdown table")
-    parser.add_argument("--json", type=Path, metavar="PATH", default=None,
-                        help="write the comparison (or, with --calibrate, the calibration) document here")
-    parser.add_argument("--calibrate", action="store_true",
-                        help=f"A/A pairs -> false alarms per floor and the chosen floor, written to --json "
-                             f"(default {_shown(CALIBRATION_OUT)})")
-    parser.add_argument("--slowed", nargs="+", metavar="FILE", default=[],
-                        help="with --calibrate: (BASE, deliberately slowed NEW) files, two by two, to count "
-                             "how many the chosen floor flags")
+    parser.add_argument("--json", type=Path, metavar="PATH", default=None, help="write the result document here")
     return parser
+
+
+def choice_models(text: str) -> tuple[str, ...]:
+    """Only SReT models: a revision changes sret/, not the timm baselines."""
+    names = tuple(dict.fromkeys(split_list(text)))
+    for name in names:
+        if not is_subject(name):
+            raise UsageError(f"--models: {name!r} is not an SReT model (sret_*): revisions change only sret/")
+    if not names:
+        raise UsageError(f"--models: {text!r} names no model")
+    return names
 
 
 def parse_args(argv: Sequence[str] | None) -> Any:
@@ -449,10 +421,18 @@ def parse_args(argv: Sequence[str] | None) -> Any:
         raise UsageError(f"--floor: {args.floor} is not in [0, 1)")
     if args.json is not None and args.json.is_dir():
         raise UsageError(f"--json: {str(args.json)!r} is a directory")
-    if args.slowed and not args.calibrate:
-        raise UsageError("--slowed applies only with --calibrate")
-    if not args.calibrate and len(args.files) != 2:
+    modes = [name for name, given in (("FILE", bool(args.files)), ("--revisions", args.revisions is not None),
+                                      ("--calibrate", args.calibrate is not None)) if given]
+    if len(modes) > 1:
+        raise UsageError(f"give one of two results files, --revisions or --calibrate (got {' and '.join(modes)})")
+    if args.revisions is not None and len(args.revisions) > 2:
+        raise UsageError(f"--revisions takes BASE and at most NEW (got {len(args.revisions)} revisions)")
+    if not modes and len(args.files) != 2:
+        raise UsageError("give two results files (BASE.json NEW.json), --revisions BASE [NEW] or --calibrate REV")
+    if args.files and len(args.files) != 2:
         raise UsageError(f"give two results files, BASE and NEW (got {len(args.files)})")
+    if args.calibrate is not None and not args.patch.is_file():
+        raise UsageError(f"--patch: {args.patch} is not a file")
     return args
 
 
@@ -462,37 +442,157 @@ def write_document(path: Path, kind: str, device: str, argv: Sequence[str], **bo
     write_json_atomic(path, document(kind, device, command("bench.compare", argv), **body))
 
 
-def run_calibration(args: Any, argv: Sequence[str]) -> int:
-    record = calibrate(file_pairs(args.files, "--calibrate"), file_pairs(args.slowed, "--slowed"))
-    print("\n".join(calibration_lines(record)))
-    out = args.json or CALIBRATION_OUT
-    device = load(record["file_pairs"][0][0])["environment"].get("device", "cpu")
-    write_document(out, "speed_calibration", device, argv, **record)
-    print(f"wrote {out}")
-    return EXIT_OK
+def configurations(args: Any, kernels: Sequence[str]) -> tuple[dict[str, Any], ...]:
+    return tuple({"model": model, "kernels": kernel, "batch": batch}
+                 for model in args.models for kernel in kernels for batch in args.batch_sizes)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    args = parse_args(argv)
-    if args.calibrate:
-        return run_calibration(args, argv)
-    floor, source = (args.floor, f"{args.floor} (--floor)") if args.floor is not None else (DEFAULT_FLOOR,
-                                                                                           DEFAULT_FLOOR_SOURCE)
+def progress_bar(total: int, what: str) -> Any:
+    """Pairs done, on stderr, only where stderr is a terminal."""
+    return tqdm(total=total, desc=what, unit="pair", file=sys.stderr, disable=None)
+
+
+def run_files(args: Any, argv: Sequence[str]) -> int:
+    floor, source = ((args.floor, f"{args.floor} (--floor)") if args.floor is not None
+                     else (PROVISIONAL_FLOOR, f"{PROVISIONAL_FLOOR}, not calibrated for runs taken apart"))
     base_path, new_path = args.files
     base, new = load(base_path), load(new_path)
     compared = compare_documents(base, new, floor, args.allow_different_machines, names=(base_path, new_path))
     print(render(compared, markdown=args.markdown))
     print("\n".join(summary_lines(compared, source)))
+    print(process_noise_line(read_calibration()))
     for line in slower_lines(compared):
         print(line, file=sys.stderr)
     if args.json is not None:
         write_document(args.json, "compare", base["environment"].get("device", "cpu"), argv,
-                       config={"base": base_path, "new": new_path, "floor": floor, "floor_source": source,
-                               "alpha": ALPHA, "confidence": CONFIDENCE, "method": METHOD,
+                       config={"mode": "files", "base": base_path, "new": new_path, "floor": floor,
+                               "floor_source": source, "alpha": ALPHA, "confidence": CONFIDENCE, "method": METHOD,
                                "allow_different_machines": args.allow_different_machines,
                                "base_argv": base.get("argv"), "new_argv": new.get("argv"),
                                "base_environment": base["environment"], "new_environment": new["environment"]},
                        **compared)
         print(f"wrote {args.json}")
     return EXIT_FAILED if slower(compared) else EXIT_OK
+
+
+def run_revisions(args: Any, argv: Sequence[str]) -> int:
+    calibration = read_calibration()
+    floor, source = ((args.floor, f"{args.floor} (--floor)") if args.floor is not None
+                     else calibrated_floor(calibration))
+    plan, plan_source = planned(args, calibration)
+    given = list(args.revisions)
+    base_name = given[0] if given else str(ROOT / SPEED_BASELINE)
+    new_name = given[1] if len(given) > 1 else revisions.WORKING_TREE
+    base, new = revisions.resolve(base_name), revisions.resolve(new_name)
+    settings = revisions.Settings(configurations(args, args.kernels or KERNELS), pairs=plan["pairs"],
+                                  rounds=plan["rounds"], threads=args.threads)
+    with progress_bar(settings.pairs, "pairs") as bar:
+        record = revisions.compare(base, new, settings, progress=bar.update)
+    judged = revision_gate.judge(record, floor, args.load_limit)
+    print(f"BASE {base.label()} against NEW {new.label()}: {settings.pairs} process pairs x {settings.rounds} "
+          f"rounds ({plan_source}); ASLR {'off' if record['aslr_off'] else 'ON (setarch unavailable)'}, "
+          "OpenMP passive waiting")
+    print(render_revisions(judged, markdown=args.markdown))
+    print(f"floor: {source}; {stats.METHOD}")
+    for line in judged["unequal_footing"]:
+        print(f"note: {line}")
+    if args.json is not None:
+        write_document(args.json, "compare", "cpu", argv, config={"mode": "revisions", "floor_source": source,
+                                                                   "plan_source": plan_source},
+                       revisions=record, judged=judged)
+        print(f"wrote {args.json}")
+    return revision_exit(judged)
+
+
+def revision_exit(judged: Mapping[str, Any]) -> int:
+    """2 when the machine was shared (naming the load), 1 when a configuration is slower, else 0."""
+    if judged["load_problems"]:
+        print(f"error: unreliable: the machine was busy with other work ({'; '.join(judged['load_problems'])}); "
+              f"limit {judged['load_limit_cores']} cores: run again on a quiet machine", file=sys.stderr)
+        return EXIT_USAGE
+    for row in judged["configurations"]:
+        if row["verdict"] == stats.SLOWER:
+            print(f"SLOWER: {row['configuration']}: {row['ratio']:.3f}x the BASE images/s "
+                  f"(95% interval {row['ratio_low']:.3f}-{row['ratio_high']:.3f}, {row['pairs']} process pairs)",
+                  file=sys.stderr)
+    return EXIT_FAILED if any(row["verdict"] == stats.SLOWER for row in judged["configurations"]) else EXIT_OK
+
+
+REVISION_COLUMNS = ("configuration", "BASE img/s", "NEW img/s", "ratio", "95% interval", "pair medians",
+                    "within sd %", "between sd %", "verdict")
+
+
+def render_revisions(judged: Mapping[str, Any], markdown: bool = False) -> str:
+    rows = []
+    for row in judged["configurations"]:
+        variance = row.get("variance") or {}
+        interval = "-" if row["ratio_low"] is None else f"{row['ratio_low']:.3f}-{row['ratio_high']:.3f}"
+        rows.append([row["configuration"], f"{row['images_per_s_base']:.4g}", f"{row['images_per_s_new']:.4g}",
+                     f"{row['ratio']:.3f}", interval, " ".join(f"{m:.3f}" for m in row["pair_medians"]),
+                     _sd(variance, "within_pair_sd_percent"), _sd(variance, "between_pair_sd_percent"),
+                     row["verdict"]])
+    return table(list(REVISION_COLUMNS), rows, markdown)
+
+
+def _sd(variance: Mapping[str, Any], field: str) -> str:
+    return f"{variance[field]:.2f}" if field in variance else "-"
+
+
+def run_calibration(args: Any, argv: Sequence[str]) -> int:
+    revision = revisions.resolve(args.calibrate)
+    slowed = revisions.resolve(args.calibrate, patch=args.patch)
+    settings = revisions.Settings(configurations(args, args.kernels or ("stock",)), pairs=args.pairs or 6,
+                                  rounds=args.rounds or 8, threads=args.threads)
+    aa_records, slowed_records = [], []
+    with progress_bar((args.aa + args.slowed) * settings.pairs, "calibration pairs") as bar:
+        # Interleaved (one A/A, one slowed, ...), so a quiet or busy spell of the machine meets both.
+        for index in range(max(args.aa, args.slowed)):
+            if index < args.aa:
+                aa_records.append(revisions.compare(revision, revision, settings, progress=bar.update))
+            if index < args.slowed:
+                slowed_records.append(revisions.compare(revision, slowed, settings, progress=bar.update))
+    problems = [line for record in [*aa_records, *slowed_records]
+                for line in revision_gate.load_problems(record, args.load_limit)]
+    record = revision_gate.calibrate(aa_records, slowed_records, TARGET_HALF_WIDTH, MAX_GATE_PAIRS)
+    for line in calibration_lines(record):
+        print(line)
+    out = args.json or CALIBRATION_OUT
+    write_document(out, "speed_calibration", "cpu", argv, config={"revision": revision.record(),
+                                                                   "patch": args.patch.name,
+                                                                   "settings": settings.record(),
+                                                                   "load_limit_cores": args.load_limit},
+                   load_problems=problems, **record, comparisons={"aa": aa_records, "slowed": slowed_records})
+    print(f"wrote {out}")
+    if problems:
+        print(f"error: unreliable: the machine was busy during the calibration ({'; '.join(problems[:3])})",
+              file=sys.stderr)
+        return EXIT_USAGE
+    return EXIT_OK
+
+
+def calibration_lines(record: Mapping[str, Any]) -> list[str]:
+    variance = record["variance"]
+    lines = [f"A/A: {record['aa']['false_alarms']} of {record['aa']['comparisons']} flagged at the chosen floor "
+             f"{record['chosen_floor']:.3f}; slowed: {record['slowed']['flagged_slower']} of "
+             f"{record['slowed']['comparisons']} flagged slower (the patch measured "
+             f"{_ratio(record['slowed']['measured_cost_ratio'])} of BASE's images/s over all its pairs)",
+             f"noise: within a pair {variance['within_pair_sd_percent']:.2f}% per round, between pairs "
+             f"{variance['between_pair_sd_percent']:.2f}% (sd of log ratios)",
+             f"plan: {record['plan']['rounds']} rounds x {record['plan']['pairs']} pairs ({record['plan']['why']})"]
+    lines += [f"  floor {row['floor']:.3f}: {row['aa_alarms']} A/A alarms, {row['slowed_flagged']} slowed flagged"
+              for row in record["alarms_per_floor"]]
+    return lines
+
+
+def _ratio(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3f}x"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = parse_args(argv)
+    if args.calibrate is not None:
+        return run_calibration(args, argv)
+    if args.revisions is not None:
+        return run_revisions(args, argv)
+    return run_files(args, argv)
