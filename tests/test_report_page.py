@@ -246,9 +246,48 @@ def test_nox_report_measures_exactly_the_committed_files_of_the_page(monkeypatch
     noxfile = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(noxfile)
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    written = {"reports/verify.json", "reports/speed_calibration.json"}  # the latter: nox -s speed_calibration
+    # the latter two: nox -s speed_calibration, and nox -s speed_gate -- --json reports/speed_gate.json
+    written = {"reports/verify.json", "reports/speed_calibration.json", "reports/speed_gate.json"}
     for module, *args in noxfile.REPORT_RUNS:
         importlib.import_module(module).parse_args(args)
         written.add(args[args.index("--json") + 1])
     committed = {f"reports/{path.name}" for path in (REPO / "reports").glob("*.json")}
     assert written == committed
+
+
+def test_the_speed_gate_sections_state_the_last_comparison_and_the_calibration(tmp_path):
+    """A calibration and a comparison written by hand: the page states their floor, alarms, detection,
+    noise, plan and each configuration's ratio, interval and verdict."""
+    verify = json.loads((DATA / "verify.json").read_text(encoding="utf-8"))
+    head = {"schema": verify["schema"], "environment": verify["environment"]}
+    calibration = {**head, "kind": "speed_calibration", "argv": ["python", "-m", "bench.compare", "--calibrate", "HEAD"],
+                   "config": {"patch": "slowdown.patch"}, "chosen_floor": 0.015, "rule": "the smallest silent floor",
+                   "alarms_per_floor": [{"floor": 0.0, "aa_alarms": 2, "slowed_flagged": 10},
+                                        {"floor": 0.015, "aa_alarms": 0, "slowed_flagged": 9}],
+                   "aa": {"comparisons": 20, "false_alarms": 0}, "slowed": {"comparisons": 10, "flagged_slower": 9,
+                                                                          "measured_cost_ratio": 0.966},
+                   "variance": {"within_pair_sd_percent": 1.25, "between_pair_sd_percent": 0.75},
+                   "plan": {"rounds": 8, "pairs": 6, "why": "by hand"}}
+    pair = {"load": {"other_processes_cores": 0.04}}
+    comparison = {**head, "kind": "compare", "argv": ["python", "-m", "bench.compare", "--revisions"],
+                  "config": {"mode": "revisions"},
+                  "revisions": {"base": {"commit": "a" * 40, "dirty": False}, "new": {"commit": "b" * 40, "dirty": True},
+                                "settings": {"pairs": 6, "rounds": 8, "threads": 2}, "aslr_off": True,
+                                "pairs": [pair] * 6},
+                  "judged": {"floor": 0.015, "load_limit_cores": 0.15, "configurations": [
+                      {"configuration": "sret_t stock batch 8", "ratio": 0.962, "ratio_low": 0.951, "ratio_high": 0.973,
+                       "pair_medians": [0.96] * 6, "verdict": "slower"}]}}
+    paths = []
+    for name, document in (("speed_calibration.json", calibration), ("speed_gate.json", comparison)):
+        paths.append(tmp_path / name)
+        paths[-1].write_text(json.dumps(document), encoding="utf-8")
+    page = _render([DATA / "verify.json", *paths])
+    page = re.sub(" +", " ", page)  # table cells are padded to their column's width
+    last = page.split("## Speed gate: the last revision comparison", 1)[1].split("\n## ", 1)[0]
+    assert "`bbbbbbbbbb` (dirty) against BASE `aaaaaaaaaa`, 6 process pairs x 8 rounds" in last
+    assert "| sret_t stock batch 8 | 0.962 | 0.951-0.973 | 6 | slower |" in last
+    assert "at most 0.04 cores" in last
+    section = page.split("## Speed gate calibration", 1)[1].split("\n## ", 1)[0]
+    assert "**0.015**" in section and "**0 of 20**" in section and "**9 of 10**" in section
+    assert "ran at 0.966x its images/s" in section and "| 0.000 | 2 | 10 |" in section
+    assert "1.25% from round to round" in section and "8 rounds x 6 pairs" in section

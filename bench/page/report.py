@@ -79,7 +79,7 @@ SECTIONS: list[Callable[[Page], list[Section]]] = [
     _slicing,
     _model_speed,
     lambda page: op_profile.op_profile_section(page.results),
-    lambda page: calibration.calibration_section(page.results),
+    lambda page: calibration.speed_gate_sections(page.results),
     _device_runs,
     lambda page: [provenance.environment_section(page.results.files())],
     lambda page: [provenance.age_section(page.ages)],

@@ -18,9 +18,9 @@ ROOT = Path(__file__).resolve().parents[2]
 REPORTS = ROOT / "reports"
 DEFAULT_PATTERNS = ("verify.json", "throughput-*.json", "model_speed-*.json", "slicing_speed-*.json",
                     "device_check-*.json", "gpu_run-*.json", "op_profile-*.json", "speed_calibration.json",
-                    "accuracy*.json")
+                    "speed_gate.json", "accuracy*.json")
 SPEED_KINDS = ("throughput", "model_speed", "slicing_speed", "device_check", "gpu_run", "op_profile",
-               "speed_calibration")
+               "speed_calibration", "compare")
 
 # The fields the page reads, per kind of document and per row of its ``results``.
 REQUIRED = {
@@ -32,7 +32,8 @@ REQUIRED = {
     "device_check": ("method", "results"),
     "gpu_run": ("phases", "budget_s"),
     "op_profile": ("config", "method", "results"),
-    "speed_calibration": ("file_pairs", "compared", "alpha", "alarms_per_floor", "chosen_floor", "rule", "pairs"),
+    "speed_calibration": ("config", "chosen_floor", "rule", "alarms_per_floor", "aa", "slowed", "variance", "plan"),
+    "compare": ("config",),
     "accuracy": ("model", "top1", "top5", "top1_per_seed", "top1_min", "top1_max", "top1_std",
                  "seeds", "images", "classes", "checkpoint"),
 }
@@ -63,6 +64,7 @@ class Results:
     gpu_run: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     op_profile: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     speed_calibration: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    compare: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     accuracy: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
 
     @property
