@@ -26,6 +26,7 @@ from tabulate import tabulate
 from tqdm import tqdm
 
 import sret  # noqa: F401  (registers the models)
+from bench.core.ratios import paired_ratio
 from bench.core.cli import ArgumentParser, UsageError, positive_int, split_list, unknown_name
 from bench.measure.counting import headline_macs
 from bench.measure.reference import PaperFormulation
@@ -111,12 +112,14 @@ def build_forms(stock: torch.nn.Module, name: str, x: torch.Tensor, compile_form
     return forms
 
 
-def ratio_stats(rates: Sequence[float], reference_rates: Sequence[float], goal: Optional[float]) -> dict[str, Any]:
-    """Per-round ratios of ``rates`` over ``reference_rates``: median, min, max, and the goal's verdict."""
-    per_round = [rate / base for rate, base in zip(rates, reference_rates, strict=True)]
-    median = summarize(per_round)["median"]
-    return {"ratio_median": median, "ratio_min": min(per_round), "ratio_max": max(per_round),
-            "goal": goal, "met": None if goal is None else median >= goal}
+def ratio_stats(rates: Sequence[float], reference_rates: Sequence[float], goal: Optional[float],
+                best: Optional[tuple[float, float]] = None) -> dict[str, Any]:
+    """Per-round ratios of ``rates`` over ``reference_rates``: median, min, max, the goal's verdict, and
+    with ``best`` (the form's and the reference's best-call images/s) the ratio of the best calls."""
+    ratio = paired_ratio(rates, reference_rates, best)
+    stats = {"ratio_median": ratio.median, "ratio_min": ratio.min, "ratio_max": ratio.max,
+             "goal": goal, "met": None if goal is None else ratio.median >= goal}
+    return stats if best is None else {**stats, "ratio_of_best_calls": ratio.best}
 
 
 def measure_model(name: str, batch_size: int, rounds: int, iters: int, compile_forms: bool,
@@ -143,15 +146,15 @@ def measure_model(name: str, batch_size: int, rounds: int, iters: int, compile_f
         form, error = next(iter(timed.errors.items()))
         raise RuntimeError(f"{name} ({form}) failed while timed: {error}")
     rates = {form: timed.rates(form, batch_size) for form in forms}  # per round: the median call's images/s
-    fastest = {form: timed.fastest(form) for form in forms}
+    best = {form: batch_size / timed.fastest(form) for form in forms}
     return {"model": name, "batch_size": batch_size, "img_size": size, "rounds": rounds,
             "iters_per_round": iters, "warmup_iters": 1, "compile_s": compile_s, "reference": REFERENCE,
             "macs_per_image": macs,
             "images_per_s": {form: summarize(values)["median"] for form, values in rates.items()},
             "images_per_s_iqr": {form: summarize(values)["iqr"] for form, values in rates.items()},
-            "images_per_s_best": {form: batch_size / seconds for form, seconds in fastest.items()},
-            "ratios": {form: {**ratio_stats(rates[form], rates[REFERENCE], GOALS.get(form) if device == CPU else None),
-                              "ratio_of_best_calls": fastest[REFERENCE] / fastest[form],
+            "images_per_s_best": best,
+            "ratios": {form: {**ratio_stats(rates[form], rates[REFERENCE], GOALS.get(form) if device == CPU else None,
+                                            best=(best[form], best[REFERENCE])),
                               "max_abs_logit_diff": max_diff[form]}
                        for form in forms if form != REFERENCE}}
 

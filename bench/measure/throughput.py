@@ -37,6 +37,7 @@ from bench.measure import timing
 from bench.measure import timm_csv
 from bench.measure import zoo
 from bench.core.names import is_subject
+from bench.core.ratios import paired_ratio
 from bench.core.cli import (ArgumentParser, EXIT_FAILED, EXIT_OK, UsageError, choice_list, int_list,
                             positive_int, split_list, unknown_name)
 from bench.measure.counting import headline_macs
@@ -545,18 +546,19 @@ def ratio_record(row: dict[str, Any], base: dict[str, Any], comparison: str) -> 
     ``throughput_ratio_best`` compares the fastest calls (timeit's rule: interference only
     slows a call down).
     """
-    paired = [a / b for a, b in zip(row["images_per_s_by_round"], base["images_per_s_by_round"])]
+    ratio = paired_ratio(row["images_per_s_by_round"], base["images_per_s_by_round"],
+                         best=(row["images_per_s_max"], base["images_per_s_max"]))
     return {
         "comparison": comparison, "model": row["model"], "over": base["model"],
         "kernels": row.get("kernels"), "over_kernels": base.get("kernels"),
         "runtime": row.get("runtime", "torch"), "over_runtime": base.get("runtime", "torch"),
         "img_size": row.get("img_size"), "batch_size_requested": row["batch_size_requested"],
         "batch_size": row["batch_size"], "over_batch_size": base["batch_size"],
-        "throughput_ratio_round_median": timing.percentile(paired, 50) if paired else None,
-        "throughput_ratio_round_min": min(paired) if paired else None,
-        "throughput_ratio_round_max": max(paired) if paired else None,
+        "throughput_ratio_round_median": ratio.median,
+        "throughput_ratio_round_min": ratio.min,
+        "throughput_ratio_round_max": ratio.max,
         "throughput_ratio": row["images_per_s_median"] / base["images_per_s_median"],
-        "throughput_ratio_best": row["images_per_s_max"] / base["images_per_s_max"],
+        "throughput_ratio_best": ratio.best,
         "flops_ratio": row["flops_per_image"] / base["flops_per_image"],
     }
 
