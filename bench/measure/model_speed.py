@@ -33,6 +33,7 @@ from bench.measure.reference import PaperFormulation
 from bench.measure.environment import command, device_name, document
 from bench.core.io import write_json_atomic
 from bench.measure.throughput import check_device
+from bench.measure import compiled
 from bench.measure import timing
 from bench.measure import kernel_scan
 from bench.measure import models
@@ -43,11 +44,9 @@ from sret.kernels import apply_kernel_policy
 REFERENCE = "release_formulation"  # the release's sequence of operations on our weights: what ratios are over
 GOALS = {"tuned": 1.3, "compiled": 1.6}  # images/s over the reference's, median of per-round ratios (CPU goals)
 # How the compiled form is made: the tuned policy (under compile its linears are plain F.linear,
-# so inductor sees every op; attention still chosen by length), with freezing, which folds the
-# weights in and packs the linears, and a dynamic batch, for which inductor packs them for oneDNN
-# (measured ~2x addmm here) rather than MKL (0.45-1.7x addmm). One graph: nothing breaks it.
-COMPILE = {"policy": "tuned", "backend": "inductor", "mode": "default", "inductor_config": {"freezing": True},
-           "dynamic_batch": True}
+# so inductor sees every op; attention still chosen by length) under the frozen, dynamic-batch
+# recipe (``bench.measure.compiled.FROZEN``). One graph: nothing breaks it.
+COMPILE = {"policy": "tuned", **compiled.FROZEN}
 # The released code: file and builder of each architecture it defines.
 RELEASE_BUILDERS = {"sret_t": ("SReT.py", "SReT_T"), "sret_lt": ("SReT.py", "SReT_LT"),
                     "sret_s": ("SReT.py", "SReT_S"), "sret_t_wo_slice": ("SReT_wo_slice.py", "SReT_T_wo_slice"),
@@ -83,20 +82,6 @@ def load_release_model(directory: Path, name: str, state_dict: dict[str, torch.T
     return model.eval()
 
 
-def compile_model(model: torch.nn.Module) -> torch.nn.Module:
-    """``model`` under ``torch.compile`` with the ``COMPILE`` settings (applied at its first call)."""
-    import torch._inductor.config as inductor_config
-
-    compiled = torch.compile(model, backend=COMPILE["backend"], mode=COMPILE["mode"])
-
-    def call(x: torch.Tensor) -> torch.Tensor:
-        if COMPILE["dynamic_batch"]:
-            torch._dynamo.mark_dynamic(x, 0)
-        with inductor_config.patch(COMPILE["inductor_config"]):
-            return compiled(x)
-    return call
-
-
 def build_forms(stock: torch.nn.Module, name: str, x: torch.Tensor, compile_forms: bool,
                 release_code: Optional[Path]) -> dict[str, Callable[[], torch.Tensor]]:
     """Every form of ``stock`` (the model ``name``), each a call on ``x``, all on its weights."""
@@ -106,7 +91,7 @@ def build_forms(stock: torch.nn.Module, name: str, x: torch.Tensor, compile_form
              "stock": _forward(stock, x), "tuned": _forward(tuned, x)}
     if compile_forms:
         compiled_from = apply_kernel_policy(copy.deepcopy(stock), COMPILE["policy"])
-        forms["compiled"] = _forward(compile_model(compiled_from), x)
+        forms["compiled"] = _forward(compiled.compile_model(compiled_from, compiled.FROZEN), x)
     if release_code is not None:
         forms["release_code"] = _forward(load_release_model(release_code, name, stock.state_dict()).to(x.device), x)
     return forms

@@ -29,6 +29,7 @@ from typing import Any, Callable, Iterator, Mapping, Sequence
 
 import torch
 
+from bench.measure import compiled
 from bench.measure import kernel_scan
 from bench.measure import models
 from bench.measure import runtimes
@@ -215,11 +216,6 @@ def model_macs(model: torch.nn.Module, img_size: int) -> int:
     return headline_macs(model, img_size)
 
 
-def compile_module(model: torch.nn.Module) -> Callable[[torch.Tensor], Any]:
-    """``torch.compile`` with its defaults (inductor); compiling happens at the first call."""
-    return torch.compile(model)
-
-
 @dataclass
 class Subject:
     """One model under one kernel policy, ready to time: the callable, its cost, how it was built."""
@@ -260,7 +256,7 @@ def subjects_of(name: str, model: torch.nn.Module, img_size: int, macs: int, con
         if config.channels_last:
             copy_ = copy_.to(memory_format=torch.channels_last)
         subjects.append(Subject(
-            name=name, kernels=policy, module=compile_module(copy_) if config.compile else copy_,
+            name=name, kernels=policy, module=compiled.compile_model(copy_) if config.compile else copy_,
             img_size=img_size, macs_per_image=macs, param_count=sum(p.numel() for p in copy_.parameters()),
             weight_bytes=sum(t.numel() * t.element_size() for t in tensors), agreement=agreement))
     for runtime in config.runtimes:
@@ -508,6 +504,7 @@ def config_block(config: Config) -> dict[str, Any]:
                              if set(config.runtimes) - {"torch"} or torch_agreement_runs(config) else None),
         "batch_sizes": list(config.batch_sizes), "dtype": config.dtype, "amp": config.amp,
         "tf32": config.precision == "tf32", "compile": config.compile, "channels_last": config.channels_last,
+        "compile_settings": dict(compiled.DEFAULT) if config.compile else None,
         "img_size": config.img_size,
         "warmup_iters": config.warmup, "iters_per_round": config.iters, "rounds": config.rounds,
         "timing": ("CUDA events around each call, one synchronize per round" if cuda
