@@ -138,6 +138,7 @@ def measure_model(name: str, batch_size: int, rounds: int, iters: int, compile_f
             "images_per_s": {form: summarize(values)["median"] for form, values in rates.items()},
             "images_per_s_iqr": {form: summarize(values)["iqr"] for form, values in rates.items()},
             "images_per_s_best": best,
+            "images_per_s_by_round": rates,  # the samples a speed gate judges each form's noise by
             "ratios": {form: {**ratio_stats(rates[form], rates[REFERENCE], GOALS.get(form) if device == CPU else None,
                                             best=(best[form], best[REFERENCE])),
                               "max_abs_logit_diff": max_diff[form]}
