@@ -45,6 +45,10 @@ def test_paper_formulation_of_a_model_without_slices_gives_its_logits():
 def test_one_round_reports_every_form_and_their_agreement():
     row = model_speed.measure_model("sret_ext", batch_size=1, rounds=1, iters=1, compile_forms=False)
     assert set(row["images_per_s"]) == {"release_formulation", "stock", "tuned"}
+    # one round: each form keeps its one per-round figure, which is then its median
+    assert {form: len(rates) for form, rates in row["images_per_s_by_round"].items()} == {
+        "release_formulation": 1, "stock": 1, "tuned": 1}
+    assert all(row["images_per_s"][form] == rates[0] > 0 for form, rates in row["images_per_s_by_round"].items())
     assert row["reference"] == "release_formulation"
     assert all(ratio["max_abs_logit_diff"] < 1e-5 for ratio in row["ratios"].values())
     assert row["ratios"]["tuned"]["goal"] == 1.3 and row["ratios"]["stock"]["goal"] is None

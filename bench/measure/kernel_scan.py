@@ -8,7 +8,6 @@ picks the faster kernel on every shape measured.
 """
 from __future__ import annotations
 
-import statistics
 import sys
 from datetime import datetime, timezone
 from typing import Any, Callable, Sequence
@@ -17,6 +16,7 @@ import torch
 import torch.nn.functional as F
 from tabulate import tabulate
 
+from bench.core.ratios import paired_ratio
 from bench.core.cli import ArgumentParser, positive_int, split_list
 from bench.measure import models as models_
 from bench.measure import timing
@@ -33,7 +33,7 @@ def relative_speed(candidates: dict[str, Callable[[], object]], rounds: int, ite
         timed = timing.interleave(candidates, rounds, iters, torch.device("cpu"))
     rates = {name: timed.rates(name, 1) for name in candidates}
     base = rates[next(iter(candidates))]
-    return {name: statistics.median(r / b for r, b in zip(values, base)) for name, values in rates.items()}
+    return {name: paired_ratio(values, base).median for name, values in rates.items()}
 
 
 def run_with_hooks(model: torch.nn.Module, size: int, batch_size: int, hooks: list) -> None:

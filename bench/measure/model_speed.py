@@ -26,12 +26,14 @@ from tabulate import tabulate
 from tqdm import tqdm
 
 import sret  # noqa: F401  (registers the models)
+from bench.core.ratios import paired_ratio
 from bench.core.cli import ArgumentParser, UsageError, positive_int, split_list, unknown_name
 from bench.measure.counting import headline_macs
 from bench.measure.reference import PaperFormulation
 from bench.measure.environment import command, device_name, document
 from bench.core.io import write_json_atomic
 from bench.measure.throughput import check_device
+from bench.measure import compiled
 from bench.measure import timing
 from bench.measure import kernel_scan
 from bench.measure import models
@@ -42,11 +44,9 @@ from sret.kernels import apply_kernel_policy
 REFERENCE = "release_formulation"  # the release's sequence of operations on our weights: what ratios are over
 GOALS = {"tuned": 1.3, "compiled": 1.6}  # images/s over the reference's, median of per-round ratios (CPU goals)
 # How the compiled form is made: the tuned policy (under compile its linears are plain F.linear,
-# so inductor sees every op; attention still chosen by length), with freezing, which folds the
-# weights in and packs the linears, and a dynamic batch, for which inductor packs them for oneDNN
-# (measured ~2x addmm here) rather than MKL (0.45-1.7x addmm). One graph: nothing breaks it.
-COMPILE = {"policy": "tuned", "backend": "inductor", "mode": "default", "inductor_config": {"freezing": True},
-           "dynamic_batch": True}
+# so inductor sees every op; attention still chosen by length) under the frozen, dynamic-batch
+# recipe (``bench.measure.compiled.FROZEN``). One graph: nothing breaks it.
+COMPILE = {"policy": "tuned", **compiled.FROZEN}
 # The released code: file and builder of each architecture it defines.
 RELEASE_BUILDERS = {"sret_t": ("SReT.py", "SReT_T"), "sret_lt": ("SReT.py", "SReT_LT"),
                     "sret_s": ("SReT.py", "SReT_S"), "sret_t_wo_slice": ("SReT_wo_slice.py", "SReT_T_wo_slice"),
@@ -82,20 +82,6 @@ def load_release_model(directory: Path, name: str, state_dict: dict[str, torch.T
     return model.eval()
 
 
-def compile_model(model: torch.nn.Module) -> torch.nn.Module:
-    """``model`` under ``torch.compile`` with the ``COMPILE`` settings (applied at its first call)."""
-    import torch._inductor.config as inductor_config
-
-    compiled = torch.compile(model, backend=COMPILE["backend"], mode=COMPILE["mode"])
-
-    def call(x: torch.Tensor) -> torch.Tensor:
-        if COMPILE["dynamic_batch"]:
-            torch._dynamo.mark_dynamic(x, 0)
-        with inductor_config.patch(COMPILE["inductor_config"]):
-            return compiled(x)
-    return call
-
-
 def build_forms(stock: torch.nn.Module, name: str, x: torch.Tensor, compile_forms: bool,
                 release_code: Optional[Path]) -> dict[str, Callable[[], torch.Tensor]]:
     """Every form of ``stock`` (the model ``name``), each a call on ``x``, all on its weights."""
@@ -105,18 +91,20 @@ def build_forms(stock: torch.nn.Module, name: str, x: torch.Tensor, compile_form
              "stock": _forward(stock, x), "tuned": _forward(tuned, x)}
     if compile_forms:
         compiled_from = apply_kernel_policy(copy.deepcopy(stock), COMPILE["policy"])
-        forms["compiled"] = _forward(compile_model(compiled_from), x)
+        forms["compiled"] = _forward(compiled.compile_model(compiled_from, compiled.FROZEN), x)
     if release_code is not None:
         forms["release_code"] = _forward(load_release_model(release_code, name, stock.state_dict()).to(x.device), x)
     return forms
 
 
-def ratio_stats(rates: Sequence[float], reference_rates: Sequence[float], goal: Optional[float]) -> dict[str, Any]:
-    """Per-round ratios of ``rates`` over ``reference_rates``: median, min, max, and the goal's verdict."""
-    per_round = [rate / base for rate, base in zip(rates, reference_rates, strict=True)]
-    median = summarize(per_round)["median"]
-    return {"ratio_median": median, "ratio_min": min(per_round), "ratio_max": max(per_round),
-            "goal": goal, "met": None if goal is None else median >= goal}
+def ratio_stats(rates: Sequence[float], reference_rates: Sequence[float], goal: Optional[float],
+                best: Optional[tuple[float, float]] = None) -> dict[str, Any]:
+    """Per-round ratios of ``rates`` over ``reference_rates``: median, min, max, the goal's verdict, and
+    with ``best`` (the form's and the reference's best-call images/s) the ratio of the best calls."""
+    ratio = paired_ratio(rates, reference_rates, best)
+    stats = {"ratio_median": ratio.median, "ratio_min": ratio.min, "ratio_max": ratio.max,
+             "goal": goal, "met": None if goal is None else ratio.median >= goal}
+    return stats if best is None else {**stats, "ratio_of_best_calls": ratio.best}
 
 
 def measure_model(name: str, batch_size: int, rounds: int, iters: int, compile_forms: bool,
@@ -143,15 +131,16 @@ def measure_model(name: str, batch_size: int, rounds: int, iters: int, compile_f
         form, error = next(iter(timed.errors.items()))
         raise RuntimeError(f"{name} ({form}) failed while timed: {error}")
     rates = {form: timed.rates(form, batch_size) for form in forms}  # per round: the median call's images/s
-    fastest = {form: timed.fastest(form) for form in forms}
+    best = {form: batch_size / timed.fastest(form) for form in forms}
     return {"model": name, "batch_size": batch_size, "img_size": size, "rounds": rounds,
             "iters_per_round": iters, "warmup_iters": 1, "compile_s": compile_s, "reference": REFERENCE,
             "macs_per_image": macs,
             "images_per_s": {form: summarize(values)["median"] for form, values in rates.items()},
             "images_per_s_iqr": {form: summarize(values)["iqr"] for form, values in rates.items()},
-            "images_per_s_best": {form: batch_size / seconds for form, seconds in fastest.items()},
-            "ratios": {form: {**ratio_stats(rates[form], rates[REFERENCE], GOALS.get(form) if device == CPU else None),
-                              "ratio_of_best_calls": fastest[REFERENCE] / fastest[form],
+            "images_per_s_best": best,
+            "images_per_s_by_round": rates,  # the samples a speed gate judges each form's noise by
+            "ratios": {form: {**ratio_stats(rates[form], rates[REFERENCE], GOALS.get(form) if device == CPU else None,
+                                            best=(best[form], best[REFERENCE])),
                               "max_abs_logit_diff": max_diff[form]}
                        for form in forms if form != REFERENCE}}
 

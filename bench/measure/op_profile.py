@@ -37,7 +37,8 @@ from bench.measure import models as model_factory
 from bench.measure import timing
 from bench.measure.counting import headline_macs
 from bench.measure.environment import command, document
-from bench.measure.model_speed import COMPILE, compile_model
+from bench.measure import compiled
+from bench.measure.model_speed import COMPILE
 from bench.measure.reference import PaperFormulation
 from bench.measure.throughput import check_models
 from sret import kernel_choice
@@ -108,7 +109,7 @@ def _form(model: torch.nn.Module, form: str) -> torch.nn.Module:
     if form == "release_formulation":
         return PaperFormulation(model).eval()
     if form == "compiled":
-        return compile_model(apply_kernel_policy(model, COMPILE["policy"]))
+        return compiled.compile_model(apply_kernel_policy(model, COMPILE["policy"]), compiled.FROZEN)
     return model
 
 

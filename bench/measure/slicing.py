@@ -22,6 +22,8 @@ from bench.measure import models
 from bench.measure import timing
 from bench.measure import zoo
 from bench.measure.claims import SLICING_CLAIM_ID
+from bench.core.ratios import paired_ratio
+from bench.core.stats import percentile
 from bench.core.cli import ArgumentParser, UsageError, int_list, positive_int, split_list, unknown_name
 from bench.measure.environment import command, document
 from bench.core.io import write_json_atomic
@@ -56,12 +58,13 @@ def pair_records(rows: Sequence[dict[str, Any]], pairs: Sequence[tuple[str, str]
                 if full["kernels"] != sliced["kernels"] or not throughput.side_by_side(sliced, full):
                     continue
                 record = throughput.ratio_record(sliced, full, "slicing")
-                saved = [100 * (1 - b / a) for a, b in zip(sliced["images_per_s_by_round"],
-                                                            full["images_per_s_by_round"])]
+                # the sliced rate over the unsliced one, per round: 1 - 1/ratio of the time is saved
+                saved = [100 * (1 - 1 / ratio) for ratio in
+                         paired_ratio(sliced["images_per_s_by_round"], full["images_per_s_by_round"]).per_round]
                 record.update({
                     "images_per_s_sliced": sliced["images_per_s_median"],
                     "images_per_s_wo_slice": full["images_per_s_median"],
-                    "time_saved_pct_round_median": timing.percentile(saved, 50) if saved else None,
+                    "time_saved_pct_round_median": percentile(saved, 50) if saved else None,
                     "time_saved_pct_round_min": min(saved) if saved else None,
                     "time_saved_pct_round_max": max(saved) if saved else None,
                     "macs_saved_pct": 100 * (1 - sliced["flops_per_image"] / full["flops_per_image"]),

@@ -29,6 +29,7 @@ from typing import Any, Callable, Iterator, Mapping, Sequence
 
 import torch
 
+from bench.measure import compiled
 from bench.measure import kernel_scan
 from bench.measure import models
 from bench.measure import runtimes
@@ -37,6 +38,7 @@ from bench.measure import timing
 from bench.measure import timm_csv
 from bench.measure import zoo
 from bench.core.names import is_subject
+from bench.core.ratios import paired_ratio
 from bench.core.cli import (ArgumentParser, EXIT_FAILED, EXIT_OK, UsageError, choice_list, int_list,
                             positive_int, split_list, unknown_name)
 from bench.measure.counting import headline_macs
@@ -214,11 +216,6 @@ def model_macs(model: torch.nn.Module, img_size: int) -> int:
     return headline_macs(model, img_size)
 
 
-def compile_module(model: torch.nn.Module) -> Callable[[torch.Tensor], Any]:
-    """``torch.compile`` with its defaults (inductor); compiling happens at the first call."""
-    return torch.compile(model)
-
-
 @dataclass
 class Subject:
     """One model under one kernel policy, ready to time: the callable, its cost, how it was built."""
@@ -259,7 +256,7 @@ def subjects_of(name: str, model: torch.nn.Module, img_size: int, macs: int, con
         if config.channels_last:
             copy_ = copy_.to(memory_format=torch.channels_last)
         subjects.append(Subject(
-            name=name, kernels=policy, module=compile_module(copy_) if config.compile else copy_,
+            name=name, kernels=policy, module=compiled.compile_model(copy_) if config.compile else copy_,
             img_size=img_size, macs_per_image=macs, param_count=sum(p.numel() for p in copy_.parameters()),
             weight_bytes=sum(t.numel() * t.element_size() for t in tensors), agreement=agreement))
     for runtime in config.runtimes:
@@ -507,6 +504,7 @@ def config_block(config: Config) -> dict[str, Any]:
                              if set(config.runtimes) - {"torch"} or torch_agreement_runs(config) else None),
         "batch_sizes": list(config.batch_sizes), "dtype": config.dtype, "amp": config.amp,
         "tf32": config.precision == "tf32", "compile": config.compile, "channels_last": config.channels_last,
+        "compile_settings": dict(compiled.DEFAULT) if config.compile else None,
         "img_size": config.img_size,
         "warmup_iters": config.warmup, "iters_per_round": config.iters, "rounds": config.rounds,
         "timing": ("CUDA events around each call, one synchronize per round" if cuda
@@ -545,18 +543,19 @@ def ratio_record(row: dict[str, Any], base: dict[str, Any], comparison: str) -> 
     ``throughput_ratio_best`` compares the fastest calls (timeit's rule: interference only
     slows a call down).
     """
-    paired = [a / b for a, b in zip(row["images_per_s_by_round"], base["images_per_s_by_round"])]
+    ratio = paired_ratio(row["images_per_s_by_round"], base["images_per_s_by_round"],
+                         best=(row["images_per_s_max"], base["images_per_s_max"]))
     return {
         "comparison": comparison, "model": row["model"], "over": base["model"],
         "kernels": row.get("kernels"), "over_kernels": base.get("kernels"),
         "runtime": row.get("runtime", "torch"), "over_runtime": base.get("runtime", "torch"),
         "img_size": row.get("img_size"), "batch_size_requested": row["batch_size_requested"],
         "batch_size": row["batch_size"], "over_batch_size": base["batch_size"],
-        "throughput_ratio_round_median": timing.percentile(paired, 50) if paired else None,
-        "throughput_ratio_round_min": min(paired) if paired else None,
-        "throughput_ratio_round_max": max(paired) if paired else None,
+        "throughput_ratio_round_median": ratio.median,
+        "throughput_ratio_round_min": ratio.min,
+        "throughput_ratio_round_max": ratio.max,
         "throughput_ratio": row["images_per_s_median"] / base["images_per_s_median"],
-        "throughput_ratio_best": row["images_per_s_max"] / base["images_per_s_max"],
+        "throughput_ratio_best": ratio.best,
         "flops_ratio": row["flops_per_image"] / base["flops_per_image"],
     }
 
