@@ -16,6 +16,7 @@ import pytest
 from scipy.stats import mannwhitneyu
 
 from bench import compare as entry
+from bench.core import rows
 from bench.core.cli import run as run_command
 from bench.core.io import read_results
 from bench.core.schema import SCHEMA
@@ -56,6 +57,11 @@ def document(rows, kind="throughput", **environment):
             "argv": ["python", "-m", "bench.throughput", "--models", "sret_t", "--batch-sizes", "8", "--kernels",
                      "stock", "--threads", "2", "--json", "reports/throughput-cpu-run1.json"],
             "environment": env, "config": {"threads": env["threads"], "rounds": 5}, "results": rows, "ratios": []}
+
+
+def timed(one_row):
+    """A row as the gate pairs it: keyed and sampled by bench.core.rows."""
+    return rows.timed_rows(document([one_row]))[0]
 
 
 @pytest.fixture
@@ -122,12 +128,12 @@ def test_identical_samples_are_no_change_and_exit_0(capsys, write):
     code, out, err = gate(capsys, write, [row()], [row()])
     assert code == 0 and err == ""
     assert "no significant change" in out and "1.000" in out
-    pair = compare.compare_rows(row(), row(), 0.05)
+    pair = compare.compare_rows(timed(row()), timed(row()), 0.05)
     assert pair["ratio"] == 1 and pair["p_value"] == 1 and pair["verdict"] == "no significant change"
 
 
 def test_half_the_images_per_s_is_slower_exit_1_with_the_exact_p(capsys, write):
-    pair = compare.compare_rows(row(), row(samples=HALF), 0.05)
+    pair = compare.compare_rows(timed(row()), timed(row(samples=HALF)), 0.05)
     assert pair["ratio"] == pytest.approx(0.5) and pair["verdict"] == "slower"
     # Completely separated, 5 against 5: 2 of the C(10, 5) = 252 orderings are as extreme.
     assert exact_two_sided_p(BASE, HALF) == pytest.approx(2 / 252)
@@ -146,7 +152,7 @@ def test_twice_the_images_per_s_is_faster_and_passes(capsys, write):
 
 def test_overlapping_samples_are_no_change(capsys, write):
     assert exact_two_sided_p(BASE, OVERLAPPING) > 0.05
-    pair = compare.compare_rows(row(), row(samples=OVERLAPPING), 0.0)
+    pair = compare.compare_rows(timed(row()), timed(row(samples=OVERLAPPING)), 0.0)
     assert pair["verdict"] == "no significant change"
     assert pair["p_value"] == pytest.approx(exact_two_sided_p(BASE, OVERLAPPING))
     assert gate(capsys, write, [row()], [row(samples=OVERLAPPING)])[0] == 0
@@ -154,7 +160,7 @@ def test_overlapping_samples_are_no_change(capsys, write):
 
 def test_a_significant_shift_below_the_floor_is_no_change_until_the_floor_is_lowered(capsys, write):
     slightly = [0.97 * x for x in BASE]  # separated (p = 2/252) but only 3% slower
-    pair = compare.compare_rows(row(), row(samples=slightly), 0.05)
+    pair = compare.compare_rows(timed(row()), timed(row(samples=slightly)), 0.05)
     assert pair["p_value"] < 0.05 and pair["verdict"] == "no significant change"
     assert gate(capsys, write, [row()], [row(samples=slightly)], "--floor", "0.05")[0] == 0
     code, _, err = gate(capsys, write, [row()], [row(samples=slightly)], "--floor", "0.02")
@@ -186,9 +192,25 @@ def test_rows_pair_by_configuration_and_a_row_in_one_file_only_is_unpaired(capsy
 def test_a_missing_field_means_its_default():
     old = row()
     del old["channels_last"]
-    assert compare.config_key(old) == compare.config_key(row(runtime="torch"))
-    assert compare.config_key(row(dtype="bf16")) != compare.config_key(row())
-    assert compare.config_key(row(compile=True)) != compare.config_key(row())
+    assert rows.config_key(old) == rows.config_key(row(runtime="torch"))
+    assert rows.config_key(row(dtype="bf16")) != rows.config_key(row())
+    assert rows.config_key(row(compile=True)) != rows.config_key(row())
+
+
+def model_speed_document(tuned_rounds):
+    """A model_speed file as bench.model_speed writes it: one row per model, every form's rounds."""
+    result = {"model": "sret_t", "batch_size": 8, "img_size": 224,
+              "images_per_s": {"stock": 10.0, "tuned": sorted(tuned_rounds)[2]},
+              "images_per_s_by_round": {"stock": BASE, "tuned": list(tuned_rounds)}, "ratios": {}}
+    return {**document([result], kind="model_speed"), "config": {"dtype": "fp32"}}
+
+
+def test_model_speed_files_are_gated_form_by_form(capsys, write):
+    base = write("base.json", model_speed_document(BASE))
+    new = write("new.json", model_speed_document(HALF))
+    code, out, err = run(capsys, base, new)
+    assert code == 1
+    assert "SLOWER: sret_t tuned 224px batch 8 fp32: 0.500x" in err and "sret_t stock" not in err
 
 
 def test_a_row_that_failed_is_reported_not_judged(capsys, write):

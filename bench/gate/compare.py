@@ -33,6 +33,7 @@ from tqdm import tqdm
 from bench.core.cli import (EXIT_FAILED, EXIT_OK, EXIT_USAGE, ArgumentParser, UsageError, choice_list, int_list,
                             positive_int, positive_number, split_list)
 from bench.core.io import ResultsError, read_results, write_json_atomic
+from bench.core import rows
 from bench.core.names import is_subject
 from bench.gate import pairs as stats
 from bench.gate import revision_gate
@@ -54,17 +55,8 @@ MAX_GATE_PAIRS = 8  # what the CI's few minutes allow
 
 ALPHA = 0.05  # two-sided significance level of the Mann-Whitney U test
 CONFIDENCE = 0.95  # of the interval around the ratio
-SAMPLES = "images_per_s_by_round"  # the per-round images/s of a row: the samples the test compares
-# Kinds whose rows carry per-round samples. model_speed rows keep only medians per variant, so
-# they cannot be judged against their noise; they are refused with a line saying so.
-SPEED_KINDS = ("throughput", "slicing_speed")
 VERDICTS = ("faster", "slower", "no significant change")
 
-# What identifies a configuration, with the value a file that predates a field means by its absence.
-KEY_DEFAULTS: dict[str, Any] = {
-    "model": None, "img_size": None, "batch_size_requested": None, "kernels": "stock", "runtime": "torch",
-    "dtype": "fp32", "tf32": False, "compile": False, "channels_last": False, "device": "cpu",
-}
 # What makes two files' figures comparable at all: the same chip, torch build and thread count.
 MACHINE_FIELDS = ("device_name", "torch", "threads")
 
@@ -129,45 +121,20 @@ def load(path: str | Path) -> dict[str, Any]:
     """A results document whose rows time rounds, else one line saying what it is instead."""
     document = read_results(path)
     kind = document["kind"]
-    if kind not in SPEED_KINDS:
-        why = " (its rows keep no per-round samples)" if kind == "model_speed" else ""
-        raise ResultsError(f"results file {path} is of kind {kind!r}{why}: bench.compare reads "
-                           f"{' or '.join(SPEED_KINDS)} results")
+    if kind not in rows.TIMED_KINDS:
+        raise ResultsError(f"results file {path} is of kind {kind!r}: bench.compare reads "
+                           f"{', '.join(rows.TIMED_KINDS)} results")
     if not isinstance(document.get("results"), list) or not isinstance(document.get("environment"), dict):
         raise ResultsError(f"results file {path} ({kind}) is malformed: no results list or environment block")
     return document
 
 
-def config_key(row: Mapping[str, Any]) -> tuple[tuple[str, Any], ...]:
-    """The fields that identify a row's configuration, absent ones at their default."""
-    values = {name: row.get(name, default) for name, default in KEY_DEFAULTS.items()}
-    if values["batch_size_requested"] is None:
-        values["batch_size_requested"] = row.get("batch_size")
-    return tuple(values.items())
-
-
-def describe_key(key: tuple[tuple[str, Any], ...]) -> str:
-    """``sret_t stock 224px batch 8 fp32`` plus whatever differs from the defaults."""
-    values = dict(key)
-    text = (f"{values['model']} {values['kernels']} {values['img_size']}px "
-            f"batch {values['batch_size_requested']} {values['dtype']}")
-    extras = [name if value is True else f"{name}={value}" for name, value in values.items()
-              if name in ("runtime", "tf32", "compile", "channels_last", "device")
-              and value != KEY_DEFAULTS[name]]
-    return " ".join([text, *extras])
-
-
-def rows_by_config(document: Mapping[str, Any], name: str) -> dict[tuple, dict[str, Any]]:
-    """Each row under its configuration; two rows of one configuration in one file cannot be paired."""
-    rows: dict[tuple, dict[str, Any]] = {}
-    for row in document["results"]:
-        if not isinstance(row, dict) or "model" not in row:
-            raise ResultsError(f"results file {name} has a results row without a model")
-        key = config_key(row)
-        if key in rows:
-            raise ResultsError(f"results file {name} has two rows for {describe_key(key)}: cannot pair them")
-        rows[key] = row
-    return rows
+def timed_rows_of(document: Mapping[str, Any], name: str) -> dict[rows.Key, rows.TimedRow]:
+    """Each timed row of a file under its key (bench.core.rows: the page reads the same keys)."""
+    try:
+        return rows.by_key(rows.timed_rows(document), name)
+    except ResultsError as error:
+        raise ResultsError(f"results file {name}: {error}") from None
 
 
 def machine_differences(base: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
@@ -175,14 +142,6 @@ def machine_differences(base: Mapping[str, Any], new: Mapping[str, Any]) -> list
     base_env, new_env = base["environment"], new["environment"]
     return [f"{name} {base_env.get(name)!r} vs {new_env.get(name)!r}" for name in MACHINE_FIELDS
             if base_env.get(name) != new_env.get(name)]
-
-
-def samples(row: Mapping[str, Any]) -> list[float]:
-    """The per-round images/s of a row that ran (an errored or untimed row has none)."""
-    if row.get("error"):
-        return []
-    values = row.get(SAMPLES) or []
-    return [float(v) for v in values if isinstance(v, (int, float)) and v > 0]
 
 
 # --- statistics ----------------------------------------------------------------------------------
@@ -258,12 +217,12 @@ def verdict(ratio: float, p: float, floor: float) -> str:
 # --- comparing -------------------------------------------------------------------------------------
 
 
-def compare_rows(base_row: Mapping[str, Any], new_row: Mapping[str, Any], floor: float) -> dict[str, Any]:
+def compare_rows(base_row: rows.TimedRow, new_row: rows.TimedRow, floor: float) -> dict[str, Any]:
     """One pair's figures and verdict; a side without samples gets a reason instead of a verdict."""
-    key = config_key(base_row)
-    record: dict[str, Any] = {**dict(key), "configuration": describe_key(key),
-                              "batch_size_base": base_row.get("batch_size"), "batch_size_new": new_row.get("batch_size")}
-    base, new = samples(base_row), samples(new_row)
+    record: dict[str, Any] = {**dict(base_row.key), "configuration": base_row.label,
+                              "batch_size_base": base_row.row.get("batch_size"),
+                              "batch_size_new": new_row.row.get("batch_size")}
+    base, new = base_row.samples, new_row.samples
     if not base or not new:
         side = "BASE" if not base else "NEW"
         return {**record, "verdict": None, "reason": f"{side} has no per-round samples (error or not timed)"}
@@ -289,7 +248,7 @@ def compare_documents(base: Mapping[str, Any], new: Mapping[str, Any], floor: fl
     if crossed and not allow_different_machines:
         raise UsageError(f"{names[0]} and {names[1]} were measured on different machines ({'; '.join(crossed)}): "
                          "pass --allow-different-machines to compare anyway")
-    base_rows, new_rows = rows_by_config(base, names[0]), rows_by_config(new, names[1])
+    base_rows, new_rows = timed_rows_of(base, names[0]), timed_rows_of(new, names[1])
     common = [key for key in base_rows if key in new_rows]
     if not common:
         raise ResultsError(f"no configuration of {names[0]} is in {names[1]}: nothing to compare")
@@ -299,8 +258,8 @@ def compare_documents(base: Mapping[str, Any], new: Mapping[str, Any], floor: fl
                            "sides (every paired row failed or was not timed): nothing to judge")
     for pair in pairs:
         pair["crossed_machines"] = "; ".join(crossed) or None
-    unpaired = ([{"only_in": "base", "configuration": describe_key(key)} for key in base_rows if key not in new_rows]
-                + [{"only_in": "new", "configuration": describe_key(key)} for key in new_rows if key not in base_rows])
+    unpaired = ([{"only_in": "base", "configuration": row.label} for key, row in base_rows.items() if key not in new_rows]
+                + [{"only_in": "new", "configuration": row.label} for key, row in new_rows.items() if key not in base_rows])
     return {"pairs": pairs, "unpaired": unpaired, "machine_differences": crossed}
 
 
