@@ -262,3 +262,10 @@ def test_head_against_itself_exits_0(capsys):
     out, err = capsys.readouterr()
     assert code == 0, err
     assert "sret_t stock batch 1" in out and "2 process pairs x 2 rounds" in out
+
+
+def test_the_calibration_slowdown_applies_to_this_sret_and_only_adds_work():
+    patch = REPO / "tests" / "fixtures" / "slowdown.patch"
+    assert subprocess.run(["git", "apply", "--check", str(patch)], cwd=REPO).returncode == 0
+    added = [line for line in patch.read_text().splitlines() if line.startswith("+") and not line.startswith("+++")]
+    assert any("F.gelu(hidden)" in line and "unused" in line for line in added)
