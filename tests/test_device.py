@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import shlex
 import subprocess
 import sys
 import tarfile
@@ -18,7 +19,7 @@ from packaging.version import Version
 
 from bench.core.cli import EXIT_OK, EXIT_USAGE, run
 from bench.core.schema import SCHEMA
-from bench.device import imports, ingest, plan
+from bench.device import imports, ingest, plan, rehearsal
 from bench.page import report
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -124,6 +125,47 @@ def test_a_carried_wheels_requirement_must_be_there_too(tmp_path):
                                    ["bench.gpu"], root)
     assert missing == {"termcolor": "needed by the carried fvcore"}
     assert "portalocker" in used  # iopath's, reached through fvcore
+
+
+# --- the rehearsal (nox -s device_rehearsal): its parts that need no download ---------------------
+
+
+def test_the_rehearsal_installs_the_images_torch_and_nothing_the_wheels_carry():
+    wanted = rehearsal.requirements()
+    assert f"torch=={plan.IMAGE_PINS['torch']}" in wanted and f"torchvision=={plan.IMAGE_PINS['torchvision']}" in wanted
+    carried = {imports.normalise(spec.split("==")[0]) for spec in plan.WHEELS}
+    assert not {imports.normalise(spec.split("==")[0]) for spec in wanted} & carried  # timm, fvcore, thop: wheels only
+    assert set(plan.IMAGE_USED) <= {spec.split("==")[0] for spec in wanted}
+
+
+def test_the_rehearsals_options_are_bench_gpus():
+    from bench.measure import gpu
+
+    settings = gpu.parse_args(["--device", "cpu", *shlex.split(rehearsal.GPU_ARGS)])
+    assert settings.device == "cpu" and settings.compile and settings.speed_models
+
+
+def test_a_failed_step_is_named_with_its_own_first_error_line(tmp_path):
+    log = tmp_path / "rehearsal.log"
+    log.write_text("an earlier step's error\n")
+    failing = "print('collecting'); import sys; sys.exit('ERROR: No matching distribution found for torch==9')"
+    with pytest.raises(rehearsal.StepFailed) as failed:
+        rehearsal.step("venv", [sys.executable, "-c", failing], log, cwd=tmp_path)
+    assert (failed.value.step, failed.value.line) == ("venv", "exit 1: ERROR: No matching distribution found for torch==9")
+
+
+def test_the_rehearsal_ends_on_one_line_saying_where_it_failed(monkeypatch, capsys, tmp_path):
+    def fails(work, cache, budget_s, python):
+        raise rehearsal.StepFailed("wheels", "exit 1: pip wheel failed")
+
+    monkeypatch.setattr(rehearsal, "rehearse", fails)
+    assert rehearsal.main(["--cache", str(tmp_path)]) == 1
+    out, err = capsys.readouterr()
+    assert out.splitlines()[-1] == "device rehearsal: failed at wheels: exit 1: pip wheel failed"
+    assert "Traceback" not in out + err
+    kept = Path(out.split("logs kept in ")[1].split()[0])
+    assert kept.is_dir() and kept.name.startswith("sret-rehearsal-")
+    kept.rmdir()
 
 
 # --- run.sh end to end, on the CPU --------------------------------------------------------------
