@@ -145,6 +145,13 @@ def test_the_rehearsals_options_are_bench_gpus():
     assert settings.device == "cpu" and settings.compile and settings.speed_models
 
 
+def test_a_phase_of_bench_gpu_that_ran_no_unit_is_not_rehearsed(tmp_path):
+    phases = [{"phase": "eager", "status": "partial", "units_done": [{"unit": "a", "seconds": 1.0}]},
+              {"phase": "compiled", "status": "skipped for time", "units_done": []}]
+    (tmp_path / "gpu_run-cpu.json").write_text(json.dumps({"phases": phases}))
+    assert rehearsal.unrehearsed(tmp_path) == ["compiled (skipped for time)"]
+
+
 def test_a_failed_step_is_named_with_its_own_first_error_line(tmp_path):
     log = tmp_path / "rehearsal.log"
     log.write_text("an earlier step's error\n")
