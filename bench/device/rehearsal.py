@@ -180,7 +180,8 @@ def rehearse(work: Path, cache: Path, budget_s: int, python: str) -> tuple[str, 
     say(f"run: bash bench/device/run.sh on the CPU, budget {budget_s}s (output: {out}/{plan.LOG})")
     step("run", ["bash", "bench/device/run.sh"], log, cwd=clone, env=clean_env(
         OUT=str(out), SRET_PYTHON=str(venv_python), SRET_DEVICE="cpu", SRET_BUDGET_S=str(budget_s),
-        SRET_RESULTS=str(work / "results"), SRET_SITE=str(work / "site"), SRET_GPU_ARGS=GPU_ARGS))
+        SRET_RESULTS=str(work / "results"), SRET_SITE=str(work / "site"), SRET_GPU_ARGS=GPU_ARGS,
+        TORCHINDUCTOR_CACHE_DIR=str(work / "inductor")))  # compiles from scratch, as a fresh device does
     run_log = (out / plan.LOG).read_text(encoding="utf-8") if (out / plan.LOG).is_file() else ""
     if not (out / plan.ARCHIVE).is_file():
         raise StepFailed("run", f"no $OUT/{plan.ARCHIVE}: {first_error(run_log)}")
