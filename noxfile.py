@@ -125,7 +125,7 @@ def device_wheels(session: nox.Session) -> None:
 
 @nox.session(python=False, default=False)
 def device_rehearsal(session: nox.Session) -> None:
-    """The device run rehearsed on the CPU under the device image's torch 2.11, from a fresh clone of HEAD (bench/device/rehearsal.py)."""
+    """The device run rehearsed on the CPU under torch 2.11, from a clone of HEAD (bench/device/rehearsal.py)."""
     session.run("python3", "-m", "bench.device.rehearsal", *session.posargs, external=True)
 
 

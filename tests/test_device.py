@@ -81,7 +81,8 @@ def test_every_package_the_device_run_imports_is_on_the_image_or_carried():
 
 def test_what_is_left_off_the_device_is_imported_and_only_that():
     missing, _ = imports.needed(plan.IMAGE_PACKAGES, plan.WHEELS, {}, plan.IMAGE_PYTHON)
-    assert missing == {name: f"needed by {module}" for name, module in plan.NOT_ON_DEVICE.items()}  # no stale exception, and none unrecorded
+    # no stale exception, and none unrecorded
+    assert missing == {name: f"needed by {module}" for name, module in plan.NOT_ON_DEVICE.items()}
 
 
 def test_the_wheels_requirements_are_read_from_the_versions_carried():
@@ -158,7 +159,8 @@ def test_a_failed_step_is_named_with_its_own_first_error_line(tmp_path):
     failing = "print('collecting'); import sys; sys.exit('ERROR: No matching distribution found for torch==9')"
     with pytest.raises(rehearsal.StepFailed) as failed:
         rehearsal.step("venv", [sys.executable, "-c", failing], log, cwd=tmp_path)
-    assert (failed.value.step, failed.value.line) == ("venv", "exit 1: ERROR: No matching distribution found for torch==9")
+    assert failed.value.step == "venv"
+    assert failed.value.line == "exit 1: ERROR: No matching distribution found for torch==9"
 
 
 def test_the_rehearsal_ends_on_one_line_saying_where_it_failed(monkeypatch, capsys, tmp_path):

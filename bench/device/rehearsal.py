@@ -40,15 +40,16 @@ ROOT = Path(__file__).resolve().parents[2]
 CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "sret-bench" / "rehearsal"
 # Every phase of bench.gpu must run at least one unit, so that all of its code meets torch 2.11:
 # the gate's model on the device, eager throughput, model speed, slicing and one compiled unit.
-# The compiled phase starts only with 150 s left (bench.measure.gpu.PRIOR_S) and compiles for
-# about as long on a 2-core CPU, so the budget is 300 s, not a shorter one that would skip it;
-# the run is kept small instead: one SReT model at 64 px, fp32, batch 2, one call per round.
+# The compiled phase starts only with 150 s left (bench.measure.gpu.PRIOR_S), and each compiled
+# unit took 1 to 2.5 minutes on a 2-core CPU, so the budget is 300 s, not a shorter one that would
+# skip it; the run is kept small instead: one SReT model at 64 px, fp32, batch 2, one call per round.
+# bench.gpu stops when nothing is left to run, so an idle machine takes about half of it.
 BUDGET_S = 300
 GPU_ARGS = ("--models sret_t --speed-models sret_t --img-size 64 --max-batch 2 --speed-batch 1 --dtypes fp32 "
             "--warmup 1 --rounds 1 --iters 1 --kernels stock")
 PAGE_PACKAGES = ("matplotlib",)  # bench.report's, on the image; the page renders here, not there
 GPU_SECTION = "`python -m bench.gpu` on"  # what the page shows once bench.gpu's results are ingested
-ERROR = re.compile(r"error|MISSING|failed|FAILED|Traceback|cannot|not found|No such", re.IGNORECASE)
+ERROR = re.compile(r"error|missing|failed|traceback|cannot|not found|no such", re.IGNORECASE)
 
 
 class StepFailed(Exception):
@@ -97,7 +98,8 @@ def clean_env(**extra: str) -> dict[str, str]:
 
 def find_python(wanted: str = plan.IMAGE_PYTHON) -> tuple[str, str]:
     """(a python of the image's minor version, its version); else this one's, and the caller says so."""
-    candidates = [f"python{wanted}", *sorted(glob.glob(str(Path.home() / f".pyenv/versions/{wanted}*/bin/python{wanted}")))]
+    pyenv = Path.home() / ".pyenv" / "versions"
+    candidates = [f"python{wanted}", *sorted(glob.glob(str(pyenv / f"{wanted}*" / "bin" / f"python{wanted}")))]
     for candidate in [*candidates, sys.executable]:
         try:
             done = subprocess.run([candidate, "-c", "import platform, venv; print(platform.python_version())"],
