@@ -123,6 +123,12 @@ def device_wheels(session: nox.Session) -> None:
     session.run("bash", "bench/device/wheels.sh", external=True)
 
 
+@nox.session(python=False, default=False)
+def device_rehearsal(session: nox.Session) -> None:
+    """The device run rehearsed on the CPU under torch 2.11, from a clone of HEAD (bench/device/rehearsal.py)."""
+    session.run("python3", "-m", "bench.device.rehearsal", *session.posargs, external=True)
+
+
 @nox.session(default=False)
 def gpu(session: nox.Session) -> None:
     """On a CUDA machine: the gate's models, the zoo's throughput, model speed and slicing on the

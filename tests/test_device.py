@@ -1,21 +1,25 @@
 """bench/device: the plan's arithmetic against the device machine's limits, the preflight's fast
-failure, run.sh end to end on the CPU (what lands in $OUT) and the ingest of what comes back."""
+failure, what the device run imports against what the device image and the wheels provide,
+run.sh end to end on the CPU (what lands in $OUT) and the ingest of what comes back."""
 from __future__ import annotations
 
 import io
 import json
 import os
+import shlex
 import subprocess
 import sys
 import tarfile
 import time
+from importlib import metadata
 from pathlib import Path
 
 import pytest
+from packaging.version import Version
 
 from bench.core.cli import EXIT_OK, EXIT_USAGE, run
 from bench.core.schema import SCHEMA
-from bench.device import ingest, plan
+from bench.device import imports, ingest, plan, rehearsal
 from bench.page import report
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -63,6 +67,114 @@ def test_the_preflight_names_a_missing_package_in_one_line_fast():
     assert done.returncode == 1 and len(lines) == 1, (done.stdout, done.stderr)
     assert "MISSING: fvcore" in lines[0] and "torch " in lines[0] and "fvcore -" in lines[0]
     assert elapsed < 10
+
+
+# --- what the device run imports: on the image or carried ---------------------------------------
+
+
+def test_every_package_the_device_run_imports_is_on_the_image_or_carried():
+    missing, used = imports.needed(plan.IMAGE_PACKAGES, plan.WHEELS, plan.NOT_ON_DEVICE, plan.IMAGE_PYTHON)
+    assert missing == {}, "neither on the device image nor in plan.WHEELS: " + "; ".join(
+        f"{name} ({why})" for name, why in sorted(missing.items()))
+    assert used == set(plan.IMAGE_USED)  # what the rehearsal installs beside torch
+
+
+def test_what_is_left_off_the_device_is_imported_and_only_that():
+    missing, _ = imports.needed(plan.IMAGE_PACKAGES, plan.WHEELS, {}, plan.IMAGE_PYTHON)
+    # no stale exception, and none unrecorded
+    assert missing == {name: f"needed by {module}" for name, module in plan.NOT_ON_DEVICE.items()}
+
+
+def test_the_wheels_requirements_are_read_from_the_versions_carried():
+    for spec in plan.WHEELS:
+        name, pin = spec.split("==")
+        assert Version(metadata.version(name)) == Version(pin), f"{name} here is not the carried {pin}"
+    assert set(plan.IMAGE_USED) | set(plan.IMAGE_PINS) <= plan.IMAGE_PACKAGES
+    assert not {imports.normalise(spec.split("==")[0]) for spec in plan.WHEELS} & set(plan.IMAGE_USED)
+
+
+def _tree(root: Path, files: dict[str, str]) -> Path:
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text)
+    return root
+
+
+def test_an_import_anywhere_on_the_path_of_the_run_is_found(tmp_path):
+    root = _tree(tmp_path, {
+        "bench/__init__.py": "",
+        "bench/gpu.py": "from bench.measure.gpu import main\n",
+        "bench/measure/__init__.py": "",
+        "bench/measure/gpu.py": "from . import helper\nimport torch\n\ndef main():\n    pass\n",
+        "bench/measure/helper.py": "def lazily():\n    import no_such_package_here.sub\n    import yaml\n",
+        "bench/page.py": "import matplotlib\n",  # not reached from bench.gpu
+    })
+    assert set(imports.third_party(["bench.gpu"], root)) == {"torch", "no_such_package_here", "yaml"}
+    missing, used = imports.needed({"torch", "PyYAML"}, (), {}, "3.12", ["bench.gpu"], root)
+    assert missing == {"no-such-package-here": "needed by bench.measure.helper"}
+    assert used == {"torch", "pyyaml"}
+    missing, _ = imports.needed({"torch"}, (), {"pyyaml": "bench.measure.helper"}, "3.12", ["bench.gpu"], root)
+    assert set(missing) == {"no-such-package-here"}  # left off the device only where it is imported
+    missing, _ = imports.needed({"torch"}, (), {"pyyaml": "bench.gpu"}, "3.12", ["bench.gpu"], root)
+    assert set(missing) == {"no-such-package-here", "pyyaml"}
+
+
+def test_a_carried_wheels_requirement_must_be_there_too(tmp_path):
+    root = _tree(tmp_path, {"bench/__init__.py": "", "bench/gpu.py": "import fvcore\n"})
+    missing, used = imports.needed({"numpy", "pyyaml", "tqdm", "pillow", "tabulate", "portalocker",
+                                    "typing-extensions"}, ("fvcore==1", "iopath==1", "yacs==1"), {}, "3.12",
+                                   ["bench.gpu"], root)
+    assert missing == {"termcolor": "needed by the carried fvcore"}
+    assert "portalocker" in used  # iopath's, reached through fvcore
+
+
+# --- the rehearsal (nox -s device_rehearsal): its parts that need no download ---------------------
+
+
+def test_the_rehearsal_installs_the_images_torch_and_nothing_the_wheels_carry():
+    wanted = rehearsal.requirements()
+    assert f"torch=={plan.IMAGE_PINS['torch']}" in wanted and f"torchvision=={plan.IMAGE_PINS['torchvision']}" in wanted
+    carried = {imports.normalise(spec.split("==")[0]) for spec in plan.WHEELS}
+    assert not {imports.normalise(spec.split("==")[0]) for spec in wanted} & carried  # timm, fvcore, thop: wheels only
+    assert set(plan.IMAGE_USED) <= {spec.split("==")[0] for spec in wanted}
+
+
+def test_the_rehearsals_options_are_bench_gpus():
+    from bench.measure import gpu
+
+    settings = gpu.parse_args(["--device", "cpu", *shlex.split(rehearsal.GPU_ARGS)])
+    assert settings.device == "cpu" and settings.compile and settings.speed_models
+
+
+def test_a_phase_of_bench_gpu_that_ran_no_unit_is_not_rehearsed(tmp_path):
+    phases = [{"phase": "eager", "status": "partial", "units_done": [{"unit": "a", "seconds": 1.0}]},
+              {"phase": "compiled", "status": "skipped for time", "units_done": []}]
+    (tmp_path / "gpu_run-cpu.json").write_text(json.dumps({"phases": phases}))
+    assert rehearsal.unrehearsed(tmp_path) == ["compiled (skipped for time)"]
+
+
+def test_a_failed_step_is_named_with_its_own_first_error_line(tmp_path):
+    log = tmp_path / "rehearsal.log"
+    log.write_text("an earlier step's error\n")
+    failing = "print('collecting'); import sys; sys.exit('ERROR: No matching distribution found for torch==9')"
+    with pytest.raises(rehearsal.StepFailed) as failed:
+        rehearsal.step("venv", [sys.executable, "-c", failing], log, cwd=tmp_path)
+    assert failed.value.step == "venv"
+    assert failed.value.line == "exit 1: ERROR: No matching distribution found for torch==9"
+
+
+def test_the_rehearsal_ends_on_one_line_saying_where_it_failed(monkeypatch, capsys, tmp_path):
+    def fails(work, cache, budget_s, python):
+        raise rehearsal.StepFailed("wheels", "exit 1: pip wheel failed")
+
+    monkeypatch.setattr(rehearsal, "rehearse", fails)
+    assert rehearsal.main(["--cache", str(tmp_path)]) == 1
+    out, err = capsys.readouterr()
+    assert out.splitlines()[-1] == "device rehearsal: failed at wheels: exit 1: pip wheel failed"
+    assert "Traceback" not in out + err
+    kept = Path(out.split("logs kept in ")[1].split()[0])
+    assert kept.is_dir() and kept.name.startswith("sret-rehearsal-")
+    kept.rmdir()
 
 
 # --- run.sh end to end, on the CPU --------------------------------------------------------------

@@ -36,6 +36,47 @@ COUNTS = "reports/verify.json"  # the CPU's committed counts, so the gate is not
 WHEELS = ("fvcore==0.1.5.post20221221", "iopath==0.1.10", "yacs==0.1.8", "termcolor==3.3.0",
           "thop==0.1.1.post2209072238", "timm==1.0.31")
 
+# The Python packages of the device image ('cuda'), as /work/.library/device/KINDS.md lists them
+# under "Python packages already there": read on a machine running it on 2026-11-17. Names are
+# normalised (PEP 503). tests/test_device.py holds the device run's imports to this list and WHEELS.
+IMAGE_PACKAGES = frozenset("""
+absl-py accelerate aiofiles aiohappyeyeballs aiohttp aiosignal annotated-doc anyio attrs botorch build
+certifi charset-normalizer chex click cloudpickle cmake colorama contourpy coverage cuda-bindings
+cuda-core cuda-pathfinder cuda-toolkit cupy-cuda13x cycler cython diffrax e3nn einops equinox etils
+execnet filelock flatbuffers flax fonttools formulaic frozenlist fsspec gpytorch grpcio h11 h5py hf-xet
+httpcore httpx huggingface-hub humanize hypothesis idna imageio iniconfig interface-meta jax
+jax-cuda13-pjrt jax-cuda13-plugin jaxlib jaxtyping jinja2 joblib kiwisolver lazy-loader lightning
+lightning-utilities linear-operator lineax llvmlite lxml markdown markdown-it-py markupsafe matplotlib
+mdurl meson ml-dtypes mpi4py mpmath msgpack multidict multipledispatch mypy-extensions nanobind narwhals
+networkx ninja numba numba-cuda numpy numpyro nvidia-cublas nvidia-cuda-cupti nvidia-cuda-nvrtc
+nvidia-cuda-runtime nvidia-cudnn-cu13 nvidia-cufft nvidia-cufile nvidia-curand nvidia-cusolver
+nvidia-cusparse nvidia-cusparselt-cu13 nvidia-ml-py nvidia-nccl-cu13 nvidia-nvjitlink nvidia-nvshmem-cu13
+nvidia-nvtx onnx onnx-ir onnxruntime onnxscript opencv-python-headless optax opt-einsum opt-einsum-fx
+optimistix orbax-checkpoint packaging pandas pathspec patsy peft pillow pip pluggy portalocker
+prometheus-client propcache protobuf psutil pyarrow pybind11 py-cpuinfo pygments pyparsing
+pyproject-hooks pyre-extensions pytest pytest-benchmark pytest-cov pytest-mock pytest-timeout
+pytest-xdist python-dateutil pytorch-lightning pyyaml regex requests rich sacrebleu safetensors
+scikit-build-core scikit-image scikit-learn scipy seaborn sentencepiece sentence-transformers setuptools
+shellingham simplejson six sortedcontainers statsmodels sympy tabulate tensorboard
+tensorboard-data-server tensorstore threadpoolctl tifffile tiktoken timm tokenizers toolz torch
+torchaudio torchdiffeq torch-geometric torchmetrics torchvision tqdm transformers treescope triton typer
+typing-extensions typing-inspect urllib3 uvloop wadler-lindig werkzeug wheel wrapt xarray xxhash yarl
+zipp""".split())
+# The image's versions where KINDS.md gives them (its 'pip list' row, 2026-11): the rehearsal
+# (bench/device/rehearsal.py) installs these builds, so it runs what the device runs.
+IMAGE_PYTHON = "3.12"
+IMAGE_PINS = {"torch": "2.11.0", "torchvision": "0.26.0", "numpy": "2.5.2", "safetensors": "0.8.0",
+              "huggingface-hub": "1.33.0"}
+# What of the image the device run imports, itself or through the carried wheels (timm, fvcore,
+# iopath): the rehearsal installs these beside torch, and tests/test_device.py derives this list
+# from the imports, so it cannot drift.
+IMAGE_USED = ("huggingface-hub", "numpy", "pandas", "pillow", "portalocker", "pyyaml", "requests", "safetensors",
+              "tabulate", "torch", "torchvision", "tqdm", "typing-extensions")
+# Distributions imported only on paths the device run never takes -> the one module importing each
+# there: sret.hub downloads the official checkpoints from Google Drive, and the device has no
+# network and bench.gpu loads no checkpoint.
+NOT_ON_DEVICE = {"gdown": "sret.hub"}
+
 
 def shell() -> str:
     """The plan as shell assignments for run.sh to eval."""
