@@ -269,3 +269,10 @@ def test_the_calibration_slowdown_applies_to_this_sret_and_only_adds_work():
     assert subprocess.run(["git", "apply", "--check", str(patch)], cwd=REPO).returncode == 0
     added = [line for line in patch.read_text().splitlines() if line.startswith("+") and not line.startswith("+++")]
     assert any("F.gelu(hidden)" in line and "unused" in line for line in added)
+
+
+def test_steal_counts_only_past_its_own_limit_pair_after_pair():
+    busy = record(SLOWED)
+    for pair, steal in zip(busy["pairs"], (0.3, 0.6, 0.3, 0.3)):
+        pair["load"]["steal_cores"] = steal
+    assert revision_gate.load_problems(busy) == ["pair 2: the hypervisor stole 0.60 cores while its rounds ran"]
