@@ -99,13 +99,19 @@ def test_two_commits_are_timed_in_alternating_rounds_from_their_own_worktrees(tm
     assert worktrees(repo) == worktrees(repo)[:1]  # only the main checkout is left
 
 
-def test_the_working_tree_is_imported_in_place_and_recorded_dirty(tmp_path):
+def test_the_working_tree_is_timed_from_a_copy_with_its_uncommitted_change(tmp_path):
     repo = make_repo(tmp_path)
-    (repo / "sret" / "__init__.py").write_text(TINY_SRET + "\n# an uncommitted change\n")
+    # uncommitted: every forward sleeps 50 ms, which only the working tree's copy can show
+    slow = TINY_SRET.replace("return self.fc(x.flatten(1))", "import time; time.sleep(0.05); return self.fc(x.flatten(1))")
+    (repo / "sret" / "__init__.py").write_text(slow)
     new = revisions.resolve(".", repo=repo)
     assert new.working_tree and new.dirty
     record = revisions.compare(revisions.resolve("HEAD", repo=repo), new, SETTINGS, repo=repo)
-    assert record["pairs"][0]["new_worker"]["sret"] == str((repo / "sret").resolve())
+    for pair in record["pairs"]:
+        assert max(pair["seconds"][0]["base_s"]) < 0.04 < min(pair["seconds"][0]["new_s"])
+        assert pair["new_worker"]["sret"] != str((repo / "sret").resolve())
+        assert len(pair["base_worker"]["sret"]) == len(pair["new_worker"]["sret"])  # paths of one length
+    assert len(worktrees(repo)) == 1
 
 
 @pytest.mark.parametrize("source, message", [
@@ -150,7 +156,7 @@ def test_ctrl_c_stops_the_workers_and_removes_the_worktrees(tmp_path):
     with pytest.raises(KeyboardInterrupt):
         revisions.compare(revisions.resolve("HEAD", repo=repo), revisions.resolve("HEAD", repo=repo),
                           SETTINGS, repo=repo, progress=interrupt)
-    assert len(seen[0]) == 2 and len(worktrees(repo)) == 1  # a worktree existed, and is gone
+    assert len(seen[0]) == 3 and len(worktrees(repo)) == 1  # a worktree per side existed, and is gone
 
 
 # --- revisions that cannot be compared --------------------------------------------------------------

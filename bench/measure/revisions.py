@@ -1,7 +1,7 @@
 """Two revisions of ``sret/`` timed side by side: git worktrees, worker processes, alternating rounds.
 
-Each revision is checked out in its own ``git worktree`` (the working tree itself stands for NEW by
-default) and imported by worker processes of this environment (``revision_worker.py``). For each
+Each side is checked out in its own ``git worktree`` (the working tree, NEW by default, copied into
+one) and imported by worker processes of this environment (``revision_worker.py``). For each
 process pair the two workers start fresh, the side started first alternating from pair to pair;
 the parent then alternates rounds between them (ABBA: BASE first in even rounds, NEW first in odd
 ones). Workers run with address-space randomization off (``setarch -R``) where it works, a fixed
@@ -107,33 +107,45 @@ def check_sides(base: Revision, new: Revision) -> None:
 
 
 @contextlib.contextmanager
-def checked_out(revisions: Sequence[Revision], repo: Path = REPO) -> Iterator[dict[Revision, Path]]:
-    """The folder each revision is imported from: a temporary worktree (removed after), or the checkout."""
+def checked_out(revisions: Sequence[Revision], repo: Path = REPO) -> Iterator[list[Path]]:
+    """A temporary worktree per side (removed after), at paths of one length, also for the working tree
+    (its uncommitted ``sret/`` and ``bench/`` copied in) and for both sides of an A/A: with address
+    randomization off, a path of another length shifts the memory layout, which was timed as a
+    consistent 6% between two copies of the same code."""
     parent = Path(tempfile.mkdtemp(prefix="sret-bench-revisions-"))
-    roots: dict[Revision, Path] = {}
+    roots: list[Path] = []
     try:
-        for index, revision in enumerate(dict.fromkeys(revisions)):
-            if revision.working_tree and revision.patch is None:
-                roots[revision] = repo
-                continue
+        for index, revision in enumerate(revisions):
             root = parent / f"side{index}"
             commit = "HEAD" if revision.working_tree else revision.commit
             if git("worktree", "add", "--detach", "--quiet", str(root), commit, repo=repo) is None:
                 raise RevisionError(f"git worktree add failed for {revision.label()}")
-            roots[revision] = root
+            roots.append(root)
+            if revision.working_tree:
+                copy_measured_code(repo, root)
             if revision.patch is not None:
-                done = subprocess.run(["git", "apply", str(revision.patch.resolve())], cwd=root,
-                                      capture_output=True, text=True)
-                if done.returncode != 0:
-                    raise RevisionError(f"patch {revision.patch} does not apply to {revision.label()}: "
-                                        f"{(done.stderr.strip().splitlines() or ['?'])[0]}")
+                apply_patch(revision, root)
         yield roots
     finally:
-        for revision, root in roots.items():
-            if root != repo:
-                git("worktree", "remove", "--force", str(root), repo=repo)
+        for root in roots:
+            git("worktree", "remove", "--force", str(root), repo=repo)
         shutil.rmtree(parent, ignore_errors=True)
         git("worktree", "prune", repo=repo)
+
+
+def copy_measured_code(repo: Path, root: Path) -> None:
+    """The working tree's ``sret/`` and ``bench/`` as they are (uncommitted and deleted files too)."""
+    for folder in ("sret", "bench"):
+        shutil.rmtree(root / folder, ignore_errors=True)
+        if (repo / folder).is_dir():
+            shutil.copytree(repo / folder, root / folder, ignore=shutil.ignore_patterns("__pycache__"))
+
+
+def apply_patch(revision: Revision, root: Path) -> None:
+    done = subprocess.run(["git", "apply", str(revision.patch.resolve())], cwd=root, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RevisionError(f"patch {revision.patch} does not apply to {revision.label()}: "
+                            f"{(done.stderr.strip().splitlines() or ['?'])[0]}")
 
 
 # --- the machine's other work ---------------------------------------------------------------------
@@ -341,9 +353,9 @@ def compare(base: Revision, new: Revision, settings: Settings, repo: Path = REPO
     check_sides(base, new)
     prefix = aslr_off_prefix()
     pairs = []
-    with checked_out([base, new], repo) as roots:
+    with checked_out([base, new], repo) as (base_root, new_root):
         for pair in range(settings.pairs):
-            sides = [(base.label(), roots[base]), (new.label(), roots[new])]
+            sides = [(base.label(), base_root), (new.label(), new_root)]
             first = "base" if pair % 2 == 0 else "new"
             started = time.monotonic()
             with workers(sides if first == "base" else sides[::-1], settings.configs, settings.threads,
