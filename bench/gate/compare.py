@@ -37,7 +37,6 @@ from bench.core import rows
 from bench.core.names import is_subject
 from bench.gate import pairs as stats
 from bench.gate import revision_gate
-from bench.measure import revisions
 
 ROOT = Path(__file__).resolve().parents[2]
 # The committed calibration: measured on this project's machine, so beside the other results.
@@ -330,7 +329,7 @@ def build_parser() -> ArgumentParser:
     parser.add_argument("--revisions", nargs="*", metavar="REV",
                         help="[BASE [NEW]]: git revisions timed side by side in worker processes; BASE defaults "
                              f"to the commit {SPEED_BASELINE} was measured at (a results file stands for its "
-                             f"commit), NEW to '{revisions.WORKING_TREE}', the working tree")
+                             "commit), NEW to '.', the working tree")
     parser.add_argument("--calibrate", metavar="REV",
                         help="A/A and slowed comparisons of REV -> the floor, the noise and the plan "
                              f"(written to --json, default {_shown(CALIBRATION_OUT)})")
@@ -435,6 +434,8 @@ def run_files(args: Any, argv: Sequence[str]) -> int:
 
 
 def run_revisions(args: Any, argv: Sequence[str]) -> int:
+    from bench.measure import revisions  # the measuring layer: two results files are judged without it
+
     calibration = read_calibration()
     floor, source = ((args.floor, f"{args.floor} (--floor)") if args.floor is not None
                      else calibrated_floor(calibration))
@@ -498,6 +499,8 @@ def _sd(variance: Mapping[str, Any], field: str) -> str:
 
 
 def run_calibration(args: Any, argv: Sequence[str]) -> int:
+    from bench.measure import revisions
+
     revision = revisions.resolve(args.calibrate)
     slowed = revisions.resolve(args.calibrate, patch=args.patch)
     settings = revisions.Settings(configurations(args, args.kernels or ("stock",)), pairs=args.pairs or 6,
