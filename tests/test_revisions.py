@@ -201,7 +201,7 @@ def test_a_busy_process_is_other_work_unless_it_is_one_of_ours():
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     busy = subprocess.Popen([sys.executable, "-c", "while True: pass"])
     try:
-        theirs, ours = revisions.LoadMeter([]).__enter__(), revisions.LoadMeter([busy.pid]).__enter__()
+        theirs, ours = revisions.LoadMeter([]), revisions.LoadMeter([busy.pid])
         time.sleep(1.0)
         seen_theirs, seen_ours = theirs.result(), ours.result()
     finally:

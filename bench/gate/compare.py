@@ -14,8 +14,8 @@ images/s and a floor. Each file's rounds came from one process, so they are not 
 samples of a new run: the interval is narrower than the truth, and the output says by how much
 the process-level noise the calibration measured can move a run.
 
-No torch here (``tests/test_layers.py`` holds it): results are plain JSON and the workers import
-torch themselves. Only ``--json`` imports the measuring layer, for the environment block.
+Two files are judged without torch (``tests/test_layers.py`` holds it): results are plain JSON.
+``--revisions``, ``--calibrate`` and ``--json`` import the measuring layer, which brings torch.
 """
 from __future__ import annotations
 

@@ -172,22 +172,16 @@ def process_cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
 
-@dataclass
 class LoadMeter:
-    """Cores' worth of CPU time that processes other than ours used while it ran, and steal."""
+    """Cores' worth of CPU time that processes other than ours used since it was made, and steal."""
 
-    pids: Sequence[int]
-    start: tuple[float, float] | None = None
-    own_start: float = 0.0
-    wall_start: float = 0.0
+    def __init__(self, pids: Sequence[int]) -> None:
+        self.pids = pids
+        self.start, self.own_start, self.wall_start = machine_cpu_seconds(), self.own(), time.monotonic()
 
     def own(self) -> float:
         times = os.times()
         return times.user + times.system + sum(process_cpu_seconds(pid) for pid in self.pids)
-
-    def __enter__(self) -> "LoadMeter":
-        self.start, self.own_start, self.wall_start = machine_cpu_seconds(), self.own(), time.monotonic()
-        return self
 
     def result(self) -> dict[str, float | None]:
         end, own, wall = machine_cpu_seconds(), self.own(), time.monotonic() - self.wall_start
@@ -196,9 +190,6 @@ class LoadMeter:
         other = (end[0] - self.start[0]) - (own - self.own_start)
         return {"other_processes_cores": max(0.0, other) / wall, "steal_cores": (end[1] - self.start[1]) / wall,
                 "wall_s": wall}
-
-    def __exit__(self, *exc: object) -> None:
-        return None
 
 
 # --- workers ----------------------------------------------------------------------------------------
@@ -337,13 +328,13 @@ def time_pair(base: Worker, new: Worker, settings: Settings) -> dict[str, Any]:
     """Every round of one pair: per configuration, BASE and NEW seconds, BASE first in even rounds."""
     calls = [calls_per_round(base, new, index, settings.round_s) for index in range(len(settings.configs))]
     seconds: list[dict[str, list[float]]] = [{"base_s": [], "new_s": []} for _ in settings.configs]
-    with LoadMeter([base.process.pid, new.process.pid]) as meter:
-        for round_index in range(settings.rounds):
-            order = ((base, "base_s"), (new, "new_s"))
-            for worker, side in order if round_index % 2 == 0 else order[::-1]:
-                for index, count in enumerate(calls):
-                    seconds[index][side].append(worker.time(index, count))
-        load = meter.result()
+    meter = LoadMeter([base.process.pid, new.process.pid])
+    for round_index in range(settings.rounds):
+        order = ((base, "base_s"), (new, "new_s"))
+        for worker, side in order if round_index % 2 == 0 else order[::-1]:
+            for index, count in enumerate(calls):
+                seconds[index][side].append(worker.time(index, count))
+    load = meter.result()
     return {"calls_per_round": calls, "seconds": seconds, "load": load}
 
 
