@@ -22,7 +22,7 @@ from _imagenet_fixtures import (
     random_head_model, save_checkpoint, wnid,
 )
 from _serving import serve
-from bench.measure import accuracy
+from bench.measure import imagenet_top1
 from bench.core.cli import run
 
 REPO = Path(__file__).resolve().parents[1]
@@ -47,7 +47,7 @@ def checkpoints(tmp_path_factory) -> dict[str, Path]:
 
 
 def cli(capsys, *argv) -> tuple[int, str, str]:
-    code = run(accuracy.main, [str(arg) for arg in argv])
+    code = run(imagenet_top1.main, [str(arg) for arg in argv])
     out, err = capsys.readouterr()
     return code, out, err
 
@@ -137,12 +137,12 @@ def _label_of(name: str) -> int:
 
 
 def test_seeds_limit_and_library_call(data, checkpoints):
-    result, _ = accuracy.evaluate_checkpoint("test_vit", checkpoints["bare"], data, seeds=(0, 1, 2), batch_size=5)
+    result, _ = imagenet_top1.evaluate_checkpoint("test_vit", checkpoints["bare"], data, seeds=(0, 1, 2), batch_size=5)
     assert result["seeds"] == [0, 1, 2]
     assert result["top1_per_seed"] == [pytest.approx(TOP1)] * 3
     assert (result["top1_min"], result["top1_max"], result["top1_std"]) == (
         pytest.approx(TOP1), pytest.approx(TOP1), pytest.approx(0.0))
-    limited, _ = accuracy.evaluate_checkpoint("test_vit", checkpoints["bare"], data, limit=4)
+    limited, _ = imagenet_top1.evaluate_checkpoint("test_vit", checkpoints["bare"], data, limit=4)
     assert limited["images"] == 4 and limited["limit"] == 4
     assert limited["classes"] >= 3  # spread over the folder, not its first class
 
@@ -162,8 +162,8 @@ def test_seed_spread_of_a_random_model(data, tmp_path):
     from bench.measure.imagenet import scan
 
     folder = scan(data)
-    first, _ = accuracy.evaluate(Noisy(), folder, seeds=(0, 1, 2, 0), batch_size=4)
-    again, _ = accuracy.evaluate(Noisy(), folder, seeds=(0,), batch_size=4)
+    first, _ = imagenet_top1.evaluate(Noisy(), folder, seeds=(0, 1, 2, 0), batch_size=4)
+    again, _ = imagenet_top1.evaluate(Noisy(), folder, seeds=(0,), batch_size=4)
     per_seed = first["top1_per_seed"]
     assert per_seed[0] == per_seed[3] == again["top1"]  # a seed reproduces its figure
     assert first["top1_min"] == min(per_seed) and first["top1_max"] == max(per_seed)
@@ -374,7 +374,7 @@ def test_torchrun_two_processes_match_one(data, capsys, tmp_path):
 
     result = json.loads(dist_json.read_text())
     assert result["world_size"] == 2 and result["images"] == TOTAL
-    single, _ = accuracy.evaluate_checkpoint("test_vit", checkpoint, data, batch_size=4)
+    single, _ = imagenet_top1.evaluate_checkpoint("test_vit", checkpoint, data, batch_size=4)
     assert result["top1"] == single["top1"] and result["top5"] == single["top5"]
 
 
@@ -391,7 +391,7 @@ def test_sliced_sret_is_random_per_seed_and_reproducible(data):
     model = timm.create_model("sret_t.in1k", num_classes=1000)
     probs = {}
     for run_number, seed in enumerate((0, 1, 0)):
-        summary, rows = accuracy.evaluate(model, folder, seeds=(seed,), batch_size=2)
+        summary, rows = imagenet_top1.evaluate(model, folder, seeds=(seed,), batch_size=2)
         assert summary["transform"]["crop_pct"] == 0.875 and summary["transform"]["input_size"] == [3, 224, 224]
         probs[run_number] = [row["prob5"] for row in rows]
     assert probs[0] == probs[2]

@@ -20,7 +20,7 @@ from bench.core import rows
 from bench.core.cli import run as run_command
 from bench.core.io import read_results
 from bench.core.schema import SCHEMA
-from bench.gate import compare
+from bench.gate import speed_gate
 
 REPO = Path(__file__).resolve().parents[1]
 BASE = [10.0, 10.1, 9.9, 10.05, 9.95]
@@ -104,21 +104,21 @@ def test_the_u_distribution_is_the_count_of_orderings(n, m):
     counted = [0] * (n * m + 1)
     for x_positions in itertools.combinations(range(n + m), n):
         counted[sum(1 for x in x_positions for y in set(range(n + m)) - set(x_positions) if y > x)] += 1
-    assert list(compare.u_counts(n, m)) == counted
+    assert list(speed_gate.u_counts(n, m)) == counted
 
 
 def test_five_against_five_interval_is_the_third_and_23rd_pairwise_ratio():
     """P(U <= 2) = 4/252 <= 0.025 < P(U <= 3) = 7/252: k = 3, coverage 1 - 8/252."""
-    assert compare.interval_rank(5, 5) == (3, pytest.approx(1 - 8 / 252))
+    assert speed_gate.interval_rank(5, 5) == (3, pytest.approx(1 - 8 / 252))
     ratios = sorted(y / x for x in BASE for y in HALF)
-    hl = compare.hodges_lehmann(BASE, HALF)
+    hl = speed_gate.hodges_lehmann(BASE, HALF)
     assert hl["low"] == pytest.approx(ratios[2]) and hl["high"] == pytest.approx(ratios[22])
     assert hl["estimate"] == pytest.approx(ratios[12])
 
 
 def test_too_few_rounds_give_no_interval():
-    assert compare.interval_rank(2, 2)[0] == 0
-    assert compare.hodges_lehmann([1.0, 2.0], [1.5, 2.5])["low"] is None
+    assert speed_gate.interval_rank(2, 2)[0] == 0
+    assert speed_gate.hodges_lehmann([1.0, 2.0], [1.5, 2.5])["low"] is None
 
 
 # --- verdicts and exit codes ----------------------------------------------------------------------
@@ -128,12 +128,12 @@ def test_identical_samples_are_no_change_and_exit_0(capsys, write):
     code, out, err = gate(capsys, write, [row()], [row()])
     assert code == 0 and err == ""
     assert "no significant change" in out and "1.000" in out
-    pair = compare.compare_rows(timed(row()), timed(row()), 0.05)
+    pair = speed_gate.compare_rows(timed(row()), timed(row()), 0.05)
     assert pair["ratio"] == 1 and pair["p_value"] == 1 and pair["verdict"] == "no significant change"
 
 
 def test_half_the_images_per_s_is_slower_exit_1_with_the_exact_p(capsys, write):
-    pair = compare.compare_rows(timed(row()), timed(row(samples=HALF)), 0.05)
+    pair = speed_gate.compare_rows(timed(row()), timed(row(samples=HALF)), 0.05)
     assert pair["ratio"] == pytest.approx(0.5) and pair["verdict"] == "slower"
     # Completely separated, 5 against 5: 2 of the C(10, 5) = 252 orderings are as extreme.
     assert exact_two_sided_p(BASE, HALF) == pytest.approx(2 / 252)
@@ -152,7 +152,7 @@ def test_twice_the_images_per_s_is_faster_and_passes(capsys, write):
 
 def test_overlapping_samples_are_no_change(capsys, write):
     assert exact_two_sided_p(BASE, OVERLAPPING) > 0.05
-    pair = compare.compare_rows(timed(row()), timed(row(samples=OVERLAPPING)), 0.0)
+    pair = speed_gate.compare_rows(timed(row()), timed(row(samples=OVERLAPPING)), 0.0)
     assert pair["verdict"] == "no significant change"
     assert pair["p_value"] == pytest.approx(exact_two_sided_p(BASE, OVERLAPPING))
     assert gate(capsys, write, [row()], [row(samples=OVERLAPPING)])[0] == 0
@@ -160,7 +160,7 @@ def test_overlapping_samples_are_no_change(capsys, write):
 
 def test_a_significant_shift_below_the_floor_is_no_change_until_the_floor_is_lowered(capsys, write):
     slightly = [0.97 * x for x in BASE]  # separated (p = 2/252) but only 3% slower
-    pair = compare.compare_rows(timed(row()), timed(row(samples=slightly)), 0.05)
+    pair = speed_gate.compare_rows(timed(row()), timed(row(samples=slightly)), 0.05)
     assert pair["p_value"] < 0.05 and pair["verdict"] == "no significant change"
     assert gate(capsys, write, [row()], [row(samples=slightly)], "--floor", "0.05")[0] == 0
     code, _, err = gate(capsys, write, [row()], [row(samples=slightly)], "--floor", "0.02")
@@ -184,7 +184,7 @@ def test_rows_pair_by_configuration_and_a_row_in_one_file_only_is_unpaired(capsy
     assert code == 0  # each model against itself: same samples; the half-speed row has no partner
     assert "unpaired: deit_tiny_patch16_224 stock 224px batch 8 fp32 only in BASE, not compared" in out
     assert "unpaired: sret_t stock 224px batch 1 fp32 only in NEW, not compared" in out
-    compared = compare.compare_documents(document(base), document(new), 0.05)
+    compared = speed_gate.compare_documents(document(base), document(new), 0.05)
     assert [p["configuration"] for p in compared["pairs"]] == ["sret_t stock 224px batch 8 fp32",
                                                                "sret_t tuned 224px batch 8 fp32"]
 
@@ -288,17 +288,17 @@ def test_the_kinds_of_the_two_files_must_agree(capsys, write):
 def test_two_files_use_the_provisional_floor_and_say_runs_taken_apart_carry_process_noise(capsys, write):
     code, out, _ = gate(capsys, write, [row()], [row()])
     assert code == 0
-    assert f"floor: {compare.PROVISIONAL_FLOOR}, not calibrated for runs taken apart" in out
+    assert f"floor: {speed_gate.PROVISIONAL_FLOOR}, not calibrated for runs taken apart" in out
     assert "only as precise as the noise between processes" in out or "not calibrated here" in out
 
 
 def test_without_a_readable_calibration_the_revision_floor_is_provisional(tmp_path):
     path = tmp_path / "speed_calibration.json"
-    assert compare.read_calibration(path) is None
+    assert speed_gate.read_calibration(path) is None
     path.write_text("{broken")
-    assert compare.read_calibration(path) is None
-    floor, source = compare.calibrated_floor(None, path)
-    assert floor == compare.PROVISIONAL_FLOOR and "provisional, not calibrated" in source
+    assert speed_gate.read_calibration(path) is None
+    floor, source = speed_gate.calibrated_floor(None, path)
+    assert floor == speed_gate.PROVISIONAL_FLOOR and "provisional, not calibrated" in source
 
 
 def test_the_modes_exclude_each_other(capsys, write):

@@ -4,20 +4,20 @@ from __future__ import annotations
 import torch
 
 from bench.measure import compiled
-from bench.measure import model_speed
-from bench.measure import throughput
+from bench.measure import formulation_speed
+from bench.measure import throughput_run
 
 
 def test_model_speed_records_the_frozen_dynamic_batch_recipe_of_the_tuned_policy():
-    assert model_speed.COMPILE == {"policy": "tuned", "backend": "inductor", "mode": "default",
+    assert formulation_speed.COMPILE == {"policy": "tuned", "backend": "inductor", "mode": "default",
                                    "inductor_config": {"freezing": True}, "dynamic_batch": True}
 
 
 def test_a_compiled_throughput_run_records_torch_compiles_defaults_and_an_eager_one_none():
-    block = throughput.config_block(throughput.Config(models=("sret_t",), kernels=("stock",), compile=True))
+    block = throughput_run.config_block(throughput_run.Config(models=("sret_t",), kernels=("stock",), compile=True))
     assert block["compile_settings"] == {"backend": "inductor", "mode": "default", "inductor_config": {},
                                          "dynamic_batch": False}
-    assert throughput.config_block(throughput.Config(models=("sret_t",), kernels=("stock",)))["compile_settings"] is None
+    assert throughput_run.config_block(throughput_run.Config(models=("sret_t",), kernels=("stock",)))["compile_settings"] is None
 
 
 def test_the_default_recipe_is_torch_compile_itself():

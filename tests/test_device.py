@@ -20,7 +20,7 @@ from packaging.version import Version
 from bench.core.cli import EXIT_OK, EXIT_USAGE, run
 from bench.core.schema import SCHEMA
 from bench.device import imports, ingest, plan, rehearsal
-from bench.page import report
+from bench.page import pages
 
 ROOT = Path(__file__).resolve().parents[1]
 RUN_SH = ROOT / "bench" / "device" / "run.sh"
@@ -103,9 +103,9 @@ def _tree(root: Path, files: dict[str, str]) -> Path:
 def test_an_import_anywhere_on_the_path_of_the_run_is_found(tmp_path):
     root = _tree(tmp_path, {
         "bench/__init__.py": "",
-        "bench/gpu.py": "from bench.measure.gpu import main\n",
+        "bench/gpu.py": "from bench.measure.gpu_run import main\n",
         "bench/measure/__init__.py": "",
-        "bench/measure/gpu.py": "from . import helper\nimport torch\n\ndef main():\n    pass\n",
+        "bench/measure/gpu_run.py": "from . import helper\nimport torch\n\ndef main():\n    pass\n",
         "bench/measure/helper.py": "def lazily():\n    import no_such_package_here.sub\n    import yaml\n",
         "bench/page.py": "import matplotlib\n",  # not reached from bench.gpu
     })
@@ -140,9 +140,9 @@ def test_the_rehearsal_installs_the_images_torch_and_nothing_the_wheels_carry():
 
 
 def test_the_rehearsals_options_are_bench_gpus():
-    from bench.measure import gpu
+    from bench.measure import gpu_run
 
-    settings = gpu.parse_args(["--device", "cpu", *shlex.split(rehearsal.GPU_ARGS)])
+    settings = gpu_run.parse_args(["--device", "cpu", *shlex.split(rehearsal.GPU_ARGS)])
     assert settings.device == "cpu" and settings.compile and settings.speed_models
 
 
@@ -211,8 +211,8 @@ def test_the_archive_ingested_renders_the_device_sections(device_run, tmp_path):
     assert run(ingest.main, [str(base / "out" / plan.ARCHIVE), "--into", str(into)]) == EXIT_OK
     files = sorted(into.glob("*.json"))
     assert {p.name.split("-")[0] for p in files} == {"gpu_run", "device_check", "throughput"}
-    results = report.load_results([ROOT / "reports" / "verify.json", *files])
-    page = report.render_markdown(results, ages={})
+    results = pages.load_results([ROOT / "reports" / "verify.json", *files])
+    page = pages.render_markdown(results, ages={})
     assert "`python -m bench.gpu` on" in page and "The gate's models run on" in page
 
 

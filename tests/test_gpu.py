@@ -14,8 +14,8 @@ import pytest
 import torch
 
 from bench.measure import environment
-from bench.measure import gpu
-from bench.measure import throughput
+from bench.measure import gpu_run
+from bench.measure import throughput_run
 from bench.measure import timing
 from bench.core.cli import EXIT_OK, EXIT_USAGE, run
 
@@ -94,7 +94,7 @@ def test_mfu_on_a_card_is_against_a_matmul_measured_there_in_the_precision_run(m
         return next(readings) * peak, f"measured {precision_} mm"
 
     monkeypatch.setattr(timing, "cuda_peak_tflops", measured)
-    config = throughput.Config(models=("x",), device="cuda", amp=amp, tf32=tf32)
+    config = throughput_run.Config(models=("x",), device="cuda", amp=amp, tf32=tf32)
     tracker = timing.PeakTracker(config.device, config.precision)
     assert config.precision == precision and tracker.tflops == 0.5 * peak
     tracker.sample()
@@ -104,7 +104,7 @@ def test_mfu_on_a_card_is_against_a_matmul_measured_there_in_the_precision_run(m
     assert tracker.reference == (peak, f"H100 SXM sheet; {precision} peak")  # the datasheet, kept beside it
     conditions = timing.conditions(None, tracker)
     assert conditions["peak_datasheet_tflops"] == peak and "H100 SXM sheet" in conditions["peak_datasheet_source"]
-    block = throughput.config_block(config)
+    block = throughput_run.config_block(config)
     assert block["timing"].startswith("CUDA events") and block["tf32"] is tf32
 
 
@@ -122,7 +122,7 @@ def test_tf32_is_switched_for_the_block_and_restored():
 def test_a_device_torch_cannot_use_is_one_line_exit_2(monkeypatch, capsys, tmp_path, available, count, device, culprit):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: available)
     monkeypatch.setattr(torch.cuda, "device_count", lambda: count)
-    assert run(gpu.main, ["--device", device, "--out", str(tmp_path / "out")]) == EXIT_USAGE
+    assert run(gpu_run.main, ["--device", device, "--out", str(tmp_path / "out")]) == EXIT_USAGE
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and culprit in err and not (tmp_path / "out").exists()
 
@@ -130,23 +130,23 @@ def test_a_device_torch_cannot_use_is_one_line_exit_2(monkeypatch, capsys, tmp_p
 def test_a_visible_card_passes_the_check(monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
-    assert throughput.check_device("cuda:1") == "cuda:1"
+    assert throughput_run.check_device("cuda:1") == "cuda:1"
 
 
 @pytest.mark.parametrize("argv", [["--budget-s", "0"], ["--max-batch", "0"], ["--models", "sret_q"],
                                   ["--speed-models", "deit_tiny_patch16_224"], ["--dtypes", "fp16"],
                                   ["--counts", "no/such/verify.json"]])
 def test_bad_runner_options_are_one_line_exit_2(capsys, tmp_path, argv):
-    assert run(gpu.main, ["--device", "cpu", "--out", str(tmp_path), *argv]) == EXIT_USAGE
+    assert run(gpu_run.main, ["--device", "cpu", "--out", str(tmp_path), *argv]) == EXIT_USAGE
     assert capsys.readouterr().err.count("\n") == 1
 
 
 def test_on_cuda_only_the_stock_policy_is_timed(monkeypatch, tmp_path):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
-    settings = gpu.parse_args(["--device", "cuda", "--out", str(tmp_path), "--kernels", "stock,tuned"])
+    settings = gpu_run.parse_args(["--device", "cuda", "--out", str(tmp_path), "--kernels", "stock,tuned"])
     assert settings.kernels == ("stock",)
-    assert all(policy == "stock" for *_, policy in gpu.COMPILE_PLAN)
+    assert all(policy == "stock" for *_, policy in gpu_run.COMPILE_PLAN)
 
 
 def test_ratios_pair_rows_of_one_unit_only():
@@ -157,9 +157,9 @@ def test_ratios_pair_rows_of_one_unit_only():
                 "images_per_s_median": 10.0, "images_per_s_max": 11.0, "images_per_s_by_round": [10.0],
                 "flops_per_image": 2, "error": None}
 
-    written = gpu.Written("throughput-bf16-compiled", "throughput")
+    written = gpu_run.Written("throughput-bf16-compiled", "throughput")
     for unit, models in (("tiny", ("sret_t", "deit_tiny_patch16_224")), ("small", ("sret_s", "deit_small_patch16_224"))):
-        config = throughput.Config(models=models, batch_sizes=(8,), kernels=("stock",), compile=True, amp="bf16")
+        config = throughput_run.Config(models=models, batch_sizes=(8,), kernels=("stock",), compile=True, amp="bf16")
         written.add(unit, config, [row(m) for m in models])
     assert {(r["model"], r["over"]) for r in written.ratios()} == {
         ("sret_t", "deit_tiny_patch16_224"), ("sret_s", "deit_small_patch16_224")}
@@ -172,17 +172,17 @@ def test_ratios_pair_rows_of_one_unit_only():
 def test_counts_recorded_on_the_cpu_spare_the_runner_counting_again(monkeypatch):
     from bench.page.results import REPORTS
 
-    known = gpu.recorded_macs(REPORTS / "verify.json")
+    known = gpu_run.recorded_macs(REPORTS / "verify.json")
     assert known["sret_t@224"] > 0 and known["deit_tiny_patch16_224@224"] > 0  # SReT and a baseline
     monkeypatch.setattr(throughput, "model_macs", lambda model, size: pytest.fail("counted again"))
-    config = throughput.Config(models=("test_vit",), img_size=64)
-    _, size, macs = throughput.build("test_vit", config, {"test_vit@64": 123})
+    config = throughput_run.Config(models=("test_vit",), img_size=64)
+    _, size, macs = throughput_run.build("test_vit", config, {"test_vit@64": 123})
     assert (size, macs) == (64, 123)
 
 
 def test_card_names_become_file_names():
-    assert gpu.slug(H100) == "nvidia-h100-80gb-hbm3"
-    assert gpu.slug("NVIDIA A100-SXM4-40GB") == "nvidia-a100-sxm4-40gb"
+    assert gpu_run.slug(H100) == "nvidia-h100-80gb-hbm3"
+    assert gpu_run.slug("NVIDIA A100-SXM4-40GB") == "nvidia-a100-sxm4-40gb"
 
 
 # --- the budget ------------------------------------------------------------------------------------
@@ -190,7 +190,7 @@ def test_card_names_become_file_names():
 
 def test_a_unit_starts_only_if_the_slowest_so_far_fits_and_failures_are_recorded():
     clock = FakeClock()
-    budget = gpu.Budget(100.0, clock=clock, reserve_s=10.0)
+    budget = gpu_run.Budget(100.0, clock=clock, reserve_s=10.0)
     ran = []
 
     def work(name, seconds, fail=False):
@@ -199,14 +199,14 @@ def test_a_unit_starts_only_if_the_slowest_so_far_fits_and_failures_are_recorded
             clock.now += seconds
             if fail:
                 raise RuntimeError("CUDA error: an illegal memory access\nmore")
-        return gpu.Unit(name, unit)
+        return gpu_run.Unit(name, unit)
 
     # prior 20 s: a (30 s) starts; then estimate 30 s: b (5 s) at 30, c (fails) at 35, d at 45 fit
     # (90 - 45 >= 30); e at 75 does not (90 - 75 < 30), nor f
     units = [work("a", 30), work("b", 5), work("c", 10, fail=True), work("d", 30), work("e", 1), work("f", 1)]
-    phase = gpu.Phase("eager")
+    phase = gpu_run.Phase("eager")
     writes = []
-    gpu.run_units(phase, units, budget, after_each=lambda: writes.append(len(ran)), log=lambda line: None)
+    gpu_run.run_units(phase, units, budget, after_each=lambda: writes.append(len(ran)), log=lambda line: None)
     assert ran == ["a", "b", "c", "d"]
     assert [d["unit"] for d in phase.done] == ["a", "b", "d"]
     assert phase.errors == [{"unit": "c", "error": "RuntimeError: CUDA error: an illegal memory access"}]
@@ -225,13 +225,13 @@ def cpu_run(tmp_path_factory):
     a hand-made result naming one model, so what runs on the device is that model's check."""
     out = tmp_path_factory.mktemp("gpu")
     patch = pytest.MonkeyPatch()
-    import bench.gate.verify
+    import bench.gate.paper_gate
     patch.setattr(timing, "cpu_peak_tflops", lambda dtype: (1.0, "fixed for the test"))  # not the subject here
-    patch.setattr(bench.gate.verify, "verify", lambda models, progress: {
+    patch.setattr(bench.gate.paper_gate, "verify", lambda models, progress: {
         "results": [{"status": "pass"}], "claims": [{"status": "fail"}], "elapsed_s": 1.0,
         "counters": {"test_vit@64": {"fvcore_macs": 123, "params": 45}}})
     try:
-        code = gpu.main(["--device", "cpu", "--out", str(out), "--models", "test_vit,resnet10t", "--img-size", "64",
+        code = gpu_run.main(["--device", "cpu", "--out", str(out), "--models", "test_vit,resnet10t", "--img-size", "64",
                          "--speed-models", "", "--max-batch", "2", "--warmup", "1", "--rounds", "1", "--iters", "1",
                          "--kernels", "stock,tuned", "--budget-s", "300"])
     finally:
@@ -240,7 +240,7 @@ def cpu_run(tmp_path_factory):
 
 
 def _document(out, stem):
-    slug = gpu.slug(throughput.device_name("cpu"))
+    slug = gpu_run.slug(throughput_run.device_name("cpu"))
     return json.loads((out / f"{stem}-{slug}.json").read_text())
 
 
@@ -279,9 +279,9 @@ def test_the_runner_times_both_precisions_and_policies_at_batch_1_and_the_larges
 
 
 def test_a_budget_too_small_for_anything_records_every_unit_as_skipped(tmp_path, monkeypatch):
-    settings = gpu.Settings(out=tmp_path, device="cpu", budget_s=1.0, models=("test_vit",), speed_models=("sret_t",),
+    settings = gpu_run.Settings(out=tmp_path, device="cpu", budget_s=1.0, models=("test_vit",), speed_models=("sret_t",),
                             img_size=64, compile=False)
-    runner = gpu.Runner(settings, gpu.Budget(1.0), ["--budget-s", "1"])
+    runner = gpu_run.Runner(settings, gpu_run.Budget(1.0), ["--budget-s", "1"])
     runner.run()
     manifest = json.loads(runner.path("gpu_run").read_text())
     assert [(p["phase"], p["status"]) for p in manifest["phases"]] == [
@@ -293,7 +293,7 @@ def test_a_budget_too_small_for_anything_records_every_unit_as_skipped(tmp_path,
 
 def test_compiled_bf16_autocast_runs_on_the_cpu(tmp_path):
     """The compiled phase's path: torch.compile under bf16 autocast, compile time reported, not timed."""
-    code = throughput.main(["--models", "test_vit", "--img-size", "64", "--batch-sizes", "2", "--kernels", "stock",
+    code = throughput_run.main(["--models", "test_vit", "--img-size", "64", "--batch-sizes", "2", "--kernels", "stock",
                             "--compile", "--amp", "bf16", "--warmup", "1", "--rounds", "1", "--iters", "1",
                             "--json", str(tmp_path / "tp.json")])
     assert code == EXIT_OK

@@ -10,7 +10,7 @@ import torch
 from torch.profiler import profile
 
 import sret  # noqa: F401
-from bench.measure import kernel_scan, throughput
+from bench.measure import kernel_scan, throughput_run
 from bench.measure.kernel_scan import attention_macs, best_switch, decide, ensure_decided, picks
 from sret import kernel_choice
 from sret.kernel_choice import KernelChoice
@@ -88,9 +88,9 @@ def test_the_tuned_policy_follows_the_decision_at_once():
 
 
 def test_a_results_file_of_the_tuned_policy_records_its_decision():
-    block = throughput.config_block(throughput.Config(models=("sret_t",), kernels=("stock", "tuned")))
+    block = throughput_run.config_block(throughput_run.Config(models=("sret_t",), kernels=("stock", "tuned")))
     assert block["kernel_choice"] == kernel_choice.DEFAULT.record()
-    assert throughput.config_block(throughput.Config(models=("sret_t",), kernels=("stock",)))["kernel_choice"] is None
+    assert throughput_run.config_block(throughput_run.Config(models=("sret_t",), kernels=("stock",)))["kernel_choice"] is None
 
 
 def test_cpuinfo_fields_are_read_by_their_exact_name(monkeypatch, tmp_path):

@@ -38,9 +38,9 @@ def test_rendering_the_page_imports_neither_torch_nor_timm(tmp_path):
     files = [str(DATA / name) for name in ("verify.json", "throughput-cpu.json", "synthetic-throughput-gpu.json",
                                            "model_speed-cpu.json", "accuracy-subset.json")]
     assert _imported_by(f"""
-from bench.page import report
+from bench.page import pages
 with contextlib.redirect_stdout(io.StringIO()) as page:
-    assert report.main(["--results", *{files!r}, "--plots", {str(tmp_path)!r}]) == 0
+    assert pages.main(["--results", *{files!r}, "--plots", {str(tmp_path)!r}]) == 0
 assert page.getvalue().startswith("# SReT")
 """) == []
 
@@ -61,9 +61,9 @@ def test_the_speed_gate_compares_results_without_torch():
     """bench.compare reads results JSON only: a CI job gating speed loads no model (only --json does)."""
     results = str(DATA / "throughput-cpu.json")
     assert _imported_by(f"""
-from bench.gate import compare
+from bench.gate import speed_gate
 with contextlib.redirect_stdout(io.StringIO()):
-    assert compare.main([{results!r}, {results!r}]) == 0
+    assert speed_gate.main([{results!r}, {results!r}]) == 0
 """) == ["bench.gate"]  # the gate package itself, nothing heavier
 
 

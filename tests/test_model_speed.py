@@ -12,7 +12,7 @@ import timm
 import torch
 
 from bench.core.cli import run
-from bench.measure import model_speed
+from bench.measure import formulation_speed
 from bench.measure import timing
 from bench.page.section import render
 from bench.measure.kernel_scan import attention_shapes, linear_shapes
@@ -43,7 +43,7 @@ def test_paper_formulation_of_a_model_without_slices_gives_its_logits():
 
 
 def test_one_round_reports_every_form_and_their_agreement():
-    row = model_speed.measure_model("sret_ext", batch_size=1, rounds=1, iters=1, compile_forms=False)
+    row = formulation_speed.measure_model("sret_ext", batch_size=1, rounds=1, iters=1, compile_forms=False)
     assert set(row["images_per_s"]) == {"release_formulation", "stock", "tuned"}
     # one round: each form keeps its one per-round figure, which is then its median
     assert {form: len(rates) for form, rates in row["images_per_s_by_round"].items()} == {
@@ -56,11 +56,11 @@ def test_one_round_reports_every_form_and_their_agreement():
 
 
 def test_ratios_are_per_round_and_the_goal_reads_the_median():
-    stats = model_speed.ratio_stats([20.0, 30.0, 26.0], [10.0, 20.0, 20.0], goal=1.4)
+    stats = formulation_speed.ratio_stats([20.0, 30.0, 26.0], [10.0, 20.0, 20.0], goal=1.4)
     assert (stats["ratio_median"], stats["ratio_min"], stats["ratio_max"]) == (1.5, 1.3, 2.0)
     assert stats["met"] is True
-    assert model_speed.ratio_stats([13.0], [10.0], goal=1.31)["met"] is False
-    assert model_speed.ratio_stats([13.0], [10.0], goal=None)["met"] is None
+    assert formulation_speed.ratio_stats([13.0], [10.0], goal=1.31)["met"] is False
+    assert formulation_speed.ratio_stats([13.0], [10.0], goal=None)["met"] is None
 
 
 def test_mfu_is_model_flops_over_the_peak():
@@ -75,8 +75,8 @@ def test_a_goal_is_met_only_when_every_model_meets_it():
         if compiled_met is not None:
             ratios["compiled"] = {"met": compiled_met}
         return {"ratios": ratios}
-    assert model_speed.goals_verdict([row(True, True), row(True, False)]) == {"tuned": True, "compiled": False}
-    assert model_speed.goals_verdict([row(False)]) == {"tuned": False, "compiled": None}
+    assert formulation_speed.goals_verdict([row(True, True), row(True, False)]) == {"tuned": True, "compiled": False}
+    assert formulation_speed.goals_verdict([row(False)]) == {"tuned": False, "compiled": None}
 
 
 def test_kernel_shapes_are_the_models_layers():
@@ -102,7 +102,7 @@ def test_bad_input_from_the_command_line_is_one_line_and_exit_2():
 @pytest.mark.parametrize("args, culprit", [(["--models", "sret_t", "--release-code", "/nonexistent"], "/nonexistent"),
                                            (["--rounds", "0"], "--rounds")])
 def test_bad_input_is_one_line_and_exit_2(args, culprit, capsys):
-    assert run(model_speed.main, [*args, "--no-compile"]) == 2
+    assert run(formulation_speed.main, [*args, "--no-compile"]) == 2
     err = capsys.readouterr().err
     assert err.strip().count("\n") == 0 and culprit in err
 
@@ -123,7 +123,7 @@ def test_the_report_shows_every_form_its_goal_and_mfu():
                                 "date": "2024-05-01T12:00:00+00:00", "cpu_count": 2},
                 "config": {"threads": 2, "dtype": "fp32", "peak_tflops": 0.5, "peak_source": "measured",
                            "load_average_1min_start": None, "load_average_1min_end": None,
-                           "compile_settings": model_speed.COMPILE},
+                           "compile_settings": formulation_speed.COMPILE},
                 "results": [row]}
     documents = {"model_speed-cpu.json": document}
     text = "\n".join(line for section in model_speed_section(Series("model_speed-cpu", list(documents.items())))

@@ -10,10 +10,10 @@ import torch
 from torch.profiler import ProfilerActivity, profile
 
 from bench.core.cli import run
-from bench.measure import op_profile
+from bench.measure import op_profiler
 from bench.measure.reference import PaperFormulation
-from bench.measure.op_profile import family, profile_model
-from bench.page import report
+from bench.measure.op_profiler import family, profile_model
+from bench.page import pages
 from conftest import REPO
 
 
@@ -49,7 +49,7 @@ def test_under_compile_inductors_own_kernels_are_named_and_counted_as_fused():
     torch._dynamo.reset()
     compiled = torch.compile(lambda x: torch.nn.functional.gelu(torch.nn.functional.layer_norm(x, (16,))) * 2 + x)
     x = torch.randn(64, 16)
-    with op_profile._kernel_names("compiled"):
+    with op_profiler._kernel_names("compiled"):
         compiled(x)
     with profile(activities=[ProfilerActivity.CPU]) as prof:
         compiled(x)
@@ -58,16 +58,16 @@ def test_under_compile_inductors_own_kernels_are_named_and_counted_as_fused():
 
 
 def test_the_release_formulation_is_profiled_for_sret_models_only():
-    assert op_profile.forms_of("sret_t", op_profile.FORMS) == ["eager", "release_formulation", "compiled"]
-    assert op_profile.forms_of("deit_tiny_patch16_224", op_profile.FORMS) == ["eager", "compiled"]
+    assert op_profiler.forms_of("sret_t", op_profiler.FORMS) == ["eager", "release_formulation", "compiled"]
+    assert op_profiler.forms_of("deit_tiny_patch16_224", op_profiler.FORMS) == ["eager", "compiled"]
 
 
 def test_each_form_profiles_what_its_name_says():
     """eager: the model itself; release_formulation: the release's sequence of operations on its
     weights (what bench.model_speed's ratios are over), whose shares cover its whole pass."""
     model = timm.create_model("sret_t_wo_slice", img_size=64).eval()
-    assert op_profile._form(model, "eager") is model
-    release = op_profile._form(model, "release_formulation")
+    assert op_profiler._form(model, "eager") is model
+    release = op_profiler._form(model, "release_formulation")
     assert isinstance(release, PaperFormulation) and release.model is model
     row = profile_model("sret_t_wo_slice", "fp32", batch=1, steps=1, warmup=1, img_size=64, form="release_formulation")
     assert row["form"] == "release_formulation" and row["share"]["matmul"] > 0
@@ -75,19 +75,19 @@ def test_each_form_profiles_what_its_name_says():
 
 
 def test_an_unknown_form_is_one_line_and_exit_2(capsys):
-    assert run(op_profile.main, ["--forms", "eager,jit"]) == 2
+    assert run(op_profiler.main, ["--forms", "eager,jit"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "'jit'" in err[0] and "compiled" in err[0]
 
 
 def test_an_unknown_precision_is_one_line_and_exit_2(capsys):
-    assert run(op_profile.main, ["--precisions", "fp16"]) == 2
+    assert run(op_profiler.main, ["--precisions", "fp16"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "fp16" in err[0]
 
 
 def test_an_unknown_model_is_one_line_naming_the_closest(capsys):
-    assert run(op_profile.main, ["--models", "sret_tx"]) == 2
+    assert run(op_profiler.main, ["--models", "sret_tx"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "'sret_tx'" in err[0] and "sret_t" in err[0].split("did you mean", 1)[1]
 
@@ -110,7 +110,7 @@ def _document() -> dict:
 def test_the_page_shows_each_family_in_percent_and_whether_the_cpu_has_bf16(tmp_path):
     path = tmp_path / "op_profile-cpu.json"
     path.write_text(json.dumps(_document()), encoding="utf-8")
-    markdown = report.render_markdown(report.load_results([REPO / "tests" / "data" / "verify.json", path]))
+    markdown = pages.render_markdown(pages.load_results([REPO / "tests" / "data" / "verify.json", path]))
     assert "## Where the CPU time goes (CPU (Test CPU))" in markdown
     assert "no native bf16" in markdown
     section = markdown.split("## Where the CPU time goes", 1)[1].split("\n## ", 1)[0].splitlines()
@@ -130,7 +130,7 @@ def test_a_compiled_profile_is_shown_by_form_with_its_compile_settings(tmp_path)
                               kernel_choice={"onednn_min_macs": 77070336, "sdpa_min_tokens": 196})
     path = tmp_path / "op_profile-compiled-cpu.json"
     path.write_text(json.dumps(document), encoding="utf-8")
-    markdown = report.render_markdown(report.load_results([REPO / "tests" / "data" / "verify.json", path]))
+    markdown = pages.render_markdown(pages.load_results([REPO / "tests" / "data" / "verify.json", path]))
     assert "## Where the CPU time goes, by form (CPU (Test CPU))" in markdown
     assert "oneDNN linear from 77,070,336 MACs eager, SDPA from 196 tokens" in markdown
     section = markdown.split("## Where the CPU time goes", 1)[1].split("\n## ", 1)[0].splitlines()

@@ -17,7 +17,7 @@ import pytest
 import torch
 
 from bench.page import markdown
-from bench.page import report
+from bench.page import pages
 from bench.page import results as page_results
 from bench.page.section import REPRODUCE, command, commands_on_page
 from bench.core.cli import UsageError
@@ -30,20 +30,20 @@ HAND_MADE = [DATA / "verify.json", DATA / "throughput-cpu.json", DATA / "synthet
 
 
 def _render(paths: list[Path]) -> str:
-    return report.render_markdown(report.load_results(paths))
+    return pages.render_markdown(pages.load_results(paths))
 
 
 @pytest.fixture(scope="module")
 def committed(tmp_path_factory):
     """The committed results (git's copy) and the page rendered from them, named as reports/..."""
     root, _ = _committed_reports(tmp_path_factory.mktemp("committed"))
-    paths = report.default_paths(root / "reports")
+    paths = pages.default_paths(root / "reports")
     saved, page_results.ROOT = page_results.ROOT, root
     try:
-        results = report.load_results(paths)
+        results = pages.load_results(paths)
     finally:
         page_results.ROOT = saved
-    return root / "reports", results, report.render_markdown(results)
+    return root / "reports", results, pages.render_markdown(results)
 
 
 def _table_after(page: str, heading: str) -> list[dict[str, str]]:
@@ -229,7 +229,7 @@ def test_the_committed_pngs_are_what_the_committed_code_draws(committed, tmp_pat
     reports, results, _ = committed
     monkeypatch.setitem(matplotlib.rcParams, "lines.linewidth", 7.0)
     monkeypatch.setitem(matplotlib.rcParams, "font.size", 3.0)
-    written = report.render_plots(results, tmp_path)
+    written = pages.render_plots(results, tmp_path)
     committed_pngs = {path.name for path in reports.glob("*.png")}
     assert {path.name for path in written.values()} == committed_pngs
     for path in written.values():

@@ -68,7 +68,7 @@ def test_throughput_times_the_runtimes_side_by_side_and_reports_a_missing_one(mo
     installed = importlib.metadata.version("onnxruntime")
     uninstall(monkeypatch, "openvino")
     monkeypatch.setattr(models, "create", lambda name, img_size=None, **kwargs: (tiny(), 64))
-    code = throughput.main(["--models", "sret_t", "--img-size", "64", "--runtime", "torch,onnxruntime,openvino",
+    code = throughput_run.main(["--models", "sret_t", "--img-size", "64", "--runtime", "torch,onnxruntime,openvino",
                             "--kernels", "stock", "--batch-sizes", "2", "--warmup", "1", "--iters", "1",
                             "--rounds", "2", "--json", str(tmp_path / "tp.json")])
     out = capsys.readouterr().out
@@ -85,16 +85,16 @@ def test_throughput_times_the_runtimes_side_by_side_and_reports_a_missing_one(mo
 
 
 def test_torchs_own_bf16_rows_are_checked_against_its_fp32_and_fp32_rows_are_not():
-    from bench.measure import throughput
-    from bench.measure.throughput import Config
+    from bench.measure import throughput_run
+    from bench.measure.throughput_run import Config
 
     model = tiny()
-    bf16 = throughput.subjects_of("sret_t", model, 64, 1, Config(models=("sret_t",), kernels=("stock", "tuned"),
+    bf16 = throughput_run.subjects_of("sret_t", model, 64, 1, Config(models=("sret_t",), kernels=("stock", "tuned"),
                                                                  runtimes=("torch",), amp="bf16"))
     assert [s.kernels for s in bf16] == ["stock", "tuned"]
     for subject in bf16:  # one check of autocast against fp32, on every policy's row
         assert subject.agreement["runtime"] == "torch" and subject.agreement["precision"] == "bf16"
         assert 0 < subject.agreement["max_abs_logit_difference"] <= subject.agreement["tolerance"] == 0.05
-    fp32 = throughput.subjects_of("sret_t", model, 64, 1, Config(models=("sret_t",), runtimes=("torch",)))
+    fp32 = throughput_run.subjects_of("sret_t", model, 64, 1, Config(models=("sret_t",), runtimes=("torch",)))
     assert all(subject.agreement is None for subject in fp32)
-    assert throughput.config_block(Config(models=("sret_t",), runtimes=("torch",), amp="bf16"))["agreement_method"]
+    assert throughput_run.config_block(Config(models=("sret_t",), runtimes=("torch",), amp="bf16"))["agreement_method"]

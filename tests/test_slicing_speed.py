@@ -11,7 +11,7 @@ import torch
 
 import sret  # noqa: F401  (registers the models)
 from bench.measure import slicing as slicing_speed
-from bench.measure import throughput
+from bench.measure import throughput_run
 from bench.measure import zoo
 from bench.core.names import is_subject
 from bench.measure.models import native_size
@@ -41,7 +41,7 @@ def test_time_saved_is_per_round_and_pairs_only_rows_timed_side_by_side():
 
 
 def test_each_pair_runs_on_one_set_of_weights_under_each_policy():
-    config = throughput.Config(models=("sret_t",), kernels=("stock", "tuned"))
+    config = throughput_run.Config(models=("sret_t",), kernels=("stock", "tuned"))
     subjects = slicing_speed.pair_subjects("sret_t", config)
     assert [(s.name, s.kernels) for s in subjects] == [
         ("sret_t", "stock"), ("sret_t", "tuned"), ("sret_t_wo_slice", "stock"), ("sret_t_wo_slice", "tuned")]
@@ -71,9 +71,9 @@ def test_the_default_pairs_are_the_three_released_ones():
 
 
 def test_sret_is_every_architecture_beside_the_baselines_of_its_resolution():
-    names = throughput.check_models(["sret"])
+    names = throughput_run.check_models(["sret"])
     assert set(timm.list_models("sret_*")) <= set(names)
-    assert throughput.check_models(["all"]) == names
+    assert throughput_run.check_models(["all"]) == names
     sizes = [native_size(name) for name in names]
     assert sizes == sorted(sizes) and set(sizes) == {224, 384, 512}  # resolution by resolution
     timed = zoo.timed_baselines()
@@ -88,14 +88,14 @@ def test_sret_is_every_architecture_beside_the_baselines_of_its_resolution():
 def test_each_resolution_has_a_baseline_and_the_choices_travel_with_the_results():
     resolutions = {native_size(name) for name in zoo.sret_models()}
     assert resolutions == {b.img_size for b in zoo.timed_baselines()}
-    block = throughput.config_block(throughput.Config(models=("sret_t", "vit_tiny_patch16_384")))
+    block = throughput_run.config_block(throughput_run.Config(models=("sret_t", "vit_tiny_patch16_384")))
     assert [c["model"] for c in block["baseline_choices"]] == ["vit_tiny_patch16_384"]
     assert "384" in block["baseline_choices"][0]["why"]
 
 
 def test_the_default_set_is_small_and_names_both_scales_and_their_baselines():
     # README: "SReT-T/S beside DeiT-Tiny/Small and PiT-Ti/S at 224 px"
-    assert set(throughput.parse_args([]).models) == {"sret_t", "sret_s", "deit_tiny_patch16_224", "deit_small_patch16_224",
+    assert set(throughput_run.parse_args([]).models) == {"sret_t", "sret_s", "deit_tiny_patch16_224", "deit_small_patch16_224",
                                                     "pit_ti_224", "pit_s_224"}
     assert {native_size(name) for name in zoo.DEFAULT_MODELS} == {224}
     assert {"sret_t", "sret_s", "deit_tiny_patch16_224", "deit_small_patch16_224"} <= set(zoo.DEFAULT_MODELS)

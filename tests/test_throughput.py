@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from bench.measure import models
-from bench.measure import throughput
+from bench.measure import throughput_run
 from bench.measure import timing
 from bench.core.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, run
 
@@ -53,7 +53,7 @@ def test_bad_input_is_one_line_exit_2_before_building(argv, culprit, capsys, mon
 
     monkeypatch.setattr(models, "create", must_not_build)
     monkeypatch.setattr(timing, "cpu_peak_tflops", must_not_build)
-    assert run(throughput.main, argv) == EXIT_USAGE
+    assert run(throughput_run.main, argv) == EXIT_USAGE
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and culprit in err
     assert "Traceback" not in err
@@ -73,7 +73,7 @@ def test_default_models_are_registered():
 
     import sret  # noqa: F401  (registers the models)
 
-    models = throughput.parse_args([]).models
+    models = throughput_run.parse_args([]).models
     assert [name for name in models if not timm.is_model(name)] == []
     assert {"sret_t", "sret_s"} <= set(models)
     assert any(not name.startswith("sret") for name in models)  # something to take the ratios against
@@ -86,7 +86,7 @@ def test_default_models_are_registered():
 def tiny_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("throughput")
     writes = []
-    real_write = throughput.write_json_atomic
+    real_write = throughput_run.write_json_atomic
 
     def spy(path, payload):
         writes.append(path)
@@ -95,7 +95,7 @@ def tiny_run(tmp_path_factory):
     patch = pytest.MonkeyPatch()
     patch.setattr(throughput, "write_json_atomic", spy)
     try:
-        code = throughput.main([*TINY, "--batch-sizes", "1,2", "--json", str(out / "tp.json"),
+        code = throughput_run.main([*TINY, "--batch-sizes", "1,2", "--json", str(out / "tp.json"),
                                 "--profile", str(out / "prof")])
     finally:
         patch.undo()
@@ -146,7 +146,7 @@ def test_profile_writes_traces_with_the_models_ops(tiny_run):
 
 
 def test_table_goes_to_stdout(capsys):
-    assert throughput.main([*TINY, "--models", "test_vit", "--batch-sizes", "1"]) == EXIT_OK
+    assert throughput_run.main([*TINY, "--models", "test_vit", "--batch-sizes", "1"]) == EXIT_OK
     out = capsys.readouterr().out
     assert "| test_vit" in out and "img/s median" in out and "warm-up 1 calls" in out
 
@@ -206,7 +206,7 @@ def test_out_of_memory_is_recognised(error, oom):
 
 def test_oom_halves_one_model_and_never_kills_the_run(monkeypatch, capsys, tmp_path):
     """resnet10t fits only 2 images, test_vit none: the run goes on and says so."""
-    real = throughput.make_forward
+    real = throughput_run.make_forward
 
     def limited(subject, batch, config):
         forward = real(subject, batch, config)
@@ -219,7 +219,7 @@ def test_oom_halves_one_model_and_never_kills_the_run(monkeypatch, capsys, tmp_p
         return run_forward
 
     monkeypatch.setattr(throughput, "make_forward", limited)
-    code = throughput.main([*TINY, "--batch-sizes", "8", "--json", str(tmp_path / "tp.json")])
+    code = throughput_run.main([*TINY, "--batch-sizes", "8", "--json", str(tmp_path / "tp.json")])
     assert code == EXIT_FAILED
     rows = {r["model"]: r for r in json.loads((tmp_path / "tp.json").read_text())["results"]}
     assert (rows["resnet10t"]["batch_size_requested"], rows["resnet10t"]["batch_size"]) == (8, 2)
@@ -242,18 +242,18 @@ def test_percentiles_interpolate_linearly():
 
 def test_rates_from_hand_made_timings():
     # batch 4 over 0.5 s, 1 s, 2 s -> 8, 4, 2 images/s; p25 = 3, p75 = 6
-    rates = throughput.summarize_rates(4, [[0.5, 1.0], [2.0]])
+    rates = throughput_run.summarize_rates(4, [[0.5, 1.0], [2.0]])
     assert rates == {"images_per_s_median": 4, "images_per_s_iqr": 3, "images_per_s_min": 2,
                      "images_per_s_max": 8, "images_per_s_by_round": [6, 2]}
 
 
 def test_latency_and_mfu_of_a_hand_made_row():
-    subject = throughput.Subject("sret_x", module=None, img_size=64, macs_per_image=5 * 10**8,
+    subject = throughput_run.Subject("sret_x", module=None, img_size=64, macs_per_image=5 * 10**8,
                                  param_count=1, weight_bytes=2**20)
-    entry = throughput.Entry(subject, batch_size_requested=1, batch_size=1, memory_bytes=3 * 2**20,
+    entry = throughput_run.Entry(subject, batch_size_requested=1, batch_size=1, memory_bytes=3 * 2**20,
                              memory_method="m", rounds=[[0.001, 0.004], [0.002, 0.003]])
-    config = throughput.Config(models=("sret_x",), warmup=1, iters=2, rounds=2)
-    row = throughput.result_row(entry, config, peak_tflops=2.0)
+    config = throughput_run.Config(models=("sret_x",), warmup=1, iters=2, rounds=2)
+    row = throughput_run.result_row(entry, config, peak_tflops=2.0)
     assert row["latency_ms_p50"] == pytest.approx(2.5)
     assert row["latency_ms_p90"] == pytest.approx(3.7)
     # rates 1000, 250, 500, 333.3 img/s: the median is the mean of 333.3 and 500
@@ -284,7 +284,7 @@ def test_ratios_pair_each_sret_model_with_each_baseline():
         _row("base_b", 1, None, [], error="OutOfMemoryError"),
     ]
     got = {(r["model"], r["over"], r["batch_size_requested"]): r
-           for r in throughput.compute_ratios(rows)}
+           for r in throughput_run.compute_ratios(rows)}
     assert set(got) == {("sret_x", "base_a", 8), ("sret_x", "base_b", 8), ("sret_y", "base_a", 8),
                         ("sret_y", "base_b", 8), ("sret_x", "base_a", 1)}
     x_a = got["sret_x", "base_a", 8]
@@ -301,18 +301,18 @@ def test_deployment_pairs_each_model_at_its_fastest_runtime():
         return {**_row(*args), "runtime": runtime, "kernels": kernels}
     rows = [under("torch", "stock", "sret_x", 8, 20, [20, 22]), under("openvino", None, "sret_x", 8, 30, [30, 33]),
             under("torch", "stock", "base_a", 8, 40, [40, 40]), under("openvino", None, "base_a", 8, 25, [25, 24])]
-    deployment = [r for r in throughput.compute_ratios(rows) if r["comparison"] == "deployment"]
+    deployment = [r for r in throughput_run.compute_ratios(rows) if r["comparison"] == "deployment"]
     # sret_x is fastest on OpenVINO (30 img/s), base_a on torch (40): 30/40, 33/40 per round
     assert [(r["model"], r["runtime"], r["over"], r["over_runtime"]) for r in deployment] == [
         ("sret_x", "openvino", "base_a", "torch")]
     assert (deployment[0]["throughput_ratio_round_min"], deployment[0]["throughput_ratio_round_max"]) == (0.75, 0.825)
     single = [r for r in rows if r["runtime"] == "torch"]  # one runtime only: nothing to choose, no deployment row
-    assert not [r for r in throughput.compute_ratios(single) if r["comparison"] == "deployment"]
+    assert not [r for r in throughput_run.compute_ratios(single) if r["comparison"] == "deployment"]
 
 
 def test_without_an_sret_model_the_first_model_is_compared():
     rows = [_row("deit", 8, 30, [30]), _row("pit", 8, 60, [60]), _row("resnet", 8, 10, [10])]
-    got = [(r["model"], r["over"], r["throughput_ratio"]) for r in throughput.compute_ratios(rows)]
+    got = [(r["model"], r["over"], r["throughput_ratio"]) for r in throughput_run.compute_ratios(rows)]
     assert got == [("deit", "pit", 0.5), ("deit", "resnet", 3.0)]
 
 
@@ -323,10 +323,10 @@ def test_macs_count_fused_attention_like_the_explicit_one():
     """The CPU's fused SDPA kernel must cost what the explicit matmul-softmax-matmul costs."""
     import timm
     model = timm.create_model("test_vit", img_size=64).eval()
-    fused = throughput.model_macs(model, 64)
+    fused = throughput_run.model_macs(model, 64)
     for block in model.blocks:
         block.attn.fused_attn = False
-    assert fused == throughput.model_macs(model, 64)
+    assert fused == throughput_run.model_macs(model, 64)
     assert fused > 0
 
 
@@ -348,7 +348,7 @@ def test_macs_of_pit_which_passes_its_cls_token_between_stages():
     """PiT passes its cls token between stages as a tuple; it is counted, grads untouched."""
     import timm
     model = timm.create_model("pit_ti_224", img_size=64).eval()
-    assert throughput.model_macs(model, 64) > 0
+    assert throughput_run.model_macs(model, 64) > 0
     assert all(p.requires_grad for p in model.parameters())
 
 

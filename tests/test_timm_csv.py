@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import timm
 
-from bench.measure import throughput
+from bench.measure import throughput_run
 from bench.measure import timm_csv
 from bench.core.cli import EXIT_OK, EXIT_USAGE, run
 from bench.measure.counting import count_params, headline_macs
@@ -72,7 +72,7 @@ def test_our_counts_print_as_timms_published_benchmark_columns(name):
 
 def test_throughput_csv_from_the_command_line(tmp_path, capsys):
     out = tmp_path / "bench.csv"
-    code = throughput.main(["--models", "test_vit", "--img-size", "64", "--warmup", "1", "--iters", "1",
+    code = throughput_run.main(["--models", "test_vit", "--img-size", "64", "--warmup", "1", "--iters", "1",
                             "--rounds", "1", "--batch-sizes", "1,2", "--csv", str(out), "--json",
                             str(tmp_path / "tp.json")])
     assert code == EXIT_OK and f"wrote {out}" in capsys.readouterr().out
@@ -89,7 +89,7 @@ def test_throughput_csv_from_the_command_line(tmp_path, capsys):
 
 
 def test_a_csv_path_that_is_a_folder_is_refused_before_anything_runs(tmp_path, capsys):
-    assert run(throughput.main, ["--models", "test_vit", "--csv", str(tmp_path)]) == EXIT_USAGE
+    assert run(throughput_run.main, ["--models", "test_vit", "--csv", str(tmp_path)]) == EXIT_USAGE
     assert capsys.readouterr().err.strip() == f"error: --csv: {str(tmp_path)!r} is a directory"
 
 

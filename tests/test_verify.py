@@ -13,7 +13,7 @@ import torch
 
 import bench.core.io
 import bench.core.schema
-from bench.gate import verify as gate
+from bench.gate import paper_gate as gate
 from bench.page.results import REQUIRED, REQUIRED_ROWS
 from bench.core.cli import run
 from bench.spec.expected import EXPECTED_DIR

@@ -17,7 +17,7 @@ from importlib import metadata
 
 PACKAGES = ("torch", "torchvision", "timm", "fvcore", "thop", "iopath", "yacs", "termcolor", "tabulate",
             "portalocker", "safetensors", "pandas", "tqdm")
-PROJECT = ("sret", "bench.measure.counting", "bench.measure.gpu")  # imported once every package is there
+PROJECT = ("sret", "bench.measure.counting", "bench.measure.gpu_run")  # imported once every package is there
 SHOWN = ("torch", "torchvision", "timm", "fvcore", "thop")
 MIN_TIMM = (1, 0, 25)  # pyproject.toml's lower bound
 

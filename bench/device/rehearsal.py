@@ -40,7 +40,7 @@ ROOT = Path(__file__).resolve().parents[2]
 CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "sret-bench" / "rehearsal"
 # Every phase of bench.gpu must run at least one unit, so that all of its code meets torch 2.11:
 # the gate's model on the device, eager throughput, model speed, slicing and one compiled unit.
-# The compiled phase starts only with 150 s left (bench.measure.gpu.PRIOR_S), and each compiled
+# The compiled phase starts only with 150 s left (bench.measure.gpu_run.PRIOR_S), and each compiled
 # unit took 1 to 2.5 minutes on a 2-core CPU, so the budget is 300 s, not a shorter one that would
 # skip it; the run is kept small instead: one SReT model at 64 px, fp32, batch 2, one call per round.
 # bench.gpu stops when nothing is left to run, so an idle machine takes about half of it.

@@ -17,7 +17,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 import torch
 
-from bench.measure import throughput
+from bench.measure import throughput_run
 from bench.measure import models
 from bench.measure import timing
 from bench.measure import zoo
@@ -32,19 +32,19 @@ DEFAULT_MODELS = ("sret_t", "sret_lt", "sret_s")
 DEFAULT_BATCH_SIZES = (8,)
 
 
-def pair_subjects(sliced: str, config: throughput.Config,
-                  known_macs: Mapping[str, int] | None = None) -> list[throughput.Subject]:
+def pair_subjects(sliced: str, config: throughput_run.Config,
+                  known_macs: Mapping[str, int] | None = None) -> list[throughput_run.Subject]:
     """The sliced model and its partner on the sliced model's weights, one subject per policy each
-    (``known_macs``: counts of ``name@size`` already made, as ``throughput.build`` takes them)."""
-    model, img_size, macs = throughput.build(sliced, config, known_macs)
+    (``known_macs``: counts of ``name@size`` already made, as ``throughput_run.build`` takes them)."""
+    model, img_size, macs = throughput_run.build(sliced, config, known_macs)
     partner_name = f"{sliced}_wo_slice"
     partner, _ = models.create(partner_name, img_size)
     partner.load_state_dict(model.state_dict(), strict=True)
     partner_macs = (known_macs or {}).get(f"{partner_name}@{img_size}")
     if partner_macs is None:
-        partner_macs = throughput.model_macs(partner, img_size)
-    return (throughput.subjects_of(sliced, model, img_size, macs, config)
-            + throughput.subjects_of(partner_name, partner, img_size, partner_macs, config))
+        partner_macs = throughput_run.model_macs(partner, img_size)
+    return (throughput_run.subjects_of(sliced, model, img_size, macs, config)
+            + throughput_run.subjects_of(partner_name, partner, img_size, partner_macs, config))
 
 
 def pair_records(rows: Sequence[dict[str, Any]], pairs: Sequence[tuple[str, str]]) -> list[dict[str, Any]]:
@@ -55,9 +55,9 @@ def pair_records(rows: Sequence[dict[str, Any]], pairs: Sequence[tuple[str, str]
     for sliced_name, full_name in pairs:
         for sliced in (r for r in ok if r["model"] == sliced_name):
             for full in (r for r in ok if r["model"] == full_name):
-                if full["kernels"] != sliced["kernels"] or not throughput.side_by_side(sliced, full):
+                if full["kernels"] != sliced["kernels"] or not throughput_run.side_by_side(sliced, full):
                     continue
-                record = throughput.ratio_record(sliced, full, "slicing")
+                record = throughput_run.ratio_record(sliced, full, "slicing")
                 # the sliced rate over the unsliced one, per round: 1 - 1/ratio of the time is saved
                 saved = [100 * (1 - 1 / ratio) for ratio in
                          paired_ratio(sliced["images_per_s_by_round"], full["images_per_s_by_round"]).per_round]
@@ -73,24 +73,24 @@ def pair_records(rows: Sequence[dict[str, Any]], pairs: Sequence[tuple[str, str]
     return records
 
 
-def measure(config: throughput.Config, sliced_models: Sequence[str],
+def measure(config: throughput_run.Config, sliced_models: Sequence[str],
             progress: Callable[[int], None] = lambda _: None) -> dict[str, Any]:
     """Every pair, interleaved per batch size: the document's ``config``, ``results`` and ``pairs``."""
-    throughput.decide_kernels(config)
+    throughput_run.decide_kernels(config)
     load_start = timing.load_average()
     pairs = [(name, f"{name}_wo_slice") for name in sliced_models]
     peak = timing.PeakTracker(config.device, config.precision)
     subjects = [subject for name in sliced_models for subject in pair_subjects(name, config)]
     rows = []
-    for _, batch, group in throughput.groups(subjects, config.batch_sizes):
-        rows += throughput.result_rows(throughput.measure_group(group, batch, config, peak, progress), config, peak)
+    for _, batch, group in throughput_run.groups(subjects, config.batch_sizes):
+        rows += throughput_run.result_rows(throughput_run.measure_group(group, batch, config, peak, progress), config, peak)
     return {"config": config_block(config, pairs, timing.conditions(load_start, peak)), "results": rows,
             "pairs": pair_records(rows, pairs)}
 
 
-def config_block(config: throughput.Config, pairs: Sequence[tuple[str, str]], conditions: dict[str, Any]) -> dict:
+def config_block(config: throughput_run.Config, pairs: Sequence[tuple[str, str]], conditions: dict[str, Any]) -> dict:
     """The ``config`` of a slicing document: the run's settings and conditions, the pairs and their weights."""
-    return dict(throughput.config_block(config), **conditions, claim_id=SLICING_CLAIM_ID,
+    return dict(throughput_run.config_block(config), **conditions, claim_id=SLICING_CLAIM_ID,
                 models=[name for pair in pairs for name in pair],
                 weights="each pair on the sliced model's weights (seeded init), loaded strictly into its partner")
 
@@ -106,16 +106,16 @@ def check_sliced_models(names: Sequence[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(names))
 
 
-def parse_args(argv: Sequence[str] | None) -> tuple[throughput.Config, tuple[str, ...]]:
+def parse_args(argv: Sequence[str] | None) -> tuple[throughput_run.Config, tuple[str, ...]]:
     parser = ArgumentParser(prog="python -m bench.slicing_speed", description=__doc__.splitlines()[0])
     parser.add_argument("--models", default=",".join(DEFAULT_MODELS),
                         help="sliced SReT models, each timed beside its _wo_slice partner (default: %(default)s)")
     parser.add_argument("--device", default="cpu", help="cpu or cuda[:N] (default: cpu)")
     parser.add_argument("--batch-sizes", default=",".join(map(str, DEFAULT_BATCH_SIZES)),
                         help="comma list (default: %(default)s)")
-    parser.add_argument("--kernels", default=",".join(throughput.DEFAULT_KERNELS),
+    parser.add_argument("--kernels", default=",".join(throughput_run.DEFAULT_KERNELS),
                         help="kernel policies, each pair run under each (default: %(default)s)")
-    parser.add_argument("--amp", choices=sorted(throughput.AMP_DTYPES), default=None)
+    parser.add_argument("--amp", choices=sorted(throughput_run.AMP_DTYPES), default=None)
     parser.add_argument("--tf32", action="store_true", help="CUDA fp32 only: TF32 tensor cores")
     parser.add_argument("--threads", type=positive_int("--threads"), default=None)
     parser.add_argument("--warmup", type=positive_int("--warmup"), default=2)
@@ -123,13 +123,13 @@ def parse_args(argv: Sequence[str] | None) -> tuple[throughput.Config, tuple[str
     parser.add_argument("--rounds", type=positive_int("--rounds"), default=5)
     parser.add_argument("--json", help="write the results document here (atomically)")
     args = parser.parse_args(argv)
-    device = throughput.check_device(args.device)
+    device = throughput_run.check_device(args.device)
     if args.tf32 and (not device.startswith("cuda") or args.amp):
         raise UsageError("--tf32 applies to fp32 runs on CUDA only (no --amp, --device cuda)")
     models = check_sliced_models(split_list(args.models))
-    config = throughput.Config(
+    config = throughput_run.Config(
         models=models, device=device, batch_sizes=int_list("--batch-sizes")(args.batch_sizes),
-        kernels=throughput.parse_kernels(args.kernels), amp=args.amp, tf32=args.tf32, threads=args.threads,
+        kernels=throughput_run.parse_kernels(args.kernels), amp=args.amp, tf32=args.tf32, threads=args.threads,
         warmup=args.warmup, iters=args.iters, rounds=args.rounds,
         json=None if args.json is None else Path(args.json))
     return config, models
@@ -156,8 +156,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         config.warmup + 1 + config.rounds * config.iters)
     with tqdm(total=units, desc="slicing", unit="call", file=sys.stderr, disable=None, leave=False) as bar:
         measured = measure(config, models, progress=bar.update)
-    print(f"device: {config.device} ({throughput.device_name(config.device)}), "
-          f"{throughput.precision_text(config)}, {config.rounds} interleaved rounds of {config.iters} calls; "
+    print(f"device: {config.device} ({throughput_run.device_name(config.device)}), "
+          f"{throughput_run.precision_text(config)}, {config.rounds} interleaved rounds of {config.iters} calls; "
           f"time saved = 100 * (1 - sliced s / unsliced s), median of the per-round figures")
     print(render(measured["pairs"]))
     if config.json is not None:

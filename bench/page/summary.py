@@ -14,7 +14,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 from bench.core.names import architecture
 from bench.spec.expected import SUBSET
-from bench.page.accuracy import ACCURACY, PEERS
+from bench.page.accuracy_section import ACCURACY, PEERS
 from bench.page.figures import COUNTERS, HEADLINE, README
 from bench.page.section import Section, Table
 from bench.core.schema import is_full_val

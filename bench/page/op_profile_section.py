@@ -2,7 +2,7 @@
 
 It answers what a throughput ratio cannot: which operators hold a model back, for instance why
 bf16 helps SReT less than DeiT, or what compiling leaves of the release's formulation. Shares only: the profiler's overhead makes its milliseconds no
-throughput figure (``bench.measure.op_profile``).
+throughput figure (``bench.measure.op_profiler``).
 """
 from __future__ import annotations
 

@@ -32,7 +32,7 @@ from bench.measure.counting import headline_macs
 from bench.measure.reference import PaperFormulation
 from bench.measure.environment import command, device_name, document
 from bench.core.io import write_json_atomic
-from bench.measure.throughput import check_device
+from bench.measure.throughput_run import check_device
 from bench.measure import compiled
 from bench.measure import timing
 from bench.measure import kernel_scan

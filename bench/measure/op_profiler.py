@@ -38,9 +38,9 @@ from bench.measure import timing
 from bench.measure.counting import headline_macs
 from bench.measure.environment import command, document
 from bench.measure import compiled
-from bench.measure.model_speed import COMPILE
+from bench.measure.formulation_speed import COMPILE
 from bench.measure.reference import PaperFormulation
-from bench.measure.throughput import check_models
+from bench.measure.throughput_run import check_models
 from sret import kernel_choice
 from sret.kernel_choice import cpuinfo_field
 from sret.kernels import apply_kernel_policy
@@ -70,7 +70,7 @@ GRAPH_CALLS = "graph calls"
 GRAPH_CALL_EVENTS = ("## Call CompiledFxGraph", "Torch-Compiled Region", "TorchDynamo Cache Lookup")
 
 METHOD = ("torch.profiler CPU self time of every operator over the profiled forward passes (after warm-up), "
-          "summed into operator families by name (bench.measure.op_profile.FAMILIES); inference mode; eager = "
+          "summed into operator families by name (bench.measure.op_profiler.FAMILIES); inference mode; eager = "
           "stock kernels; compiled = bench.model_speed's torch.compile form, its generated kernels named by "
           "inductor (cpp.enable_kernel_profile); release_formulation = the release's sequence of operations; "
           "bf16 = torch.autocast('cpu', dtype=torch.bfloat16) on fp32 weights. Shares of the profiled total; the "

@@ -39,10 +39,10 @@ from typing import Any, Callable, Optional, Sequence
 
 import torch
 
-from bench.measure import model_speed
+from bench.measure import formulation_speed
 from bench.measure import sdpa
 from bench.measure import slicing as slicing_speed
-from bench.measure import throughput
+from bench.measure import throughput_run
 from bench.measure import timing
 from bench.measure import models
 from bench.measure import zoo
@@ -178,7 +178,7 @@ class Settings:
     max_batch: int = MAX_BATCH
     speed_batch: int = SPEED_BATCH
     img_size: Optional[int] = None
-    kernels: tuple[str, ...] = throughput.DEFAULT_KERNELS
+    kernels: tuple[str, ...] = throughput_run.DEFAULT_KERNELS
     counts: Optional[Path] = None  # a verify document whose counts the gate phase takes instead of counting
     dtypes: tuple[str, ...] = DTYPES
     warmup: int = 2
@@ -192,9 +192,9 @@ class Settings:
 
     def throughput_config(self, dtype: str, models: Sequence[str], compile_: bool = False,
                           kernels: Optional[Sequence[str]] = None, batch_sizes: Optional[Sequence[int]] = None
-                          ) -> throughput.Config:
+                          ) -> throughput_run.Config:
         """fp32 runs allow TF32 on CUDA (MFU against the TF32 peak); bf16 runs under autocast."""
-        return throughput.Config(
+        return throughput_run.Config(
             models=tuple(models), device=self.device, batch_sizes=tuple(batch_sizes or (1, self.max_batch)),
             kernels=tuple(kernels or self.kernels), amp=None if dtype == "fp32" else dtype,
             tf32=self.cuda and dtype == "fp32", compile=compile_, img_size=self.img_size,
@@ -211,13 +211,13 @@ class Written:
     stem: str
     kind: str
     rows: list[dict[str, Any]] = field(default_factory=list)
-    units: list[tuple[str, throughput.Config]] = field(default_factory=list)
+    units: list[tuple[str, throughput_run.Config]] = field(default_factory=list)
 
-    def add(self, unit: str, config: throughput.Config, rows: Sequence[dict[str, Any]]) -> None:
+    def add(self, unit: str, config: throughput_run.Config, rows: Sequence[dict[str, Any]]) -> None:
         self.units.append((unit, config))
         self.rows += [{**row, "unit": unit} for row in rows]
 
-    def config(self) -> throughput.Config:
+    def config(self) -> throughput_run.Config:
         """One config for the whole file: every unit's models, batch sizes and policies."""
         configs = [config for _, config in self.units]
         return replace(configs[-1], models=_union(c.models for c in configs),
@@ -228,9 +228,9 @@ class Written:
                  "dtype": c.dtype, "compile": c.compile} for unit, c in self.units]
 
     def ratios(self) -> list[dict[str, Any]]:
-        """``throughput.compute_ratios`` within each unit, never across two."""
+        """``throughput_run.compute_ratios`` within each unit, never across two."""
         return [ratio for unit, _ in self.units
-                for ratio in throughput.compute_ratios([row for row in self.rows if row["unit"] == unit])]
+                for ratio in throughput_run.compute_ratios([row for row in self.rows if row["unit"] == unit])]
 
 
 def _union(groups: Any) -> tuple:
@@ -305,7 +305,7 @@ class Runner:
         sret_names = [name for name in self.settings.models if is_subject(name)]
         wanted = None if _is_zoo(self.settings.models) else sret_names
         if self.settings.counts is None:
-            from bench.gate.verify import verify
+            from bench.gate.paper_gate import verify
 
             gate = verify(wanted, progress=False)
             source = ("the gate (bench.verify) counted on the CPU, where the counts are made (they do not depend "
@@ -341,15 +341,15 @@ class Runner:
     def eager_units(self) -> list[Unit]:
         s = self.settings
         self.eager_rows = {dtype: Written(f"throughput-{dtype}", "throughput") for dtype in DTYPES}
-        self.eager_subjects: dict[int, list[throughput.Subject]] = {}
+        self.eager_subjects: dict[int, list[throughput_run.Subject]] = {}
         return [Unit(f"{size} px, {dtype}, batch {batch}", partial(self.eager, size, dtype, batch))
                 for size in self.sizes() for dtype in s.dtypes for batch in (s.max_batch, 1)]
 
     @staticmethod
-    def with_attention_kernels(entries: Sequence[throughput.Entry], rows: Sequence[dict[str, Any]],
-                               config: throughput.Config) -> list[dict[str, Any]]:
+    def with_attention_kernels(entries: Sequence[throughput_run.Entry], rows: Sequence[dict[str, Any]],
+                               config: throughput_run.Config) -> list[dict[str, Any]]:
         """Each row with the SDPA kernels one forward of its entry ran (None where it did not run)."""
-        with throughput.run_context(config):
+        with throughput_run.run_context(config):
             return [{**row, "attention_kernels": None if entry.forward is None else sdpa.kernels_run(entry.forward)}
                     for entry, row in zip(entries, rows)]
 
@@ -359,25 +359,25 @@ class Runner:
             by_size.setdefault(self.settings.img_size or models.native_size(name), []).append(name)
         return by_size
 
-    def subjects(self, size: int) -> list[throughput.Subject]:
+    def subjects(self, size: int) -> list[throughput_run.Subject]:
         """The models of one size, built once for every dtype and batch of that size (one size at a time)."""
         if size not in self.eager_subjects:
             self.eager_subjects.clear()
             timing.release_memory(torch.device(self.settings.device))
             config = self.settings.throughput_config("fp32", self.sizes()[size])
             self.eager_subjects[size] = [sub for name in config.models
-                                         for sub in throughput.prepare(name, config, self.known_macs)]
+                                         for sub in throughput_run.prepare(name, config, self.known_macs)]
         return self.eager_subjects[size]
 
     def eager(self, size: int, dtype: str, batch: int) -> None:
         subjects = self.subjects(size)
         config = self.settings.throughput_config(dtype, list(dict.fromkeys(s.name for s in subjects)),
                                                  batch_sizes=(batch,))
-        entries = throughput.measure_group(subjects, batch, config, self.peaks[dtype])
+        entries = throughput_run.measure_group(subjects, batch, config, self.peaks[dtype])
         for entry in entries:
             if entry.batch_size is not None:
                 self.fitted.setdefault((entry.subject.name, dtype), entry.batch_size)
-        rows = self.with_attention_kernels(entries, throughput.result_rows(entries, config, self.peaks[dtype]), config)
+        rows = self.with_attention_kernels(entries, throughput_run.result_rows(entries, config, self.peaks[dtype]), config)
         written = self.eager_rows[dtype]
         written.add(f"{size} px, {dtype}, batch {batch}", config, rows)
         self.write_throughput(written, self.peaks[dtype], "eager",
@@ -385,7 +385,7 @@ class Runner:
                                          if self.settings.cuda else None})
 
     def write_throughput(self, written: Written, peak: timing.PeakTracker, phase: str, **extra: Any) -> None:
-        block = {**throughput.config_block(written.config()), **timing.conditions(self.load_start, peak),
+        block = {**throughput_run.config_block(written.config()), **timing.conditions(self.load_start, peak),
                  "units": written.unit_records(), "ratio_rule": RATIO_RULE, **extra,
                  "macs_source": (f"the gate's counts recorded in {self.settings.counts} where it has the model at "
                                  f"its size, else counted here" if self.settings.counts else "counted here"),
@@ -404,10 +404,10 @@ class Runner:
         s = self.settings
         peak = self.peaks["fp32"] if not s.cuda else timing.PeakTracker(s.device, "fp32")
         with timing.tf32_allowed(False):
-            self.speed_rows.append(model_speed.measure_model(name, s.speed_batch, s.rounds, s.iters,
+            self.speed_rows.append(formulation_speed.measure_model(name, s.speed_batch, s.rounds, s.iters,
                                                              compile_forms=False, device=torch.device(s.device)))
         peak.sample()
-        body = model_speed.results_body(copy.deepcopy(self.speed_rows), peak, torch.device(s.device),
+        body = formulation_speed.results_body(copy.deepcopy(self.speed_rows), peak, torch.device(s.device),
                                         compile_forms=False, load_start=self.load_start)
         self.write("model_speed", "model_speed", **body)
 
@@ -415,7 +415,7 @@ class Runner:
     def slicing_units(self) -> list[Unit]:
         self.pairs = zoo.slicing_pairs(self.settings.models)
         self.slicing_rows: list[dict[str, Any]] = []
-        self.slicing_subjects: list[throughput.Subject] = []
+        self.slicing_subjects: list[throughput_run.Subject] = []
         if not self.pairs:
             return []
         return [Unit(f"{len(self.pairs)} pairs, fp32, batch {batch}", partial(self.slicing, batch))
@@ -427,8 +427,8 @@ class Runner:
         if not self.slicing_subjects:
             self.slicing_subjects = [sub for name in sliced
                                      for sub in slicing_speed.pair_subjects(name, config, self.known_macs)]
-        entries = throughput.measure_group(self.slicing_subjects, batch, config, self.peaks["fp32"])
-        self.slicing_rows += throughput.result_rows(entries, config, self.peaks["fp32"])
+        entries = throughput_run.measure_group(self.slicing_subjects, batch, config, self.peaks["fp32"])
+        self.slicing_rows += throughput_run.result_rows(entries, config, self.peaks["fp32"])
         self.write("slicing_speed", "slicing_speed",
                    config=slicing_speed.config_block(config, self.pairs,
                                                      timing.conditions(self.load_start, self.peaks["fp32"])),
@@ -453,9 +453,9 @@ class Runner:
         # each model starts at the batch its eager run fitted: every OOM retry would compile again
         starts = {m: self.fitted[(m, dtype)] for m in chosen if batch > 1 and (m, dtype) in self.fitted}
         config = s.throughput_config(dtype, chosen, compile_=True, kernels=(policy,), batch_sizes=(batch,))
-        subjects = [sub for name in chosen for sub in throughput.prepare(name, config, self.known_macs)]
-        entries = throughput.measure_group(subjects, batch, config, self.peaks[dtype], start_batches=starts)
-        self.compiled_rows[dtype].add(unit, config, throughput.result_rows(entries, config, self.peaks[dtype]))
+        subjects = [sub for name in chosen for sub in throughput_run.prepare(name, config, self.known_macs)]
+        entries = throughput_run.measure_group(subjects, batch, config, self.peaks[dtype], start_batches=starts)
+        self.compiled_rows[dtype].add(unit, config, throughput_run.result_rows(entries, config, self.peaks[dtype]))
         self.write_throughput(self.compiled_rows[dtype], self.peaks[dtype], "compiled")
 
     def run(self) -> list[Phase]:
@@ -474,7 +474,7 @@ class Runner:
 
 def recorded_gate(path: Path, models: Optional[Sequence[str]]) -> dict[str, Any]:
     """A verify document's rows and counts (of ``models`` only, when given), in the shape
-    ``bench.gate.verify.verify`` returns them."""
+    ``bench.gate.paper_gate.verify`` returns them."""
     from bench.core.io import read_results
 
     document = read_results(path)
@@ -573,7 +573,7 @@ def parse_args(argv: Sequence[str] | None) -> Settings:
                         help="model_speed batch (default: %(default)s)")
     parser.add_argument("--img-size", type=positive_int("--img-size"), default=None,
                         help="one input size for every throughput model (default: each model's own; for tests)")
-    parser.add_argument("--kernels", default=",".join(throughput.DEFAULT_KERNELS),
+    parser.add_argument("--kernels", default=",".join(throughput_run.DEFAULT_KERNELS),
                         help="kernel policies on the CPU; on CUDA only stock is timed (default: %(default)s)")
     parser.add_argument("--warmup", type=positive_int("--warmup"), default=2,
                         help="untimed calls per entry (default: %(default)s)")
@@ -588,14 +588,14 @@ def parse_args(argv: Sequence[str] | None) -> Settings:
                         help="take the gate's counts from this verify document (the CPU's, e.g. reports/verify.json) "
                              "instead of counting them again (default: count)")
     args = parser.parse_args(argv)
-    device = throughput.check_device(args.device)
-    kernels = CUDA_KERNELS if device.startswith("cuda") else throughput.parse_kernels(args.kernels)
+    device = throughput_run.check_device(args.device)
+    kernels = CUDA_KERNELS if device.startswith("cuda") else throughput_run.parse_kernels(args.kernels)
     dtypes = choice_list("--dtypes", "dtype", args.dtypes, DTYPES)
     if args.counts is not None and not args.counts.is_file():
         raise UsageError(f"--counts: {str(args.counts)!r} is not a file")
     if args.out.exists() and not args.out.is_dir():
         raise UsageError(f"--out: {str(args.out)!r} exists and is not a directory")
-    models_ = throughput.check_models(split_list(args.models))
+    models_ = throughput_run.check_models(split_list(args.models))
     speed_models = tuple(split_list(args.speed_models))
     known = set(zoo.sret_models())
     for name in speed_models:

@@ -20,8 +20,8 @@ from typing import Callable, Sequence
 import matplotlib.style
 
 from bench.core.cli import ArgumentParser, UsageError
-from bench.page import calibration, evidence, figures, op_profile, peers_report, permutation, plots, provenance, scope, speed_report, summary
-from bench.page.accuracy import accuracy_section
+from bench.page import calibration, evidence, figures, op_profile_section, peers_report, permutation, plots, provenance, scope, speed_report, summary
+from bench.page.accuracy_section import accuracy_section
 from bench.page.markdown import date
 from bench.page.results import REPORTS, Results, default_paths, display_name, load_results
 from bench.page.section import Section, anchors, render
@@ -78,7 +78,7 @@ SECTIONS: list[Callable[[Page], list[Section]]] = [
     _throughput,
     _slicing,
     _model_speed,
-    lambda page: op_profile.op_profile_section(page.results),
+    lambda page: op_profile_section.op_profile_section(page.results),
     lambda page: calibration.speed_gate_sections(page.results),
     _device_runs,
     lambda page: [provenance.environment_section(page.results.files())],

@@ -109,7 +109,7 @@ def measure_top1(figure: ExpectedFigure, device: str, checkpoints: Path | None,
     if path is None:
         return None, f"no checkpoint {figure.model}.pth in {checkpoints}"
     if figure.model not in cache:
-        from bench.measure.accuracy import evaluate_checkpoint
+        from bench.measure.imagenet_top1 import evaluate_checkpoint
 
         cache[figure.model], _ = evaluate_checkpoint(figure.model, path, data, device=device)
     record = cache[figure.model]
