@@ -2,14 +2,9 @@
 
 verify, throughput and model_speed write their JSON under runs/ (ignored by git), so running
 them never changes a committed file; only `nox -s report` re-measures into reports/ and
-re-renders reports/latest.md, to be reviewed and committed.
+re-renders both pages, to be reviewed and committed. Logic lives in bench/; this file holds sessions only.
 """
 from __future__ import annotations
-
-import json
-import os
-import tempfile
-from pathlib import Path
 
 import nox
 
@@ -23,18 +18,12 @@ nox.options.error_on_missing_interpreters = True
 # FLOP counts in tests/fixtures were recorded with.
 TESTED = ("torch==2.14.1", "torchvision==0.29.1", "timm==1.0.31", "fvcore==0.1.5.post20221221",
           "thop==0.1.1.post2209072238")
-RUNS = Path("runs")
 
 
 def install(session: nox.Session, extras: str = "") -> None:
     """Install the tested pins first, then this project and its other dependencies."""
     session.install(*TESTED)
     session.install("-e", f".[{extras}]" if extras else ".")
-
-
-def run_folder() -> Path:
-    RUNS.mkdir(exist_ok=True)
-    return RUNS
 
 
 @nox.session
@@ -48,7 +37,7 @@ def tests(session: nox.Session) -> None:
 def verify(session: nox.Session) -> None:
     """The paper-claims gate on the CPU; writes runs/verify.json, fails when a figure fails."""
     install(session)
-    session.run("python", "-m", "bench.verify", "--device", "cpu", "--json", str(run_folder() / "verify.json"),
+    session.run("python", "-m", "bench.verify", "--device", "cpu", "--json", "runs/verify.json",
                 *session.posargs)
 
 
@@ -57,7 +46,7 @@ def throughput(session: nox.Session) -> None:
     """Throughput, latency and memory of SReT against timm baselines (CPU; runs/throughput-cpu.json)."""
     install(session)
     session.run("python", "-m", "bench.throughput",
-                *(session.posargs or ("--device", "cpu", "--json", str(run_folder() / "throughput-cpu.json"))))
+                *(session.posargs or ("--device", "cpu", "--json", "runs/throughput-cpu.json")))
 
 
 @nox.session(default=False)
@@ -72,49 +61,14 @@ def model_speed(session: nox.Session) -> None:
     """Our SReT against the paper's formulation of it, eager and compiled (CPU, batch 8; runs/model_speed-cpu.json)."""
     install(session)
     session.run("python", "-m", "bench.model_speed",
-                *(session.posargs or ("--json", str(run_folder() / "model_speed-cpu.json"))))
-
-
-# What `nox -s report` measures into reports/: the files the committed page is rendered from, by
-# the names of their series (two runs of one configuration are `-run1`, `-run2`), so a re-measure
-# replaces each committed file instead of adding a run the series did not have.
-REPORT_RUNS = (
-    ("bench.throughput", "--device", "cpu", "--threads", "2", "--json", "reports/throughput-cpu-run1.json"),
-    ("bench.throughput", "--device", "cpu", "--threads", "2", "--json", "reports/throughput-cpu-run2.json"),
-    ("bench.throughput", "--models", "sret", "--device", "cpu", "--threads", "2", "--rounds", "3",
-     "--json", "reports/throughput-zoo-cpu.json", "--csv", "reports/throughput-zoo-cpu.csv"),
-    ("bench.model_speed", "--json", "reports/model_speed-cpu-run1.json"),
-    ("bench.model_speed", "--json", "reports/model_speed-cpu-run2.json"),
-    ("bench.slicing_speed", "--threads", "2", "--json", "reports/slicing_speed-cpu.json"),
-    ("bench.op_profile", "--json", "reports/op_profile-cpu.json"),
-    ("bench.op_profile", "--models", "sret_t,sret_s,deit_small_patch16_224", "--precisions", "fp32", "--forms",
-     "release_formulation,eager,compiled", "--json", "reports/op_profile-compiled-cpu.json"),
-    ("bench.throughput", "--models", "sret_t,sret_s,deit_tiny_patch16_224,pit_ti_224", "--runtime",
-     "torch,onnxruntime,openvino", "--kernels", "stock", "--batch-sizes", "8", "--threads", "2",
-     "--json", "reports/throughput-runtimes-cpu.json"),
-    ("bench.throughput", "--models", "sret_t,sret_s,deit_tiny_patch16_224,pit_ti_224", "--runtime",
-     "torch,onnxruntime,openvino", "--kernels", "stock", "--batch-sizes", "8", "--threads", "2", "--amp", "bf16",
-     "--json", "reports/throughput-runtimes-bf16-cpu.json"),
-)
+                *(session.posargs or ("--json", "runs/model_speed-cpu.json")))
 
 
 @nox.session(default=False)
 def report(session: nox.Session) -> None:
-    """Re-measure on the CPU (the gate, then every file of REPORT_RUNS) into reports/ and re-render reports/latest.md."""
+    """Re-measure on the CPU (the gate, then bench/page/report_runs.py's runs) into reports/ and re-render both pages."""
     install(session, "deploy")  # the deployment runtimes of throughput-runtimes-cpu.json
-    session.run("python", "-m", "bench.verify", "--device", "cpu", "--json", "reports/verify.json",
-                success_codes=[0, 1])  # a failing figure belongs in the report, not in a crash
-    for module, *args in REPORT_RUNS:
-        session.run("python", "-m", module, *args)
-    render_report(session)
-
-
-def render_report(session: nox.Session) -> None:
-    """reports/latest.md from the results under reports/, replaced whole or not at all."""
-    fd, tmp = tempfile.mkstemp(dir="reports", suffix=".md.tmp")
-    with os.fdopen(fd, "w") as page:
-        session.run("python", "-m", "bench.report", stdout=page)
-    os.replace(tmp, "reports/latest.md")
+    session.run("python", "-m", "bench.page.report_runs")
 
 
 @nox.session(python=False, default=False)
@@ -137,7 +91,7 @@ def gpu(session: nox.Session) -> None:
     install(session)
     session.run("python", "-m", "bench.gpu", "--out", "reports", *session.posargs,
                 success_codes=[0, 1])  # a failed unit is recorded in gpu_run-<gpu>.json, the rest still counts
-    render_report(session)
+    session.run("python", "-m", "bench.report", "--write", "reports")
 
 
 # --- the speed regression gate (bench.compare --revisions) --------------------------------------
