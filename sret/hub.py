@@ -74,6 +74,8 @@ def checkpoint_path(pretrained_cfg: Mapping[str, Any], cache_dir: str | os.PathL
     if not url:
         raise CheckpointError(f"pretrained tag {name} has no download url and no cached file {target}")
     _download(str(url), target, quiet=quiet)
+    if not quiet:
+        print(f"cached {target} (${CACHE_ENV} moves the cache)", flush=True)
     return target
 
 

@@ -37,7 +37,8 @@ from typing import Sequence
 from bench.device import plan
 
 ROOT = Path(__file__).resolve().parents[2]
-CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "sret-bench" / "rehearsal"
+# Wheels and a venv, several GB, reused between rehearsals: under $SRET_CACHE like the suite's other caches.
+CACHE = Path(os.environ.get("SRET_CACHE") or Path.home() / ".cache" / "sret-bench") / "rehearsal"
 # Every phase of bench.gpu must run at least one unit, so that all of its code meets torch 2.11:
 # the gate's model on the device, eager throughput, model speed, slicing and one compiled unit.
 # The compiled phase starts only with 150 s left (bench.measure.gpu_run.PRIOR_S), and each compiled
@@ -216,6 +217,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     passed = False
     try:
         args.cache.mkdir(parents=True, exist_ok=True)
+        say(f"cache: {args.cache} (wheels and venv, reused; --cache or $SRET_CACHE moves it)")
         python, version = find_python()
         if not version.startswith(plan.IMAGE_PYTHON + "."):
             say(f"note: no python {plan.IMAGE_PYTHON} here (the image's); rehearsing under python {version}")

@@ -171,7 +171,8 @@ def ensure_decided(threads: int | None = None) -> KernelChoice:
         rows = measure(DEFAULT_MODELS.split(","), batch_size=8, rounds=3, iters=5)
         cached = decide(rows, kernel_choice.cpu_name(), torch.__version__,
                         datetime.now(timezone.utc).date().isoformat())
-        kernel_choice.save(cached)
+        print(f"bench: kernel decision cached in {kernel_choice.save(cached)} (${kernel_choice.CACHE_ENV} moves it)",
+              flush=True)
     kernel_choice.use(cached)
     return cached
 
