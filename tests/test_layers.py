@@ -3,6 +3,7 @@ schema, CLI and published-data layers (core, spec) import neither, nor does the 
 (bench.compare); names agree with timm's."""
 from __future__ import annotations
 
+import ast
 import json
 import subprocess
 import sys
@@ -71,3 +72,70 @@ def test_a_tags_architecture_is_what_timm_splits_off():
     tags = timm.list_pretrained("sret_*") + ["deit_tiny_patch16_224.fb_in1k", "sret_ext", "sret_t"]
     for tag in tags:
         assert architecture(tag) == timm.models.split_model_name_tag(tag)[0], tag
+
+
+# --- the import rules of docs/DESIGN.md, read from its table --------------------------------------
+
+GOVERNED = ("bench", "sret", "torch", "timm", "fvcore", "thop")  # what the table's cells may name
+
+
+def _design_rules() -> dict[str, tuple[set[str], set[str]]]:
+    """docs/DESIGN.md's "What may import what" table: layer -> (at module level, in a function only)."""
+    text = (REPO / "docs" / "DESIGN.md").read_text(encoding="utf-8")
+    section = text.split("## What may import what", 1)[1].split("\n## ", 1)[0]
+    rules = {}
+    for line in section.splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if len(cells) == 3 and cells[0].startswith("`bench."):
+            top, lazy = ({name.strip(" `") for name in cell.split(",") if name.strip()} for cell in cells[1:])
+            rules[cells[0].strip("`")] = (top, lazy)
+    return rules
+
+
+def _governed_imports(path: Path) -> list[tuple[int, str, bool]]:
+    """(line, what it imports as a layer or package, at module level?) for each governed import in ``path``."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    module_level = {id(node) for node in ast.walk(tree) if isinstance(node, (ast.Import, ast.ImportFrom))
+                    and not any(isinstance(parent, (ast.FunctionDef, ast.AsyncFunctionDef))
+                                and any(child is node for child in ast.walk(parent)) for parent in ast.walk(tree))}
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names = [node.module] if node.module != "bench" else [f"bench.{a.name}" for a in node.names]
+        elif isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        else:
+            continue
+        for name in names:
+            parts = name.split(".")
+            if parts[0] in GOVERNED:
+                found.append((node.lineno, ".".join(parts[:2]) if parts[0] == "bench" else parts[0],
+                              id(node) in module_level))
+    return found
+
+
+def _breaches(rules: dict[str, tuple[set[str], set[str]]]) -> list[str]:
+    breaches = []
+    for path in sorted((REPO / "bench").glob("*/*.py")):
+        layer = f"bench.{path.parent.name}"
+        top, lazy = rules[layer]
+        for line, imported, at_module_level in _governed_imports(path):
+            allowed = {layer} | top | (set() if at_module_level else lazy)
+            if imported not in allowed:
+                where = "at module level" if at_module_level else "in a function"
+                breaches.append(f"{path.relative_to(REPO)}:{line} imports {imported} {where}")
+    return breaches
+
+
+def test_every_import_under_bench_follows_the_table_in_docs_design():
+    rules = _design_rules()
+    assert set(rules) == {f"bench.{p.name}" for p in (REPO / "bench").iterdir() if (p / "__init__.py").is_file()}
+    assert _breaches(rules) == []
+
+
+def test_the_design_check_would_catch_a_page_that_imports_torch():
+    """The check can fail: with torch allowed nowhere but measure, the measuring layer's own imports breach
+    a table that forbids them, and a layer's lazy imports breach a table that allows them at module level only."""
+    rules = _design_rules()
+    rules["bench.measure"] = (rules["bench.page"][0], set())
+    assert any("imports torch" in breach for breach in _breaches(rules))
