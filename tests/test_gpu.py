@@ -174,7 +174,7 @@ def test_counts_recorded_on_the_cpu_spare_the_runner_counting_again(monkeypatch)
 
     known = gpu_run.recorded_macs(REPORTS / "verify.json")
     assert known["sret_t@224"] > 0 and known["deit_tiny_patch16_224@224"] > 0  # SReT and a baseline
-    monkeypatch.setattr(throughput, "model_macs", lambda model, size: pytest.fail("counted again"))
+    monkeypatch.setattr(throughput_run, "model_macs", lambda model, size: pytest.fail("counted again"))
     config = throughput_run.Config(models=("test_vit",), img_size=64)
     _, size, macs = throughput_run.build("test_vit", config, {"test_vit@64": 123})
     assert (size, macs) == (64, 123)

@@ -93,7 +93,7 @@ def tiny_run(tmp_path_factory):
         real_write(path, payload)
 
     patch = pytest.MonkeyPatch()
-    patch.setattr(throughput, "write_json_atomic", spy)
+    patch.setattr(throughput_run, "write_json_atomic", spy)
     try:
         code = throughput_run.main([*TINY, "--batch-sizes", "1,2", "--json", str(out / "tp.json"),
                                 "--profile", str(out / "prof")])
@@ -218,7 +218,7 @@ def test_oom_halves_one_model_and_never_kills_the_run(monkeypatch, capsys, tmp_p
             return forward()
         return run_forward
 
-    monkeypatch.setattr(throughput, "make_forward", limited)
+    monkeypatch.setattr(throughput_run, "make_forward", limited)
     code = throughput_run.main([*TINY, "--batch-sizes", "8", "--json", str(tmp_path / "tp.json")])
     assert code == EXIT_FAILED
     rows = {r["model"]: r for r in json.loads((tmp_path / "tp.json").read_text())["results"]}
