@@ -17,11 +17,11 @@ import pytest
 import torch
 
 from bench.page import markdown
-from bench.page import pages
+from bench.page import pages, peers_report, plot_files, plots
 from bench.page import results as page_results
 from bench.page.section import REPRODUCE, command, commands_on_page
 from bench.core.cli import UsageError
-from test_report import _committed_reports
+from test_pages import _committed_reports
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = Path(__file__).resolve().parent / "data"
@@ -30,17 +30,17 @@ HAND_MADE = [DATA / "verify.json", DATA / "throughput-cpu.json", DATA / "synthet
 
 
 def _render(paths: list[Path]) -> str:
-    return pages.render_markdown(pages.load_results(paths))
+    return pages.render_markdown(page_results.load_results(paths))
 
 
 @pytest.fixture(scope="module")
 def committed(tmp_path_factory):
     """The committed results (git's copy) and the page rendered from them, named as reports/..."""
     root, _ = _committed_reports(tmp_path_factory.mktemp("committed"))
-    paths = pages.default_paths(root / "reports")
+    paths = page_results.default_paths(root / "reports")
     saved, page_results.ROOT = page_results.ROOT, root
     try:
-        results = pages.load_results(paths)
+        results = page_results.load_results(paths)
     finally:
         page_results.ROOT = saved
     return root / "reports", results, pages.render_markdown(results)
@@ -229,7 +229,7 @@ def test_the_committed_pngs_are_what_the_committed_code_draws(committed, tmp_pat
     reports, results, _ = committed
     monkeypatch.setitem(matplotlib.rcParams, "lines.linewidth", 7.0)
     monkeypatch.setitem(matplotlib.rcParams, "font.size", 3.0)
-    written = pages.render_plots(results, tmp_path)
+    written = plot_files.render_plots(results, tmp_path)
     committed_pngs = {path.name for path in reports.glob("*.png")}
     assert {path.name for path in written.values()} == committed_pngs
     for path in written.values():

@@ -23,10 +23,11 @@ import pytest
 import torch
 
 from bench.page import provenance
-from bench.page import pages
+from bench.page import pages, peers_report, plot_files, plots
 from bench.core.cli import UsageError
 from bench.core.io import ResultsError
 from bench.page import results as page_results
+from bench.page.markdown import unwrap
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = Path(__file__).resolve().parent / "data"
@@ -40,7 +41,13 @@ REGENERATE = "python -m bench.report > reports/latest.md"
 
 
 def page(*paths: Path) -> str:
-    return pages.render_markdown(pages.load_results([VERIFY, *paths]))
+    """The verdict page of the hand-made files, each paragraph on one line."""
+    return unwrap(pages.render_markdown(page_results.load_results([VERIFY, *paths])))
+
+
+def speed(*paths: Path) -> str:
+    """The speed page of the hand-made files, each paragraph on one line."""
+    return unwrap(pages.render_speed(page_results.load_results([VERIFY, *paths])))
 
 
 # --- the verdict ----------------------------------------------------------------------------
@@ -69,7 +76,7 @@ def test_a_top1_on_a_subset_is_shown_apart_from_pass_and_fail():
     assert "On a subset: sret_lt.in1k top1 75.00, a subset, not the ImageNet-1k validation set" in markdown
     assert "40 images of 20 classes" in markdown
     assert "measured 0 of the 2 published top-1 figures on ImageNet-1k val, and 1 on a subset" in markdown
-    points = pages.peers_report.points(pages.load_results([VERIFY]).verify[1])
+    points = peers_report.points(page_results.load_results([VERIFY]).verify[1])
     assert [p.top1_measured for p in points] == [None, None]  # a subset top-1 is never drawn as a measured point
 
 
@@ -127,8 +134,8 @@ def test_a_subset_top1_is_never_presented_as_imagenet():
 
 
 def test_the_peers_figure_draws_the_tags_with_a_top1_and_a_measured_cost():
-    results = pages.load_results([VERIFY, CPU_THROUGHPUT])
-    points = pages.peers_report.points(results.verify[1])
+    results = page_results.load_results([VERIFY, CPU_THROUGHPUT])
+    points = peers_report.points(results.verify[1])
     assert [p.model for p in points] == ["sret_t.in1k", "sret_lt.in1k"]
 
 
@@ -152,8 +159,8 @@ def test_the_page_shows_the_files_and_not_the_machine_that_renders_it(tmp_path):
     """No clock and no machine state: the hand-made files' torch and dates, never this machine's,
     and the same bytes from another process, folder and time zone."""
     paths = [VERIFY, CPU_THROUGHPUT, GPU_THROUGHPUT, DATA / "model_speed-cpu.json", DATA / "accuracy-subset.json"]
-    results = pages.load_results(paths)
-    markdown = pages.render_markdown(results, pages.plot_links(results, tmp_path))
+    results = page_results.load_results(paths)
+    markdown = pages.render_markdown(results, plot_files.plot_links(results, tmp_path))
     environment = markdown.split("## Environment of each results file", 1)[1]
     rows = {cells[0]: cells[1:] for cells in ([cell.strip() for cell in line.strip("|").split("|")]
                                                for line in environment.splitlines() if line.startswith("|"))}
@@ -180,10 +187,10 @@ def test_plots_are_written_and_linked(tmp_path, capsys):
     code = pages.main(["--results", str(VERIFY), str(CPU_THROUGHPUT), "--plots", str(plots_dir)])
     markdown = capsys.readouterr().out
     assert code == 0
-    for name in (pages.ACCURACY_PLOT, "throughput-cpu.png"):
+    for name in (plot_files.ACCURACY_PLOT, "throughput-cpu.png"):
         png = plots_dir / name
         assert png.stat().st_size > 0 and png.read_bytes().startswith(PNG_SIGNATURE)
-        link = Path(os.path.relpath(png, pages.REPORTS)).as_posix()
+        link = Path(os.path.relpath(png, page_results.REPORTS)).as_posix()
         assert f"]({link})" in markdown
 
 
@@ -199,8 +206,8 @@ def _png_chunks(data: bytes) -> list[tuple[bytes, bytes]]:
 def test_plots_have_a_fixed_size_and_no_timestamp_or_software_stamp(tmp_path):
     """8 x 5 inches (13 x 6 for the two-panel comparison) at 100 dpi; with no tIME or text chunk the
     same data re-renders the same bytes."""
-    written = pages.write_plots(pages.load_results([VERIFY, CPU_THROUGHPUT]), tmp_path)
-    sizes = {pages.ACCURACY_PLOT: (1300, 600), "throughput-cpu.png": (800, 500)}
+    written = plot_files.write_plots(page_results.load_results([VERIFY, CPU_THROUGHPUT]), tmp_path)
+    sizes = {plot_files.ACCURACY_PLOT: (1300, 600), "throughput-cpu.png": (800, 500)}
     assert sorted(path.name for path in written.values()) == sorted(sizes)
     for path in written.values():
         chunks = _png_chunks(path.read_bytes())
@@ -217,8 +224,8 @@ def test_plots_draw_what_the_files_hold(tmp_path, monkeypatch):
     def keep(figure, path):
         drawn[path.name] = figure
 
-    monkeypatch.setattr(pages.plots, "save", keep)  # both plots save through it
-    pages.write_plots(pages.load_results([VERIFY, CPU_THROUGHPUT]), tmp_path)
+    monkeypatch.setattr(plots, "save", keep)  # both plots save through it
+    plot_files.write_plots(page_results.load_results([VERIFY, CPU_THROUGHPUT]), tmp_path)
     panels = drawn["throughput-cpu.png"].axes
     assert [axes.get_title() for axes in panels] == ["batch 1", "batch 8"]
     # each point: GMACs (flops_per_image / 2) against the median of the rounds' medians, its bar their range
@@ -229,7 +236,7 @@ def test_plots_draw_what_the_files_hold(tmp_path, monkeypatch):
         [([sret, 45.0], [[sret, 44.0], [sret, 46.0]]), ([deit, 60.0], [[deit, 59.0], [deit, 61.0]])],
         [([sret, 68.20724549296791], [[sret, 67.20724549296791], [sret, 69.20724549296791]]),
          ([deit, 90.94299399062389], [[deit, 89.94299399062389], [deit, 91.94299399062389]])]]
-    params, gmacs = drawn[pages.ACCURACY_PLOT].axes[:2]
+    params, gmacs = drawn[plot_files.ACCURACY_PLOT].axes[:2]
     # Published top-1 (hollow) only: sret_t.in1k 76.0 % at 4.756 M and 1.122 GFLOPs measured,
     # sret_lt.in1k 76.7 % at 1.174 GFLOPs (no parameter row); its top-1 on a subset is not drawn.
     assert [c.get_offsets().tolist() for c in params.collections] == [[[4.756, 76.0]]]
@@ -346,7 +353,7 @@ def test_runs_of_one_series_that_differ_are_refused(tmp_path):
     renamed = tmp_path / "synthetic-throughput-zoo-run2.json"
     renamed.write_text(json.dumps(other))
     with pytest.raises(ResultsError, match="synthetic-throughput-zoo-run1.json and .*synthetic-throughput-zoo-run2.json.*dtype"):
-        pages.load_results([VERIFY, ZOO_RUNS[0], renamed])
+        page_results.load_results([VERIFY, ZOO_RUNS[0], renamed])
 
 
 def test_a_single_run_says_it_has_no_spread_yet():
@@ -365,7 +372,7 @@ def test_slicing_is_set_beside_the_gates_flop_reduction(tmp_path):
         "details": [{"model": "sret_t", "gmacs_sliced": 1.12, "gmacs_wo_slice": 1.37, "reduction_pct": 18.25}]})
     verify_path = tmp_path / "verify.json"
     verify_path.write_text(json.dumps(verify))
-    markdown = pages.render_markdown(pages.load_results([verify_path, DATA / f"synthetic-slicing_speed-{H100}.json"]))
+    markdown = pages.render_markdown(page_results.load_results([verify_path, DATA / f"synthetic-slicing_speed-{H100}.json"]))
     assert "## Slicing's cost in time as well as FLOPs, on GPU (NVIDIA H100 80GB HBM3)" in markdown
     # rounds 5000/4000, 4000/4000, 5000/4500: time saved 20, 0, 10 %; MACs 18.4 % (this file), 18.25 (the gate)
     assert table_row(markdown, "sret_t", "sret_t_wo_slice", "stock", "256")[4:] == [
@@ -420,17 +427,17 @@ def test_a_results_file_missing_its_fields_is_named(tmp_path):
     broken = tmp_path / "throughput-broken.json"
     broken.write_text('{"schema": "sret-bench/2", "kind": "throughput", "environment": {}, "results": []}')
     with pytest.raises(ResultsError, match="throughput-broken.json.*config"):
-        pages.load_results([VERIFY, broken])
+        page_results.load_results([VERIFY, broken])
 
 
 def test_the_default_needs_verify_json(tmp_path):
     with pytest.raises(UsageError, match="verify.json does not exist"):
-        pages.default_paths(tmp_path)
+        page_results.default_paths(tmp_path)
 
 
 def test_results_without_a_verify_file_are_refused():
     with pytest.raises(UsageError, match="exactly one verify"):
-        pages.load_results([CPU_THROUGHPUT])
+        page_results.load_results([CPU_THROUGHPUT])
 
 
 # --- the committed page -------------------------------------------------------------------------
@@ -478,18 +485,18 @@ def test_committed_page_matches_its_results(tmp_path, monkeypatch):
     latest, verify = reports / "latest.md", reports / "verify.json"
     assert verify.exists(), f"reports/verify.json is not among {what}"
     assert latest.exists(), f"reports/latest.md is not among {what}: run `{REGENERATE}`"
-    results = pages.load_results(pages.default_paths(reports))
+    results = page_results.load_results(page_results.default_paths(reports))
     committed = latest.read_text(encoding="utf-8")
     # The page counts code commits up to the checkout it was rendered from, and names it: re-render there.
     ages = provenance.ages(results.files(), head=provenance.rendered_at(committed))
-    rendered = pages.render_markdown(results, pages.plot_links(results, reports, page_dir=reports), ages)
+    rendered = pages.render_markdown(results, plot_files.plot_links(results, reports, page_dir=reports), ages)
     if provenance.resolve(provenance.rendered_at(committed), REPO) is None:
         # A clone without that history (shallow, or an archive) cannot count them: everything else is checked.
         rendered, committed = _without_ages(rendered), _without_ages(committed)
     assert rendered == committed, (
         f"reports/latest.md is stale against the results beside it ({what}): run `{REGENERATE}` and commit reports/")
-    redrawn = pages.write_plots(results, tmp_path / "redrawn")
-    for name in pages.plot_names(results).values():
+    redrawn = plot_files.write_plots(results, tmp_path / "redrawn")
+    for name in plot_files.plot_names(results).values():
         if f"]({name})" in rendered:
             assert (reports / name).read_bytes().startswith(PNG_SIGNATURE), name
     for path in redrawn.values():  # same JSON, same bytes: no date or version in the PNG
