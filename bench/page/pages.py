@@ -70,12 +70,17 @@ def _speed_quote(page: Page) -> list[Section]:
     return [section.add(table)] if table else [section.add("No timed results file.")]
 
 
+def _ages(page: Page, files: Sequence[tuple[str, dict[str, Any]]]) -> dict[str, provenance.Age]:
+    """The age of each of ``files``; unknown where the page was given none."""
+    return {name: page.ages.get(name, provenance.Age(None, None, None)) for name, _ in files}
+
+
 def _provenance(files: Callable[[Results], list[tuple[str, dict[str, Any]]]]) -> Callable[[Page], list[Section]]:
     def sections(page: Page) -> list[Section]:
         chosen = files(page.results)
         if not chosen:
             return []
-        return [provenance.files_section(chosen, {name: page.ages[name] for name, _ in chosen}, COMMANDS[page.name])]
+        return [provenance.files_section(chosen, _ages(page, chosen), COMMANDS[page.name])]
     return sections
 
 
@@ -134,7 +139,7 @@ def _lines(page: Page, head: list[str], body: list[Section], files: list[tuple[s
     """The head, the warnings about the page's files, the units, then the sections."""
     found = anchors(body)
     documents = page.results.documents()
-    lines = [*head, *provenance.stale_lines({name: page.ages[name] for name, _ in files}, dict(files), found),
+    lines = [*head, *provenance.stale_lines(_ages(page, files), dict(files), found),
              UNITS, ""]
     for section in body:
         lines += render(section, documents)
