@@ -20,7 +20,8 @@ from packaging.version import Version
 from bench.core.cli import EXIT_OK, EXIT_USAGE, run
 from bench.core.schema import SCHEMA
 from bench.device import imports, ingest, plan, rehearsal
-from bench.page import pages
+from bench.page import pages, plot_files
+from bench.page import results as page_results
 
 ROOT = Path(__file__).resolve().parents[1]
 RUN_SH = ROOT / "bench" / "device" / "run.sh"
@@ -211,8 +212,8 @@ def test_the_archive_ingested_renders_the_device_sections(device_run, tmp_path):
     assert run(ingest.main, [str(base / "out" / plan.ARCHIVE), "--into", str(into)]) == EXIT_OK
     files = sorted(into.glob("*.json"))
     assert {p.name.split("-")[0] for p in files} == {"gpu_run", "device_check", "throughput"}
-    results = pages.load_results([ROOT / "reports" / "verify.json", *files])
-    page = pages.render_markdown(results, ages={})
+    results = page_results.load_results([ROOT / "reports" / "verify.json", *files])
+    page = pages.render_speed(results, ages={})
     assert "`python -m bench.gpu` on" in page and "The gate's models run on" in page
 
 

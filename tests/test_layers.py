@@ -35,14 +35,16 @@ def _imported_by(body: str) -> list[str]:
     return printed[-1]
 
 
-def test_rendering_the_page_imports_neither_torch_nor_timm(tmp_path):
+def test_rendering_both_pages_imports_neither_torch_nor_timm(tmp_path):
     files = [str(DATA / name) for name in ("verify.json", "throughput-cpu.json", "synthetic-throughput-gpu.json",
                                            "model_speed-cpu.json", "accuracy-subset.json")]
     assert _imported_by(f"""
 from bench.page import pages
-with contextlib.redirect_stdout(io.StringIO()) as page:
-    assert pages.main(["--results", *{files!r}, "--plots", {str(tmp_path)!r}]) == 0
-assert page.getvalue().startswith("# SReT")
+for name, title in (("verdict", "# SReT (arXiv"), ("speed", "# SReT speed")):
+    with contextlib.redirect_stdout(io.StringIO()) as page:
+        assert pages.main(["--results", *{files!r}, "--plots", {str(tmp_path)!r}, "--page", name]) == 0
+    assert page.getvalue().startswith(title)
+    assert "## Throughput on" in page.getvalue() or name == "verdict"
 """) == []
 
 

@@ -108,7 +108,9 @@ def test_bad_input_is_one_line_and_exit_2(args, culprit, capsys):
 
 
 def test_the_report_shows_every_form_its_goal_and_mfu():
-    from bench.page.speed_report import Series, model_speed_section
+    from bench.page.series import Series
+    from bench.page import speed_method
+    from bench.page.speed_report import model_speed_section
 
     def ratio(median, goal):
         return {"ratio_median": median, "ratio_min": median - 0.1, "ratio_max": median + 0.1, "goal": goal,
@@ -126,8 +128,8 @@ def test_the_report_shows_every_form_its_goal_and_mfu():
                            "compile_settings": formulation_speed.COMPILE},
                 "results": [row]}
     documents = {"model_speed-cpu.json": document}
-    text = "\n".join(line for section in model_speed_section(Series("model_speed-cpu", list(documents.items())))
-                     for line in render(section, documents))
+    series = Series("model_speed-cpu", list(documents.items()))
+    text = "\n".join(line for section in model_speed_section(series) for line in render(section, documents))
     cells = [[cell.strip() for cell in line.strip("|").split("|")]
              for line in text.splitlines() if line.startswith("| sret_t")]
     # model, form, paper img/s, ours img/s, run 1's ratio, spread over runs (one run: none), goal, verdict,
@@ -137,6 +139,7 @@ def test_the_report_shows_every_form_its_goal_and_mfu():
         ["sret_t", "tuned eager", "50", "70", "1.40x (1.30-1.50)", "-", ">= 1.30x", "met", "1.40x", "14", "1.0e-06"],
         ["sret_t", "compiled", "50", "75", "1.50x (1.40-1.60)", "-", ">= 1.60x", "**not met**", "1.50x", "15",
          "1.0e-06"]]
-    run_row = next(line for line in text.splitlines() if line.startswith("| 1 "))
-    assert [cell.strip() for cell in run_row.strip("|").split("|")][5] == "0.5"  # the peak MFU is against
-    assert "Peak of run 1: measured." in text and "'freezing': True" in text
+    method = "\n".join(line for section in speed_method.method_section([series]) for line in render(section, documents))
+    run_row = next(line for line in method.splitlines() if line.startswith("| `model_speed-cpu.json`"))
+    assert [cell.strip() for cell in run_row.strip("|").split("|")][6] == "0.5"  # the peak MFU is against
+    assert "each run measures its own, e.g. measured." in method and "'freezing': True" in text

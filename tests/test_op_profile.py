@@ -13,7 +13,9 @@ from bench.core.cli import run
 from bench.measure import op_profiler
 from bench.measure.reference import PaperFormulation
 from bench.measure.op_profiler import family, profile_model
-from bench.page import pages
+from bench.page import pages, plot_files
+from bench.page import results as page_results
+from bench.page.markdown import unwrap
 from conftest import REPO
 
 
@@ -110,7 +112,7 @@ def _document() -> dict:
 def test_the_page_shows_each_family_in_percent_and_whether_the_cpu_has_bf16(tmp_path):
     path = tmp_path / "op_profile-cpu.json"
     path.write_text(json.dumps(_document()), encoding="utf-8")
-    markdown = pages.render_markdown(pages.load_results([REPO / "tests" / "data" / "verify.json", path]))
+    markdown = unwrap(pages.render_speed(page_results.load_results([REPO / "tests" / "data" / "verify.json", path])))
     assert "## Where the CPU time goes (CPU (Test CPU))" in markdown
     assert "no native bf16" in markdown
     section = markdown.split("## Where the CPU time goes", 1)[1].split("\n## ", 1)[0].splitlines()
@@ -130,7 +132,7 @@ def test_a_compiled_profile_is_shown_by_form_with_its_compile_settings(tmp_path)
                               kernel_choice={"onednn_min_macs": 77070336, "sdpa_min_tokens": 196})
     path = tmp_path / "op_profile-compiled-cpu.json"
     path.write_text(json.dumps(document), encoding="utf-8")
-    markdown = pages.render_markdown(pages.load_results([REPO / "tests" / "data" / "verify.json", path]))
+    markdown = unwrap(pages.render_speed(page_results.load_results([REPO / "tests" / "data" / "verify.json", path])))
     assert "## Where the CPU time goes, by form (CPU (Test CPU))" in markdown
     assert "oneDNN linear from 77,070,336 MACs eager, SDPA from 196 tokens" in markdown
     section = markdown.split("## Where the CPU time goes", 1)[1].split("\n## ", 1)[0].splitlines()

@@ -10,7 +10,8 @@ import pytest
 from matplotlib.text import Text
 
 from bench.page import peers_report
-from bench.page import pages
+from bench.page import pages, plot_files
+from bench.page import results as page_results
 from bench.page.section import render
 
 REPO = Path(__file__).resolve().parents[1]
@@ -134,10 +135,10 @@ def test_the_report_shows_the_comparison_and_keeps_baselines_out_of_the_readme_t
     committed["baselines"] = [DEIT_TI]
     path = tmp_path / "verify.json"
     path.write_text(json.dumps(committed), encoding="utf-8")
-    results = pages.load_results([path])
-    written = pages.write_plots(results, tmp_path / "plots")
+    results = page_results.load_results([path])
+    written = plot_files.write_plots(results, tmp_path / "plots")
     assert written["accuracy"].name == peers_report.PLOT_NAME
-    markdown = pages.render_markdown(results, pages.plot_links(results, tmp_path / "plots"))
+    markdown = pages.render_markdown(results, plot_files.plot_links(results, tmp_path / "plots"))
     assert "### SReT among its peers" in markdown
     assert ["sret_t.in1k", "DeiT-Ti (deit_tiny_patch16_224.fb_in1k)"] in [row[:2] for row in _cells(markdown)]
     readme = markdown.split("## Official README figures")[1].split("\n## ")[0]

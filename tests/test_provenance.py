@@ -78,9 +78,11 @@ def test_unknown_commits_and_no_history_say_unknown(history, tmp_path):
     bare = tmp_path / "no-git"
     bare.mkdir()
     assert provenance.age(measured, "HEAD", bare) == provenance.Age(measured, None, None)
-    section = provenance.age_section({"reports/verify.json": provenance.age(None, "HEAD", bare)})
+    files = [("reports/verify.json", {"kind": "verify", "environment": {}})]
+    section = provenance.files_section(files, {"reports/verify.json": provenance.age(None, "HEAD", bare)}, "cmd")
     (table,) = [block for block in section.blocks if isinstance(block, Table)]
-    assert table.rows == [["`reports/verify.json`", "unknown", "unknown", "unknown"]]
+    (row,) = table.rows
+    assert row[0] == "`reports/verify.json`" and row[-2:] == ["unknown", "unknown"]
     clean = {"a.json": {"environment": {"git_dirty": False}}}
     assert provenance.stale_lines({"a.json": provenance.age(None, "HEAD", bare)}, clean, {}) == []
 
@@ -97,9 +99,16 @@ def test_the_page_flags_a_stale_file_and_names_its_rendering_commit(history):
     repo, (measured, code1, docs, code2, reports) = history
     found = {"reports/verify.json": provenance.age(measured, "HEAD", repo),
              "reports/throughput-cpu.json": provenance.age(code2, "HEAD", repo)}
-    (table,) = [block for block in provenance.age_section(found).blocks if isinstance(block, Table)]
-    assert table.rows == [["`reports/verify.json`", measured[:12], "2", "**stale: the code changed since**"],
-                          ["`reports/throughput-cpu.json`", code2[:12], "0", "current"]]
+    commits = {"reports/verify.json": measured, "reports/throughput-cpu.json": code2}
+    files = [(name, {"kind": "verify", "environment": {"git_commit": commit, "git_dirty": False}})
+             for name, commit in commits.items()]
+    section = provenance.files_section(files, found, "cmd")
+    (table,) = [block for block in section.blocks if isinstance(block, Table)]
+    commit = table.headers.index("git commit")
+    assert [[row[0], row[commit], *row[-2:]] for row in table.rows] == [
+        ["`reports/verify.json`", measured[:12], "2", "**stale: the code changed since**"],
+        ["`reports/throughput-cpu.json`", code2[:12], "0", "current"]]
+    assert provenance.rendered_at(section.blocks[0]) == _git(repo, "rev-parse", "HEAD")[:12]
     documents = {name: {"environment": {"git_dirty": False}} for name in found}
     warning = provenance.stale_lines(found, documents, {provenance.AGES: "ages"})[0]
     assert "`reports/verify.json` was measured before" in warning and "(#ages)" in warning

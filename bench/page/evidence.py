@@ -94,14 +94,6 @@ def verdict_lines(verify: dict[str, Any], date: str, anchors: dict[str, str]) ->
     return lines
 
 
-def evidence_rows(verify: dict[str, Any]) -> list[list[Any]]:
-    """Figures and measurements per status, then the totals."""
-    found = evidence(verify["results"])
-    rows = [[_STATUS_WORDS[status], found.figures[status], found.measurements[status]] for status in STATUSES]
-    return rows + [["all", found.figures_total, found.measurements_total]]
-
-
-EVIDENCE_HEADERS = ("status", "published figures", "independent measurements")
 MEASUREMENT_WORDS = ("A measurement is one count of a model's shape for GMACs and parameters (an `.in1k` and a "
                      "`.distill_in1k` tag of one architecture, and a Papers-with-Code row naming it, share it) and one "
                      "evaluation of one set of weights for top-1. A measurement behind figures of different statuses "

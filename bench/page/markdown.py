@@ -6,6 +6,7 @@ they look alike and a link to a heading uses the anchor GitHub gives it.
 from __future__ import annotations
 
 import re
+import textwrap
 from typing import Any, Iterable, Sequence
 
 from tabulate import tabulate
@@ -74,3 +75,39 @@ def device_label(environment: dict[str, Any]) -> str:
 
 def date(document: dict[str, Any]) -> str:
     return str(document["environment"].get("date") or "undated")
+
+
+PROSE = 200  # the longest prose line a page keeps; tables and code are left as they are
+WRAP = 200
+
+
+def wrap_prose(lines: Sequence[str]) -> list[str]:
+    """Prose lines over :data:`PROSE` characters wrapped at :data:`WRAP` (Markdown joins them again):
+    a page reads in an editor and a diff as it does on GitHub. Tables, headings, images and code stay."""
+    out, fenced = [], False
+    for line in lines:
+        if line.startswith("```"):
+            fenced = not fenced
+        if fenced or len(line) <= PROSE or line.startswith(("|", "#", "![", "    ")):
+            out.append(line)
+            continue
+        indent = "> " if line.startswith("> ") else "  " if line.startswith("- ") else ""
+        out += textwrap.wrap(line, WRAP, subsequent_indent=indent, break_long_words=False, break_on_hyphens=False)
+    return out
+
+
+def unwrap(markdown: str) -> str:
+    """The page with each paragraph on one line, as Markdown joins the lines :func:`wrap_prose` split."""
+    out: list[str] = []
+    fenced = False
+    for line in markdown.splitlines():
+        block = line.startswith(("|", "#", "```", "![", "- "))
+        if line.startswith("```"):
+            fenced = not fenced
+        previous = out[-1] if out else ""
+        if (line and previous and not block and not fenced and not previous.startswith(("|", "#", "```", "!["))
+                and not line.startswith("Reproduce")):
+            out[-1] = previous + " " + (line[2:] if line.startswith(("> ", "  ")) else line)
+        else:
+            out.append(line)
+    return "\n".join(out)

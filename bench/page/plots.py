@@ -19,6 +19,7 @@ import matplotlib.pyplot as plt  # noqa: E402  (after the backend is chosen)
 from matplotlib import ticker  # noqa: E402
 
 from bench.core.names import is_subject  # noqa: E402
+from bench.core.rows import timed_rows  # noqa: E402
 
 FIGSIZE = (8.0, 5.0)
 DPI = 100
@@ -43,12 +44,12 @@ def throughput_points(documents: Sequence[dict[str, Any]]) -> dict[int, list[Thr
     rounds: dict[tuple[int, str, str | None], list[float]] = {}
     gmacs: dict[str, float] = {}
     for document in documents:
-        for row in document["results"]:
-            if row.get("error") is None and row.get("images_per_s_by_round"):
-                runtime = row.get("runtime", "torch")
-                key = (row["batch_size_requested"], row["model"], row.get("kernels") if runtime == "torch" else runtime)
-                rounds.setdefault(key, []).extend(row["images_per_s_by_round"])
-                gmacs[row["model"]] = row["flops_per_image"] / 2 / 1e9
+        for row in timed_rows(document):
+            if row.samples:
+                key = dict(row.key)
+                kernels = key["kernels"] if key["runtime"] == "torch" else key["runtime"]
+                rounds.setdefault((key["batch_size_requested"], key["model"], kernels), []).extend(row.samples)
+                gmacs[key["model"]] = row.row["flops_per_image"] / 2 / 1e9
     points: dict[int, list[ThroughputPoint]] = {}
     for (batch, model, kernels), values in rounds.items():
         points.setdefault(batch, []).append(

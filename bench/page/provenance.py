@@ -19,7 +19,7 @@ from bench.page.markdown import device_label
 from bench.page.section import Section, Table
 
 UNKNOWN = "unknown"
-AGES, ENVIRONMENT = "ages", "environment"
+AGES = "ages"
 
 
 @dataclass(frozen=True)
@@ -75,23 +75,6 @@ def _short(commit: str | None) -> str:
     return commit[:12] if commit else UNKNOWN
 
 
-def age_section(found: dict[str, Age]) -> Section:
-    """The table of results files against the code, a stale file in bold."""
-    heads = {entry.head for entry in found.values()}
-    head = next(iter(heads)) if len(heads) == 1 else None
-    rows = []
-    for name, entry in found.items():
-        since = UNKNOWN if entry.code_commits_since is None else str(entry.code_commits_since)
-        verdict = ("**stale: the code changed since**" if entry.stale else
-                   "current" if entry.code_commits_since == 0 else UNKNOWN)
-        rows.append([f"`{name}`", _short(entry.commit), since, verdict])
-    return Section("Results files against the code", [
-        f"Commits that changed {MEASURING_CODE_WORDS} after the commit each results file was "
-        f"measured at, up to {_short(head) if head else 'an unknown commit'} (the checkout this page was "
-        "rendered from). A stale file may no longer describe the code: measure it again.",
-        Table(rows, ["results file", "measured at commit", "code commits since", "state"], list(found))], key=AGES)
-
-
 def stale_lines(found: dict[str, Age], documents: dict[str, dict[str, Any]], anchors: dict[str, str]) -> list[str]:
     """The warning at the top of the page for results older than the code they measured, or measured
     on uncommitted code."""
@@ -115,28 +98,45 @@ _ENVIRONMENT_FIELDS = (("kind", None), ("date", "date"), ("git commit", "git_com
                        ("thop", "thop"), ("platform", "platform"))
 
 
-def environment_section(files: Sequence[tuple[str, dict[str, Any]]]) -> Section:
-    table = []
-    for label, key in _ENVIRONMENT_FIELDS:
-        if label == "kind":
-            cells = [document["kind"] for _, document in files]
-        elif label == "device":
-            cells = [device_label(document["environment"]) for _, document in files]
-        else:
-            cells = [document["environment"].get(key) for _, document in files]
-        if key == "git_commit":
-            cells = [cell[:12] if cell else None for cell in cells]
-        if key == "git_dirty":
-            cells = ["**yes**" if cell else "no" if cell is False else UNKNOWN for cell in cells]
-        table.append([label, *cells])
-    return Section("Environment of each results file", [
-        Table(table, ["", *(f"`{name}`" for name, _ in files)], [name for name, _ in files]),
-        "Regenerate this page from the committed results with `python -m bench.report > reports/latest.md`."],
-        key=ENVIRONMENT)
+def _environment_cell(document: dict[str, Any], label: str, key: str | None) -> Any:
+    environment = document["environment"]
+    if label == "kind":
+        return document["kind"]
+    if label == "device":
+        return device_label(environment)
+    value = environment.get(key)
+    if key == "git_commit":
+        return value[:12] if value else None
+    if key == "git_dirty":
+        return "**yes**" if value else "no" if value is False else UNKNOWN
+    return value
+
+
+def _state(entry: Age) -> list[str]:
+    since = UNKNOWN if entry.code_commits_since is None else str(entry.code_commits_since)
+    verdict = ("**stale: the code changed since**" if entry.stale else
+               "current" if entry.code_commits_since == 0 else UNKNOWN)
+    return [since, verdict]
+
+
+def files_section(files: Sequence[tuple[str, dict[str, Any]]], found: dict[str, Age], command: str) -> Section:
+    """A row per results file: where, when and with what it was measured, and whether the code changed
+    since (a stale file in bold); ``command`` regenerates the page."""
+    heads = {entry.head for entry in found.values()}
+    head = next(iter(heads)) if len(heads) == 1 else None
+    rows = [[f"`{name}`", *(_environment_cell(document, label, key) for label, key in _ENVIRONMENT_FIELDS),
+             *_state(found[name])] for name, document in files]
+    return Section("Results files against the code", [
+        f"Commits that changed {MEASURING_CODE_WORDS} after the commit each results file was "
+        f"measured at, up to {_short(head) if head else 'an unknown commit'} (the checkout this page was "
+        "rendered from). A stale file may no longer describe the code: measure it again.",
+        Table(rows, ["results file", *(label for label, _ in _ENVIRONMENT_FIELDS), "code commits since", "state"],
+              [name for name, _ in files]),
+        f"Regenerate this page from the committed results with `{command}`."], key=AGES)
 
 
 def rendered_at(page: str) -> str | None:
-    """The commit a page says it was rendered from (what :func:`age_section` wrote), or None."""
+    """The commit a page says it was rendered from (what :func:`files_section` wrote), or None."""
     marker = "up to "
     for line in page.splitlines():
         if line.startswith("Commits that changed") and marker in line:

@@ -2,7 +2,7 @@
 
 Each kind names the fields the page reads; a file without them is one line naming the file and
 the field. Files of one configuration saved as ``<series>-run<N>.json`` are grouped here into
-series (``bench.page.speed_report.group_series``), so runs that differ are refused up front.
+series (``bench.page.series.group_series``), so runs that differ are refused up front.
 """
 from __future__ import annotations
 
@@ -124,7 +124,7 @@ def check_document(name: str, document: dict[str, Any]) -> None:
 
 def load_results(paths: Sequence[Path]) -> Results:
     """Read and check every file; exactly one verify document, since the verdict comes from it."""
-    from bench.page.speed_report import group_series
+    from bench.page.series import group_series
 
     documents = []
     for path in paths:

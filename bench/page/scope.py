@@ -41,16 +41,14 @@ def unchecked_section(claims: list[UncheckedClaim]) -> Section:
 
 def sources_section() -> Section:
     return Section("Where each figure comes from", [
-        Table([[name, how] for name, how in SOURCES], ["source", "how to find the row"]),
+        "\n".join(f"- **{name}**: {how}." for name, how in SOURCES),
         "Every figure's row and every claim's place are in the `source` column of its table below, and in "
         "[expected/paper_values.csv](../expected/paper_values.csv) and "
         "[expected/claims.csv](../expected/claims.csv)."], level=3)
 
 
 def scope_section(results: Results, unchecked: list[UncheckedClaim] | None = None) -> list[Section]:
-    """What was checked: figures and measurements per status, the sources, what was not checked."""
+    """What was checked: what a measurement is (the verdict counts them), the sources, what was not checked."""
     unchecked = load_unchecked_claims() if unchecked is None else unchecked
-    name, verify = results.verify
-    return [Section("What was checked", [
-        Table(evidence.evidence_rows(verify), evidence.EVIDENCE_HEADERS, [name]), evidence.MEASUREMENT_WORDS,
-        sources_section(), unchecked_section(unchecked)], key=SCOPE)]
+    return [Section("What was checked", [evidence.MEASUREMENT_WORDS, sources_section(), unchecked_section(unchecked)],
+                    key=SCOPE)]

@@ -3,7 +3,8 @@
 A section has a title (its heading), a key other sections link to, and blocks: Markdown text,
 tables and subsections. A table names the results files it was read from, so the command under
 it is the argv those files recorded, and a link to a section is looked up by its key, never by
-searching the rendered page for a heading.
+searching the rendered page for a heading. One short command follows its table on one line;
+several, or a long one, follow it as a shell block, one command a line.
 """
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ from bench.page.markdown import anchor, table
 
 REPORT_COMMAND = "python -m bench.report > reports/latest.md"
 REPRODUCE = "Reproduce: "
+FENCE = "```sh"
+ONE_LINE = 200  # the longest "Reproduce: `...`" line; longer, or several commands: a shell block
 
 
 @dataclass
@@ -69,6 +72,14 @@ def _commands(files: Sequence[str], documents: Mapping[str, Mapping[str, Any]]) 
     return list(dict.fromkeys(commands)) or [REPORT_COMMAND]
 
 
+def reproduce_lines(commands: Sequence[str]) -> list[str]:
+    """The commands under a table: one line, or a shell block when several or long."""
+    line = f"{REPRODUCE}`{commands[0]}`"
+    if len(commands) == 1 and len(line) <= ONE_LINE:
+        return [line]
+    return [REPRODUCE.rstrip(), "", FENCE, *commands, "```"]
+
+
 def render(section: Section, documents: Mapping[str, Mapping[str, Any]]) -> list[str]:
     """The section as Markdown lines, every table followed by the commands that reproduce it."""
     lines = ["#" * section.level + " " + section.title, ""]
@@ -76,8 +87,7 @@ def render(section: Section, documents: Mapping[str, Mapping[str, Any]]) -> list
         if isinstance(block, Section):
             lines += render(block, documents)
         elif isinstance(block, Table):
-            lines += [table(block.rows, block.headers), "",
-                      REPRODUCE + "; ".join(f"`{line}`" for line in _commands(block.files, documents)), ""]
+            lines += [table(block.rows, block.headers), "", *reproduce_lines(_commands(block.files, documents)), ""]
         else:
             lines += [block, ""]
     return lines
@@ -85,10 +95,15 @@ def render(section: Section, documents: Mapping[str, Mapping[str, Any]]) -> list
 
 def commands_on_page(page: str) -> list[str]:
     """Every command written under a table of a rendered page, once each, in order."""
-    import re
-
     found: list[str] = []
-    for line in page.splitlines():
+    lines = page.splitlines()
+    for index, line in enumerate(lines):
         if line.startswith(REPRODUCE):
-            found += [text for text in re.findall(r"`([^`]+)`", line) if text not in found]
+            commands = [line[len(REPRODUCE):].strip("`")]
+        elif line == REPRODUCE.rstrip() and lines[index + 2:index + 3] == [FENCE]:
+            block = lines[index + 3:]
+            commands = block[:block.index("```")]
+        else:
+            continue
+        found += [command for command in commands if command not in found]
     return found

@@ -1,5 +1,5 @@
-"""The report's first table: one row per model, what a researcher looks for first, each value
-linked to the section that says how it was measured.
+"""The verdict page's first table: one row per model, what a researcher looks for first, each
+column's header linked to the section that says how its values were measured.
 
 Params and GMACs are the verify gate's measurements (its counters' when no figure names the
 model, e.g. a reconstructed one); images/s come from the throughput results through
@@ -10,15 +10,15 @@ file holds reads "not measured".
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 from bench.core.names import architecture
 from bench.spec.expected import SUBSET
 from bench.page.accuracy_section import ACCURACY, PEERS
-from bench.page.figures import COUNTERS, HEADLINE, README
+from bench.page.figures import README
+from bench.page.speed_method import METHOD as SPEED_METHOD
 from bench.page.section import Section, Table
 from bench.core.schema import is_full_val
-from bench.page.speed_report import series_name
 
 NOT_MEASURED = "not measured"
 SUMMARY = "summary"
@@ -61,8 +61,8 @@ def images_per_s(throughput: Sequence[tuple[str, dict[str, Any]]]) -> dict[tuple
     return speeds
 
 
-def _link(text: str, target: str | None) -> str:
-    return f"[{text}](#{target})" if target else text
+def _link(text: str, target: str | None, page: str = "") -> str:
+    return f"[{text}]({page}#{target})" if target else text
 
 
 def _models(verify: dict[str, Any]) -> list[str]:
@@ -73,15 +73,8 @@ def _models(verify: dict[str, Any]) -> list[str]:
 
 
 def summary_rows(verify: dict[str, Any], throughput: Sequence[tuple[str, dict[str, Any]]],
-                 accuracy: Sequence[tuple[str, dict[str, Any]]], anchors: Mapping[str, str]) -> list[list[str]]:
-    """The summary's rows, cells as the page shows them, each linked to its section (``anchors``: key -> anchor)."""
-    readme, pwc, counters = anchors.get(README), anchors.get(HEADLINE), anchors.get(COUNTERS)
-    top1_section, peers = anchors.get(ACCURACY), anchors.get(PEERS)
-
-    def speed_sections(device: str, file: str) -> str | None:
-        """The section of the series the figure was read from."""
-        return anchors.get(f"throughput:{series_name(file)}")
-
+                 accuracy: Sequence[tuple[str, dict[str, Any]]]) -> list[list[str]]:
+    """The summary's rows, cells as the page shows them."""
     speeds = images_per_s(throughput)
     measured_top1 = {}
     for name, document in accuracy:
@@ -92,67 +85,61 @@ def summary_rows(verify: dict[str, Any], throughput: Sequence[tuple[str, dict[st
     for model in _models(verify):
         figures = {row["metric"]: row for row in verify["results"] if row["model"] == model}
         size = next(iter(figures.values()))["img_size"]
-        if model in baselines:
-            rows.append(_baseline_row(baselines[model], figures, speeds, speed_sections, peers))
+        if model in baselines:  # beside SReT under "SReT among its peers"
             continue
-        section = readme if "." in model else pwc
         cost = {}
         for metric, scale, key in (("params_m", 1e6, "params"), ("gmacs", 1e9, "fvcore_macs")):
             row = figures.get(metric)
             if row is not None and row["measured"] is not None:
-                cost[metric] = _link(f"{row['measured']:.3f}", section)
+                cost[metric] = f"{row['measured']:.3f}"
             else:
                 count = verify["counters"].get(f"{architecture(model)}@{size}")
-                cost[metric] = (_link(f"{count[key] / scale:.3f}", counters) if count and count.get(key) is not None
+                cost[metric] = (f"{count[key] / scale:.3f}" if count and count.get(key) is not None
                                 else NOT_MEASURED)
-        speed_cells = _speed_cells(model, speeds, speed_sections)
         top1 = figures.get("top1")
-        published = _link(top1["published_text"], readme) if top1 else "-"
+        published = top1["published_text"] if top1 else "-"
         if top1 is not None and top1["measured"] is not None and top1["status"] != SUBSET:
-            measured = _link(f"{top1['measured']:.2f}", readme)
+            measured = f"{top1['measured']:.2f}"
         elif model in measured_top1:
-            measured = _link(f"{measured_top1[model]:.2f}", top1_section)
+            measured = f"{measured_top1[model]:.2f}"
         else:
             measured = NOT_MEASURED
         label = f"{model} (reconstructed)" if any(row.get("reconstructed") for row in figures.values()) else model
-        rows.append([label, str(size), cost["params_m"], cost["gmacs"], *speed_cells, published, measured])
+        rows.append([label, str(size), cost["params_m"], cost["gmacs"], *_speed_cells(model, speeds), published,
+                     measured])
     return rows
 
 
-def _speed_cells(model: str, speeds: dict[tuple[str, str], Speed],
-                 sections: Callable[[str, str], str | None]) -> list[str]:
+def _speed_cells(model: str, speeds: dict[tuple[str, str], Speed]) -> list[str]:
     cells = []
     for device in DEVICES:
         speed = speeds.get((architecture(model), device))
-        cells.append(_link(f"{speed.images_per_s:.4g} (batch {speed.batch_size})", sections(device, speed.file))
-                     if speed else NOT_MEASURED)
+        cells.append(f"{speed.images_per_s:.4g} (batch {speed.batch_size})" if speed else NOT_MEASURED)
     return cells
 
 
-def _baseline_row(baseline: dict[str, Any], figures: dict[str, dict[str, Any]], speeds: dict[tuple[str, str], Speed],
-                  speed_sections: Callable[[str, str], str | None], peers: str | None) -> list[str]:
-    """A timm baseline: its counted params and GMACs, and timm's published top-1 (never a measurement of ours)."""
-    params = figures.get("params_m")
-    return [baseline["model"], str(baseline["img_size"]),
-            _link(f"{params['measured']:.3f}", peers) if params and params["measured"] is not None else NOT_MEASURED,
-            _link(f"{baseline['gmacs']:.3f}", peers) if baseline.get("gmacs") is not None else NOT_MEASURED,
-            *_speed_cells(baseline["model"], speeds, speed_sections),
-            _link(f"{baseline['top1_text']} (timm)", peers), NOT_MEASURED]
+def _headers(anchors: Mapping[str, str], speed_anchors: Mapping[str, str], speed_page: str) -> list[str]:
+    """Each header linked to where its values are explained: the figures, the speed page, the top-1."""
+    speed = speed_anchors.get(SPEED_METHOD)
+    targets = {"params (M)": (anchors.get(README), ""), "GMACs": (anchors.get(README), ""),
+               "images/s CPU": (speed, speed_page), "images/s GPU": (speed, speed_page),
+               "top-1 published (%)": (anchors.get(README), ""), "top-1 measured (%)": (anchors.get(ACCURACY), "")}
+    return [_link(header, *targets[header]) if header in targets else header for header in HEADERS]
 
 
-def summary_section(results: Any, anchors: Mapping[str, str]) -> Section:
-    """"At a glance": the summary table of a page's results, each value linked to its section."""
-    rows = summary_rows(results.verify_document, results.throughput, results.accuracy, anchors)
-    headers = list(HEADERS)
+def summary_section(results: Any, anchors: Mapping[str, str], speed_anchors: Mapping[str, str] = {},
+                    speed_page: str = "") -> Section:
+    """"At a glance": the summary table of a page's results, each header linked to its section."""
+    rows = summary_rows(results.verify_document, results.throughput, results.accuracy)
+    headers = _headers(anchors, speed_anchors, speed_page)
     if not any(device == "GPU" for _, device in images_per_s(results.throughput)):
-        gpu = headers.index("images/s GPU")  # a page of CPU runs never mentions a GPU
+        gpu = HEADERS.index("images/s GPU")  # a page of CPU runs never mentions a GPU
         headers.pop(gpu)
         rows = [row[:gpu] + row[gpu + 1:] for row in rows]
-    files = [name for name, _ in [results.verify, *results.throughput, *results.accuracy]]
+    files = [name for name, _ in [results.verify, *results.accuracy]]  # the throughput files: on the speed page
+    baselines = f"[its peers](#{anchors[PEERS]})" if PEERS in anchors else "its peers"
     return Section("At a glance", [
-        f"From {', '.join(f'`{name}`' for name in files)}. Params and GMACs are measured, one image at the "
-        "model's size; images/s is the median over timed rounds at the largest batch size measured, under the "
-        "stock kernels where a run timed several policies, from the first file listed that timed the model "
-        "(the spread across runs is in its section); a baseline's published top-1 is timm's own "
-        "(`expected/baselines.csv`). Each value links to the section that says how it was measured.",
+        "Params and GMACs: measured, one image at the model's size; the baselines are beside SReT under "
+        f"{baselines}. Images/s: median over timed rounds at the largest batch "
+        "measured, stock kernels, from the first file that timed the model (runs' spread on the speed page).",
         Table(rows, headers, files)], key=SUMMARY)

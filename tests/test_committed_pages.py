@@ -1,4 +1,4 @@
-"""The rendered page, read as a researcher reads it: the summary table says what the results JSON says,
+"""The rendered pages (latest.md, speed.md), read as a researcher reads them: the summary table says what the results JSON says,
 every table names a command that runs, every link lands on a heading, one unit has one name, and the
 committed PNGs are what the committed code draws from the committed JSON."""
 from __future__ import annotations
@@ -16,12 +16,12 @@ import pytest
 import torch
 
 from bench.page import markdown
-from bench.page import pages
+from bench.page import pages, plot_files
 from bench.page.report_runs import REPORT_RUNS, VERIFY
 from bench.page import results as page_results
 from bench.page.section import REPRODUCE, command, commands_on_page
 from bench.core.cli import UsageError
-from test_report import _committed_reports
+from test_pages import _committed_reports
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = Path(__file__).resolve().parent / "data"
@@ -30,20 +30,24 @@ HAND_MADE = [DATA / "verify.json", DATA / "throughput-cpu.json", DATA / "synthet
 
 
 def _render(paths: list[Path]) -> str:
-    return pages.render_markdown(pages.load_results(paths))
+    return pages.render_markdown(page_results.load_results(paths))
+
+
+def _render_speed(paths: list[Path]) -> str:
+    return pages.render_speed(page_results.load_results(paths))
 
 
 @pytest.fixture(scope="module")
 def committed(tmp_path_factory):
     """The committed results (git's copy) and the page rendered from them, named as reports/..."""
     root, _ = _committed_reports(tmp_path_factory.mktemp("committed"))
-    paths = pages.default_paths(root / "reports")
+    paths = page_results.default_paths(root / "reports")
     saved, page_results.ROOT = page_results.ROOT, root
     try:
-        results = pages.load_results(paths)
+        results = page_results.load_results(paths)
     finally:
         page_results.ROOT = saved
-    return root / "reports", results, pages.render_markdown(results)
+    return root / "reports", results, pages.render_markdown(results), pages.render_speed(results)
 
 
 def _table_after(page: str, heading: str) -> list[dict[str, str]]:
@@ -51,8 +55,14 @@ def _table_after(page: str, heading: str) -> list[dict[str, str]]:
     lines = page.split(f"\n{heading}\n", 1)[1].splitlines()
     rows = [line for line in lines[next(i for i, line in enumerate(lines) if line.startswith("|")):]]
     rows = rows[:next((i for i, line in enumerate(rows) if not line.startswith("|")), len(rows))]
-    split = [[cell.strip() for cell in re.split(r"(?<!\\)\|", line.strip())[1:-1]] for line in rows]
+    split = [[_text(cell.strip()) if index == 0 else cell.strip()
+              for cell in re.split(r"(?<!\\)\|", line.strip())[1:-1]] for index, line in enumerate(rows)]
     return [dict(zip(split[0], cells)) for cells in split[2:]]
+
+
+def _text(cell: str) -> str:
+    """A cell less its link: "[params (M)](#anchor)" -> "params (M)"."""
+    return re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", cell)
 
 
 def _number(cell: str) -> float | None:
@@ -85,7 +95,9 @@ def _check_summary(page: str, files: dict[str, dict]) -> int:
     baselines = {baseline["model"]: baseline for baseline in verify.get("baselines", [])}
     compared = 0
     rows = _table_after(page, "## At a glance")
-    assert {row["model"].split(" ")[0] for row in rows} >= {model for model, _ in figures if "." in model}
+    assert {row["model"].split(" ")[0] for row in rows} >= {model for model, _ in figures
+                                                             if "." in model and model not in baselines}
+    assert not any(row["model"] in baselines for row in rows)  # the baselines are with the peers
     for row in rows:
         model = row["model"].split(" ")[0]
         arch = model.split(".")[0]
@@ -121,7 +133,7 @@ def _check_summary(page: str, files: dict[str, dict]) -> int:
 
 
 def test_the_summary_says_what_the_committed_json_says(committed):
-    reports, results, page = committed
+    reports, results, page, _ = committed
     files = {path.name: json.loads(path.read_text(encoding="utf-8")) for path in reports.glob("*.json")}
     assert _check_summary(page, files) >= 20
 
@@ -131,7 +143,9 @@ def test_the_summary_of_the_hand_made_files_cpu_and_gpu():
     files = {path.name: json.loads(path.read_text(encoding="utf-8")) for path in HAND_MADE}
     assert _check_summary(page, files) >= 4
     sret_t = next(row for row in _table_after(page, "## At a glance") if row["model"] == "sret_t.in1k")
-    assert sret_t["images/s GPU"].startswith("[") and sret_t["images/s CPU"].startswith("[")
+    assert not sret_t["images/s GPU"].startswith("[")  # no link in a cell: the header links to the speed page
+    header = next(line for line in page.splitlines() if line.startswith("| model "))
+    assert "[images/s GPU](speed.md#method)" in header and "[images/s CPU](speed.md#method)" in header
 
 
 def test_every_link_to_the_page_lands_on_a_heading(committed):
@@ -139,10 +153,14 @@ def test_every_link_to_the_page_lands_on_a_heading(committed):
         "official-readme-figures-released-checkpoints"  # GitHub's rule, by hand
     assert markdown.anchor("Claims of the paper's text") == "claims-of-the-papers-text"
     assert markdown.anchor("Top-1 measured by `bench.accuracy`") == "top-1-measured-by-benchaccuracy"
-    for page in (committed[2], _render(HAND_MADE)):
+    hand_made = (_render(HAND_MADE), _render_speed(HAND_MADE))
+    for page, speed in (committed[2:], hand_made):
         links = re.findall(r"\]\(#([^)]+)\)", page)
-        assert len(links) >= 10
+        assert len(links) >= 5
         assert set(links) <= markdown.anchors(page), set(links) - markdown.anchors(page)
+        to_speed = re.findall(r"\]\(speed\.md#([^)]+)\)", page) + re.findall(r"\]\(#([^)]+)\)", speed)
+        assert to_speed and set(to_speed) <= markdown.anchors(speed), set(to_speed) - markdown.anchors(speed)
+        assert "](latest.md)" in speed
 
 
 # --- commands -------------------------------------------------------------------------------------
@@ -152,16 +170,19 @@ def _tables_and_next_line(page: str):
     lines = page.splitlines()
     for index, line in enumerate(lines):
         if line.startswith("|") and (index + 1 == len(lines) or not lines[index + 1].startswith("|")):
-            following = next((text for text in lines[index + 1:] if text.strip()), "")
+            following = [text for text in lines[index + 1:index + 6] if text.strip()]
             yield line, following
 
 
 def test_every_table_is_followed_by_its_command(committed):
-    for page in (committed[2], _render(HAND_MADE)):
+    for page in (*committed[2:], _render(HAND_MADE), _render_speed(HAND_MADE)):
         tables = list(_tables_and_next_line(page))
-        assert len(tables) > 10
-        for last_row, following in tables:
-            assert following.startswith(REPRODUCE + "`python -m bench."), (last_row, following)
+        assert len(tables) > 5
+        for last_row, following in tables:  # one command on its line, or several in a shell block
+            one = following[0].startswith(REPRODUCE + "`python -m bench.")
+            block = (following[:2] == [REPRODUCE.rstrip(), "```sh"] and len(following) > 2
+                     and following[2].startswith("python -m bench."))
+            assert one or block, (last_row, following)
 
 
 def test_every_command_on_the_page_passes_its_own_parser_and_checks(committed, monkeypatch):
@@ -169,8 +190,8 @@ def test_every_command_on_the_page_passes_its_own_parser_and_checks(committed, m
     that runs before anything is measured (a GPU command as on a machine with one card)."""
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
-    found = commands_on_page(_render(HAND_MADE))
-    found += [line for line in commands_on_page(committed[2]) if line not in found]
+    found = commands_on_page(_render(HAND_MADE)) + commands_on_page(_render_speed(HAND_MADE))
+    found += [line for page in committed[2:] for line in commands_on_page(page) if line not in found]
     modules = {line.split()[2] for line in found}
     assert modules >= {"bench.verify", "bench.throughput", "bench.model_speed", "bench.accuracy", "bench.report"}
     for line in found:
@@ -207,7 +228,7 @@ def _without_data_text(path: Path, tmp_path: Path) -> Path:
 
 
 def test_one_unit_one_name_in_what_the_report_writes(tmp_path):
-    page = _render([_without_data_text(DATA / "verify.json", tmp_path), *HAND_MADE[1:]])
+    page = markdown.unwrap(_render([_without_data_text(DATA / "verify.json", tmp_path), *HAND_MADE[1:]]))
     units = next(line for line in page.splitlines() if line.startswith("Units"))
     assert "GMACs" in units and "multiply-adds" in units and "MiB (2^20 bytes)" in units
     assert re.findall(r"\bGFLOPs\b", page.replace('"GFLOPs"', "")) == []
@@ -216,7 +237,10 @@ def test_one_unit_one_name_in_what_the_report_writes(tmp_path):
 
 def test_one_unit_one_name_on_the_committed_page(committed):
     """The page rendered from the committed results, their notes and sources included, keeps to the units line."""
-    _, _, page = committed
+    for page in committed[2:]:
+        assert re.findall(r"\bGFLOPs\b", page.replace('"GFLOPs"', "")) == []
+        assert re.findall(r"\bMB\b", page) == []
+    page = committed[2]
     assert re.findall(r"\bGFLOPs\b", page.replace('"GFLOPs"', "")) == []
     assert re.findall(r"\bMB\b", page) == []
 
@@ -226,10 +250,10 @@ def test_one_unit_one_name_on_the_committed_page(committed):
 
 def test_the_committed_pngs_are_what_the_committed_code_draws(committed, tmp_path, monkeypatch):
     """A fresh rendering of the committed JSON, even under a hostile matplotlibrc, has the committed pixels."""
-    reports, results, _ = committed
+    reports, results, _, _ = committed
     monkeypatch.setitem(matplotlib.rcParams, "lines.linewidth", 7.0)
     monkeypatch.setitem(matplotlib.rcParams, "font.size", 3.0)
-    written = pages.render_plots(results, tmp_path)
+    written = plot_files.render_plots(results, tmp_path)
     committed_pngs = {path.name for path in reports.glob("*.png")}
     assert {path.name for path in written.values()} == committed_pngs
     for path in written.values():
@@ -278,7 +302,7 @@ def test_the_speed_gate_sections_state_the_last_comparison_and_the_calibration(t
     for name, document in (("speed_calibration.json", calibration), ("speed_gate.json", comparison)):
         paths.append(tmp_path / name)
         paths[-1].write_text(json.dumps(document), encoding="utf-8")
-    page = _render([DATA / "verify.json", *paths])
+    page = markdown.unwrap(_render_speed([DATA / "verify.json", *paths]))
     page = re.sub(" +", " ", page)  # table cells are padded to their column's width
     last = page.split("## Speed gate: the last revision comparison", 1)[1].split("\n## ", 1)[0]
     assert "`bbbbbbbbbb` (dirty) against BASE `aaaaaaaaaa`, 6 process pairs x 8 rounds" in last

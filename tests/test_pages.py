@@ -1,13 +1,13 @@
-"""bench.report: the page says what the results files say, and nothing they do not.
+"""bench.page.pages: the verdict page and the speed page say what the results files say, and nothing they do not.
 
 The hand-made results in ``tests/data/`` have statuses chosen so the verdict is known by
 construction (5 hold, 1 fail, 2 known deviations, 1 top-1 on a subset, 1 not measured); a CPU
 and a GPU throughput file check that GPU wording follows the device the file names; two runs of
 one throughput configuration (``synthetic-throughput-zoo-run1/2.json``), a slicing file and a
-``bench.gpu`` run check the speed sections; the page and the plots show what those files hold,
-written out here by hand. The committed page under ``reports/`` is re-rendered from the
+``bench.gpu`` run check the speed page; the pages and the plots show what those files hold,
+written out here by hand. The committed pages under ``reports/`` are re-rendered from the
 committed JSON (git's copy, not whatever a local run last wrote there) and must match byte for
-byte, its PNGs too.
+byte, their PNGs too.
 """
 from __future__ import annotations
 
@@ -23,10 +23,11 @@ import pytest
 import torch
 
 from bench.page import provenance
-from bench.page import pages
+from bench.page import pages, peers_report, plot_files, plots
 from bench.core.cli import UsageError
 from bench.core.io import ResultsError
 from bench.page import results as page_results
+from bench.page.markdown import unwrap
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = Path(__file__).resolve().parent / "data"
@@ -36,11 +37,17 @@ GPU_THROUGHPUT = DATA / "synthetic-throughput-gpu.json"
 ZOO_RUNS = (DATA / "synthetic-throughput-zoo-run1.json", DATA / "synthetic-throughput-zoo-run2.json")
 H100 = "nvidia-h100-80gb-hbm3"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-REGENERATE = "python -m bench.report > reports/latest.md"
+REGENERATE = "python -m bench.report --write reports/"
 
 
 def page(*paths: Path) -> str:
-    return pages.render_markdown(pages.load_results([VERIFY, *paths]))
+    """The verdict page of the hand-made files, each paragraph on one line."""
+    return unwrap(pages.render_markdown(page_results.load_results([VERIFY, *paths])))
+
+
+def speed(*paths: Path) -> str:
+    """The speed page of the hand-made files, each paragraph on one line."""
+    return unwrap(pages.render_speed(page_results.load_results([VERIFY, *paths])))
 
 
 # --- the verdict ----------------------------------------------------------------------------
@@ -69,7 +76,7 @@ def test_a_top1_on_a_subset_is_shown_apart_from_pass_and_fail():
     assert "On a subset: sret_lt.in1k top1 75.00, a subset, not the ImageNet-1k validation set" in markdown
     assert "40 images of 20 classes" in markdown
     assert "measured 0 of the 2 published top-1 figures on ImageNet-1k val, and 1 on a subset" in markdown
-    points = pages.peers_report.points(pages.load_results([VERIFY]).verify[1])
+    points = peers_report.points(page_results.load_results([VERIFY]).verify[1])
     assert [p.top1_measured for p in points] == [None, None]  # a subset top-1 is never drawn as a measured point
 
 
@@ -100,19 +107,20 @@ def test_known_deviations_carry_their_explanation_and_not_measured_its_reason():
 
 
 def test_a_cpu_run_never_mentions_a_gpu():
-    markdown = page(CPU_THROUGHPUT, DATA / "model_speed-cpu.json", DATA / "accuracy-subset.json")
-    for word in ("GPU", "CUDA", "cuda"):
-        assert word not in markdown
-    assert "## Throughput on CPU (Test CPU), fp32, eager, 2 threads" in markdown
+    paths = (CPU_THROUGHPUT, DATA / "model_speed-cpu.json", DATA / "accuracy-subset.json")
+    for markdown in (page(*paths), speed(*paths)):
+        for word in ("GPU", "CUDA", "cuda"):
+            assert word not in markdown
+    assert "## Throughput on CPU (Test CPU), fp32, eager, 2 threads" in speed(*paths)
 
 
 def test_a_gpu_run_names_its_gpu():
-    markdown = page(GPU_THROUGHPUT)
+    markdown = speed(GPU_THROUGHPUT)
     assert "## Throughput on GPU (NVIDIA H100 80GB HBM3), fp32, eager, 2 threads" in markdown
 
 
 def test_each_throughput_file_gets_its_own_device():
-    markdown = page(CPU_THROUGHPUT, GPU_THROUGHPUT)
+    markdown = speed(CPU_THROUGHPUT, GPU_THROUGHPUT)
     assert "on CPU (Test CPU)" in markdown and "on GPU (NVIDIA H100 80GB HBM3)" in markdown
 
 
@@ -127,40 +135,48 @@ def test_a_subset_top1_is_never_presented_as_imagenet():
 
 
 def test_the_peers_figure_draws_the_tags_with_a_top1_and_a_measured_cost():
-    results = pages.load_results([VERIFY, CPU_THROUGHPUT])
-    points = pages.peers_report.points(results.verify[1])
+    results = page_results.load_results([VERIFY, CPU_THROUGHPUT])
+    points = peers_report.points(results.verify[1])
     assert [p.model for p in points] == ["sret_t.in1k", "sret_lt.in1k"]
 
 
 def test_model_speed_shows_a_missed_goal():
-    markdown = page(DATA / "model_speed-cpu.json")
+    markdown = speed(DATA / "model_speed-cpu.json")
     assert "1.10x (1.05-1.12)" in markdown and "**not met**" in markdown
     assert "Where a goal is not met, `python -m bench.op_profile --forms release_formulation,eager,compiled`" in markdown
 
 
-def test_environment_block_names_every_file_and_its_date():
-    markdown = page(CPU_THROUGHPUT, DATA / "accuracy-subset.json")
-    environment = markdown.split("## Environment of each results file", 1)[1]
-    for name in ("tests/data/verify.json", "tests/data/throughput-cpu.json", "tests/data/accuracy-subset.json"):
-        assert f"`{name}`" in environment
-    for date in ("2024-05-01T10:00:00+00:00", "2024-05-01T11:00:00+00:00", "2024-05-01T13:00:00+00:00"):
-        assert date in environment
-    assert "0123456789ab" in environment
+def _files_rows(markdown: str) -> dict[str, list[str]]:
+    """The table of results files at the end of a page: file name -> its cells."""
+    files = markdown.split("## Results files against the code", 1)[1]
+    return {cells[0]: cells for cells in ([cell.strip() for cell in line.strip("|").split("|")]
+                                          for line in files.splitlines() if line.startswith("| `"))}
+
+
+def test_each_page_names_its_own_files_and_their_dates():
+    """The verdict page stands on verify and accuracy files; the speed page on the timed ones."""
+    paths = (CPU_THROUGHPUT, DATA / "accuracy-subset.json")
+    verdict, timed = _files_rows(page(*paths)), _files_rows(speed(*paths))
+    assert list(verdict) == ["`tests/data/verify.json`", "`tests/data/accuracy-subset.json`"]
+    assert list(timed) == ["`tests/data/throughput-cpu.json`"]
+    assert verdict["`tests/data/verify.json`"][2] == "2024-05-01T10:00:00+00:00"
+    assert verdict["`tests/data/accuracy-subset.json`"][2] == "2024-05-01T13:00:00+00:00"
+    assert timed["`tests/data/throughput-cpu.json`"][2] == "2024-05-01T11:00:00+00:00"
+    assert verdict["`tests/data/verify.json`"][3] == "0123456789ab"
 
 
 def test_the_page_shows_the_files_and_not_the_machine_that_renders_it(tmp_path):
     """No clock and no machine state: the hand-made files' torch and dates, never this machine's,
     and the same bytes from another process, folder and time zone."""
     paths = [VERIFY, CPU_THROUGHPUT, GPU_THROUGHPUT, DATA / "model_speed-cpu.json", DATA / "accuracy-subset.json"]
-    results = pages.load_results(paths)
-    markdown = pages.render_markdown(results, pages.plot_links(results, tmp_path))
-    environment = markdown.split("## Environment of each results file", 1)[1]
-    rows = {cells[0]: cells[1:] for cells in ([cell.strip() for cell in line.strip("|").split("|")]
-                                               for line in environment.splitlines() if line.startswith("|"))}
-    assert rows["torch"] == ["2.4.1"] * 5 and rows["python"] == ["3.11.7"] * 5  # as the files say
-    assert torch.__version__ not in markdown
+    results = page_results.load_results(paths)
+    markdown = pages.render_markdown(results, plot_files.plot_links(results, tmp_path))
+    timed = pages.render_speed(results, plot_files.plot_links(results, tmp_path))
+    rows = [*_files_rows(markdown).values(), *_files_rows(timed).values()]
+    assert len(rows) == 5 and {(row[10], row[9]) for row in rows} == {("2.4.1", "3.11.7")}  # torch, python as recorded
+    assert torch.__version__ not in markdown + timed
     today = datetime.date.today().isoformat()
-    assert today not in markdown and "2024-05-01T12:00:00+00:00" in environment
+    assert today not in markdown + timed and "2024-05-01T12:00:00+00:00" in timed
 
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
@@ -178,12 +194,13 @@ def test_the_page_shows_the_files_and_not_the_machine_that_renders_it(tmp_path):
 def test_plots_are_written_and_linked(tmp_path, capsys):
     plots_dir = tmp_path / "plots"
     code = pages.main(["--results", str(VERIFY), str(CPU_THROUGHPUT), "--plots", str(plots_dir)])
-    markdown = capsys.readouterr().out
+    code += pages.main(["--results", str(VERIFY), str(CPU_THROUGHPUT), "--plots", str(plots_dir), "--page", "speed"])
+    markdown = capsys.readouterr().out  # the verdict page, then the speed page
     assert code == 0
-    for name in (pages.ACCURACY_PLOT, "throughput-cpu.png"):
+    for name in (plot_files.ACCURACY_PLOT, "throughput-cpu.png"):
         png = plots_dir / name
         assert png.stat().st_size > 0 and png.read_bytes().startswith(PNG_SIGNATURE)
-        link = Path(os.path.relpath(png, pages.REPORTS)).as_posix()
+        link = Path(os.path.relpath(png, page_results.REPORTS)).as_posix()
         assert f"]({link})" in markdown
 
 
@@ -199,8 +216,8 @@ def _png_chunks(data: bytes) -> list[tuple[bytes, bytes]]:
 def test_plots_have_a_fixed_size_and_no_timestamp_or_software_stamp(tmp_path):
     """8 x 5 inches (13 x 6 for the two-panel comparison) at 100 dpi; with no tIME or text chunk the
     same data re-renders the same bytes."""
-    written = pages.write_plots(pages.load_results([VERIFY, CPU_THROUGHPUT]), tmp_path)
-    sizes = {pages.ACCURACY_PLOT: (1300, 600), "throughput-cpu.png": (800, 500)}
+    written = plot_files.write_plots(page_results.load_results([VERIFY, CPU_THROUGHPUT]), tmp_path)
+    sizes = {plot_files.ACCURACY_PLOT: (1300, 600), "throughput-cpu.png": (800, 500)}
     assert sorted(path.name for path in written.values()) == sorted(sizes)
     for path in written.values():
         chunks = _png_chunks(path.read_bytes())
@@ -217,8 +234,8 @@ def test_plots_draw_what_the_files_hold(tmp_path, monkeypatch):
     def keep(figure, path):
         drawn[path.name] = figure
 
-    monkeypatch.setattr(pages.plots, "save", keep)  # both plots save through it
-    pages.write_plots(pages.load_results([VERIFY, CPU_THROUGHPUT]), tmp_path)
+    monkeypatch.setattr(plots, "save", keep)  # both plots save through it
+    plot_files.write_plots(page_results.load_results([VERIFY, CPU_THROUGHPUT]), tmp_path)
     panels = drawn["throughput-cpu.png"].axes
     assert [axes.get_title() for axes in panels] == ["batch 1", "batch 8"]
     # each point: GMACs (flops_per_image / 2) against the median of the rounds' medians, its bar their range
@@ -229,7 +246,7 @@ def test_plots_draw_what_the_files_hold(tmp_path, monkeypatch):
         [([sret, 45.0], [[sret, 44.0], [sret, 46.0]]), ([deit, 60.0], [[deit, 59.0], [deit, 61.0]])],
         [([sret, 68.20724549296791], [[sret, 67.20724549296791], [sret, 69.20724549296791]]),
          ([deit, 90.94299399062389], [[deit, 89.94299399062389], [deit, 91.94299399062389]])]]
-    params, gmacs = drawn[pages.ACCURACY_PLOT].axes[:2]
+    params, gmacs = drawn[plot_files.ACCURACY_PLOT].axes[:2]
     # Published top-1 (hollow) only: sret_t.in1k 76.0 % at 4.756 M and 1.122 GFLOPs measured,
     # sret_lt.in1k 76.7 % at 1.174 GFLOPs (no parameter row); its top-1 on a subset is not drawn.
     assert [c.get_offsets().tolist() for c in params.collections] == [[[4.756, 76.0]]]
@@ -254,29 +271,31 @@ def table_header(markdown: str, first: str) -> list[str]:
 
 
 def test_two_runs_of_one_configuration_are_one_table_with_each_run_and_the_spread():
-    markdown = page(*ZOO_RUNS)
+    markdown = speed(*ZOO_RUNS)
     assert markdown.count("## Throughput on CPU (Test CPU), fp32, eager, 2 threads") == 1
-    assert table_row(markdown, "1", "`tests/data/synthetic-throughput-zoo-run1.json`")[2:] == [
-        "2024-05-02T10:00:00+00:00", "CPU (Test CPU), 2 CPUs, torch 2.4.1", "2", "0.5", "0.40 → 0.60"]
-    assert table_row(markdown, "2", "`tests/data/synthetic-throughput-zoo-run2.json`")[2] == "2024-05-03T10:00:00+00:00"
-    assert table_row(markdown, "2", "`tests/data/synthetic-throughput-zoo-run2.json`")[5] == "0.4"
-    assert "### 224 px" in markdown and "### 384 px" in markdown
-    # images/s: each run's median (55 and 45, as the files hold them) and their range
-    assert table_row(markdown, "sret_t", "stock", "8")[3:7] == ["1.122", "55", "45", "45–55"]
+    run1 = table_row(markdown, "`tests/data/synthetic-throughput-zoo-run1.json`")
+    assert run1[1:4] == ["synthetic-throughput-zoo, 1 of 2", "2024-05-02T10:00:00+00:00",
+                         "CPU (Test CPU), 2 CPUs, torch 2.4.1"]
+    assert run1[4] == "2" and run1[6:] == ["0.5", "0.40 → 0.60"]
+    run2 = table_row(markdown, "`tests/data/synthetic-throughput-zoo-run2.json`")
+    assert run2[2] == "2024-05-03T10:00:00+00:00" and run2[6] == "0.4"
+    # images/s: the median of the runs' medians (55 and 45, as the files hold them) and their range
+    assert table_row(markdown, "sret_t", "stock", "224", "8")[4:7] == ["1.122", "50", "45–55"]
     # architecture, per policy: median of the per-round ratios (their range), each run, then the range of runs:
     # run 1 stock 50/100, 60/100, 55/110 = 0.5, 0.6, 0.5; run 2 45/100, 45/100, 50/100 = 0.45, 0.45, 0.5;
     # run 1 tuned 75/100, 90/120, 88/110 = 0.75, 0.75, 0.8; run 2 70/100, 70/100, 77/110 = 0.7 each
-    assert "both stock, run 1" in markdown and "both tuned, over runs" in markdown
-    architecture = table_row(markdown, "sret_t", "deit_tiny_patch16_224", "8")
-    assert architecture[4:] == ["0.500 (0.500–0.600)", "0.450 (0.450–0.500)", "0.450–0.500",
-                                "0.750 (0.750–0.800)", "0.700 (0.700–0.700)", "0.700–0.750"]
-    assert architecture[3] == f"{1121665792 / 1258000000:.3f}"
-    assert table_row(markdown, "sret_t_wo_slice_384", "vit_tiny_patch16_384", "8")[4:7] == [
-        "0.500 (0.500–0.600)", "0.450 (0.450–0.450)", "0.450–0.500"]
+    stock = table_row(markdown, "architecture", "sret_t", "deit_tiny_patch16_224", "224", "8", "stock")
+    assert stock[6:] == [f"{1121665792 / 1258000000:.3f}", "0.500 (0.500–0.600); 0.450 (0.450–0.500)", "0.450–0.500"]
+    tuned = table_row(markdown, "architecture", "sret_t", "deit_tiny_patch16_224", "224", "8", "tuned")
+    assert tuned[7:] == ["0.750 (0.750–0.800); 0.700 (0.700–0.700)", "0.700–0.750"]
+    assert table_row(markdown, "architecture", "sret_t_wo_slice_384", "vit_tiny_patch16_384", "384", "8",
+                     "stock")[7:] == ["0.500 (0.500–0.600); 0.450 (0.450–0.450)", "0.450–0.500"]
     # implementation: tuned over stock, the same model: run 1 1.5, 1.5, 1.6; run 2 70/45, 70/45, 77/50
-    assert table_row(markdown, "sret_t", "8", "1.500 (1.500–1.600)")[3] == f"{70 / 45:.3f} (1.540–{70 / 45:.3f})"
-    assert table_row(markdown, "deit_tiny_patch16_224", "8", "1.000 (1.000–1.200)")
-    assert "DeiT-Tiny's architecture at 384 px" in markdown
+    implementation = table_row(markdown, "implementation", "sret_t", "itself", "224", "8", "tuned / stock")
+    assert implementation[7] == f"1.500 (1.500–1.600); {70 / 45:.3f} (1.540–{70 / 45:.3f})"
+    assert table_row(markdown, "implementation", "deit_tiny_patch16_224", "itself", "224", "8",
+                     "tuned / stock")[7].startswith("1.000 (1.000–1.200); ")
+    assert "DeiT-Tiny's architecture at 384 px" in markdown  # the baselines, once in the method
 
 
 def _runtimes_file(tmp_path: Path) -> Path:
@@ -307,25 +326,21 @@ def _runtimes_file(tmp_path: Path) -> Path:
     return path
 
 
-def test_each_runtime_is_its_own_row_with_its_ratios_and_the_deployment_choice(tmp_path):
-    markdown = page(_runtimes_file(tmp_path))
-    assert table_row(markdown, "sret_t", "torch, stock kernels", "8")[4] == "55"
-    assert table_row(markdown, "sret_t", "openvino", "8")[4] == "66"
-    assert table_row(markdown, "deit_tiny_patch16_224", "openvino", "8")[4] == "99"
-    assert table_header(markdown, "model")  # every table still has its header row
-    # deployment: images/s (MFU) under each runtime, versions in the headers, the fastest named
-    header = next(line for line in markdown.splitlines() if "torch 2.4.1, stock kernels" in line)
-    assert "openvino 2026.0" in header
+def test_each_runtime_is_its_own_row_with_its_ratios(tmp_path):
+    markdown = speed(_runtimes_file(tmp_path))
+    assert table_row(markdown, "sret_t", "torch 2.4.1, stock kernels", "224", "8")[5] == "55"  # versions named
     sret_mfu = 100 * json.loads(ZOO_RUNS[0].read_text())["results"][0]["mfu"]
-    deployment = table_row(markdown, "sret_t", f"55 ({sret_mfu:.4g} %)")
-    assert deployment[2:] == [f"66 ({1.5 * sret_mfu:.4g} %)", "openvino"]
-    assert table_row(markdown, "sret_t", "deit_tiny_patch16_224", "8", "0.900")[4:6] == [
-        "0.550 (0.450–0.650)", "-"]
-    assert "both openvino, run 1" in markdown and "both torch, stock kernels, run 1" in markdown
-    assert "openvino / torch, stock kernels, run 1" in markdown
-    assert table_row(markdown, "sret_t", "8", "1.200 (1.100–1.300)")
-    deployment_ratio = markdown.split("#### Deployment: SReT at its fastest runtime")[1]
-    assert table_row(deployment_ratio, "sret_t", "deit_tiny_patch16_224", "8", "0.900")[4] == "0.670 (0.570–0.770)"
+    openvino = table_row(markdown, "sret_t", "openvino 2026.0", "224", "8")
+    assert openvino[5] == "66" and openvino[10] == f"{1.5 * sret_mfu:.4g}"
+    assert table_row(markdown, "deit_tiny_patch16_224", "openvino 2026.0", "224", "8")[5] == "99"
+    both_torch = table_row(markdown, "architecture", "sret_t", "deit_tiny_patch16_224", "224", "8", "torch, stock kernels")
+    assert both_torch[6:] == ["0.900", "0.550 (0.450–0.650)", "-"]
+    assert table_row(markdown, "architecture", "sret_t", "deit_tiny_patch16_224", "224", "8",
+                     "openvino")[7] == "0.660 (0.560–0.760)"
+    assert table_row(markdown, "runtime", "sret_t", "itself", "224", "8",
+                     "openvino / torch, stock kernels")[7] == "1.200 (1.100–1.300)"
+    assert table_row(markdown, "deployment", "sret_t", "deit_tiny_patch16_224", "224", "8",
+                     "openvino")[7] == "0.670 (0.570–0.770)"
 
 
 def test_the_deployment_table_says_how_far_each_runtime_was_from_torch_eager(tmp_path):
@@ -334,10 +349,10 @@ def test_the_deployment_table_says_how_far_each_runtime_was_from_torch_eager(tmp
     for row, difference in zip([r for r in document["results"] if r["runtime"] == "openvino"], (3e-6, 1.2e-5)):
         row.update(agreement_max_abs_logit_difference=difference, agreement_tolerance=1e-4)
     path.write_text(json.dumps(document))
-    markdown = page(path)
+    markdown = speed(path)
     assert ("SReT's slices frozen (largest absolute logit difference over the models): openvino 1.2e-05 "
             "(tolerance 0.0001).") in markdown  # the worse of the two models; torch's fp32 rows are the reference
-    assert "Checked before timing" not in page(_runtimes_file(tmp_path))  # nothing checked, nothing claimed
+    assert "Checked before timing" not in speed(_runtimes_file(tmp_path))  # nothing checked, nothing claimed
 
 
 def test_runs_of_one_series_that_differ_are_refused(tmp_path):
@@ -346,13 +361,14 @@ def test_runs_of_one_series_that_differ_are_refused(tmp_path):
     renamed = tmp_path / "synthetic-throughput-zoo-run2.json"
     renamed.write_text(json.dumps(other))
     with pytest.raises(ResultsError, match="synthetic-throughput-zoo-run1.json and .*synthetic-throughput-zoo-run2.json.*dtype"):
-        pages.load_results([VERIFY, ZOO_RUNS[0], renamed])
+        page_results.load_results([VERIFY, ZOO_RUNS[0], renamed])
 
 
 def test_a_single_run_says_it_has_no_spread_yet():
-    markdown = page(ZOO_RUNS[0])
-    assert "One run of this configuration: no spread across runs yet" in markdown
-    assert "synthetic-throughput-zoo-run2.json" in markdown  # the name that would add it
+    markdown = speed(ZOO_RUNS[0])
+    assert table_row(markdown, "`tests/data/synthetic-throughput-zoo-run1.json`")[1] == "synthetic-throughput-zoo, 1 of 1"
+    assert "A series with one run has no spread across runs yet: a second run written as `<series>-run2.json`" in markdown
+    assert table_row(markdown, "sret_t", "stock", "224", "8")[6] == "-"  # no range over one run
 
 
 def test_slicing_is_set_beside_the_gates_flop_reduction(tmp_path):
@@ -365,7 +381,7 @@ def test_slicing_is_set_beside_the_gates_flop_reduction(tmp_path):
         "details": [{"model": "sret_t", "gmacs_sliced": 1.12, "gmacs_wo_slice": 1.37, "reduction_pct": 18.25}]})
     verify_path = tmp_path / "verify.json"
     verify_path.write_text(json.dumps(verify))
-    markdown = pages.render_markdown(pages.load_results([verify_path, DATA / f"synthetic-slicing_speed-{H100}.json"]))
+    markdown = unwrap(pages.render_speed(page_results.load_results([verify_path, DATA / f"synthetic-slicing_speed-{H100}.json"])))
     assert "## Slicing's cost in time as well as FLOPs, on GPU (NVIDIA H100 80GB HBM3)" in markdown
     # rounds 5000/4000, 4000/4000, 5000/4500: time saved 20, 0, 10 %; MACs 18.4 % (this file), 18.25 (the gate)
     assert table_row(markdown, "sret_t", "sret_t_wo_slice", "stock", "256")[4:] == [
@@ -373,7 +389,7 @@ def test_slicing_is_set_beside_the_gates_flop_reduction(tmp_path):
 
 
 def test_the_gpu_run_names_its_card_what_it_skipped_and_the_gate_on_it():
-    markdown = page(DATA / f"synthetic-gpu_run-{H100}.json", DATA / f"synthetic-device_check-{H100}.json")
+    markdown = speed(DATA / f"synthetic-gpu_run-{H100}.json", DATA / f"synthetic-device_check-{H100}.json")
     assert "## `python -m bench.gpu` on GPU (NVIDIA H100 80GB HBM3)" in markdown
     for kind in ("gpu_run", "device_check"):  # a fixture says what it is wherever it is shown
         assert (f"**Synthetic: `tests/data/synthetic-{kind}-{H100}.json` is test fixture, not a measurement.**"
@@ -387,7 +403,7 @@ def test_the_gpu_run_names_its_card_what_it_skipped_and_the_gate_on_it():
 
 
 def test_two_model_speed_runs_are_one_table():
-    markdown = page(DATA / "model_speed-cpu.json", DATA / "model_speed-cpu-run2.json")
+    markdown = speed(DATA / "model_speed-cpu.json", DATA / "model_speed-cpu-run2.json")
     assert markdown.count("## Our SReT vs the release's formulation") == 1
     row = table_row(markdown, "sret_t", "eager")
     assert row[4:9] == ["1.10x (1.05-1.12)", "1.20x (1.18-1.25)", "1.10–1.20", ">= 1.15x", "**not met** in 1 of 2 runs"]
@@ -420,17 +436,17 @@ def test_a_results_file_missing_its_fields_is_named(tmp_path):
     broken = tmp_path / "throughput-broken.json"
     broken.write_text('{"schema": "sret-bench/2", "kind": "throughput", "environment": {}, "results": []}')
     with pytest.raises(ResultsError, match="throughput-broken.json.*config"):
-        pages.load_results([VERIFY, broken])
+        page_results.load_results([VERIFY, broken])
 
 
 def test_the_default_needs_verify_json(tmp_path):
     with pytest.raises(UsageError, match="verify.json does not exist"):
-        pages.default_paths(tmp_path)
+        page_results.default_paths(tmp_path)
 
 
 def test_results_without_a_verify_file_are_refused():
     with pytest.raises(UsageError, match="exactly one verify"):
-        pages.load_results([CPU_THROUGHPUT])
+        page_results.load_results([CPU_THROUGHPUT])
 
 
 # --- the committed page -------------------------------------------------------------------------
@@ -467,31 +483,66 @@ def test_no_committed_result_is_a_test_fixture(tmp_path):
 
 def _without_ages(page: str) -> str:
     """The page less what only git history can say: the stale warning and the table of ages."""
-    head, _, rest = page.partition("\n## Results files against the code\n")
+    head, _, rest = unwrap(page).partition("\n## Results files against the code\n")
     return "\n".join(line for line in head.splitlines() if not line.startswith("**Stale results:**"))
 
 
-def test_committed_page_matches_its_results(tmp_path, monkeypatch):
+def test_committed_pages_match_their_results(tmp_path, monkeypatch):
     root, what = _committed_reports(tmp_path)
-    monkeypatch.setattr(page_results, "ROOT", root)  # the page names the files as reports/...
+    monkeypatch.setattr(page_results, "ROOT", root)  # the pages name the files as reports/...
     reports = root / "reports"
-    latest, verify = reports / "latest.md", reports / "verify.json"
+    verify = reports / "verify.json"
     assert verify.exists(), f"reports/verify.json is not among {what}"
-    assert latest.exists(), f"reports/latest.md is not among {what}: run `{REGENERATE}`"
-    results = pages.load_results(pages.default_paths(reports))
-    committed = latest.read_text(encoding="utf-8")
-    # The page counts code commits up to the checkout it was rendered from, and names it: re-render there.
-    ages = provenance.ages(results.files(), head=provenance.rendered_at(committed))
-    rendered = pages.render_markdown(results, pages.plot_links(results, reports, page_dir=reports), ages)
-    if provenance.resolve(provenance.rendered_at(committed), REPO) is None:
-        # A clone without that history (shallow, or an archive) cannot count them: everything else is checked.
-        rendered, committed = _without_ages(rendered), _without_ages(committed)
-    assert rendered == committed, (
-        f"reports/latest.md is stale against the results beside it ({what}): run `{REGENERATE}` and commit reports/")
-    redrawn = pages.write_plots(results, tmp_path / "redrawn")
-    for name in pages.plot_names(results).values():
-        if f"]({name})" in rendered:
-            assert (reports / name).read_bytes().startswith(PNG_SIGNATURE), name
+    results = page_results.load_results(page_results.default_paths(reports))
+    links = plot_files.plot_links(results, reports, page_dir=reports)
+    for name, render in pages.RENDER.items():
+        page_path = reports / name
+        assert page_path.exists(), f"reports/{name} is not among {what}: run `{REGENERATE}`"
+        committed = page_path.read_text(encoding="utf-8")
+        # A page counts code commits up to the checkout it was rendered from, and names it: re-render there.
+        ages = provenance.ages(results.files(), head=provenance.rendered_at(committed))
+        rendered = render(results, links, ages)
+        if provenance.resolve(provenance.rendered_at(committed), REPO) is None:
+            # A clone without that history (shallow, or an archive) cannot count them: everything else is checked.
+            rendered, committed = _without_ages(rendered), _without_ages(committed)
+        assert rendered == committed, (
+            f"reports/{name} is stale against the results beside it ({what}): run `{REGENERATE}` and commit reports/")
+    redrawn = plot_files.write_plots(results, tmp_path / "redrawn")
     for path in redrawn.values():  # same JSON, same bytes: no date or version in the PNG
         assert path.read_bytes() == (reports / path.name).read_bytes(), (
             f"reports/{path.name} does not re-render from the results beside it: run `{REGENERATE}` and commit reports/")
+
+
+def test_the_verdict_page_is_short_and_its_prose_lines_too(tmp_path, monkeypatch):
+    """The verdict page a newcomer finishes: at most 300 lines, no prose line over 200 characters on either page,
+    and it quotes the speed page's headline ratios as the speed page states them."""
+    root, _ = _committed_reports(tmp_path)
+    monkeypatch.setattr(page_results, "ROOT", root)
+    results = page_results.load_results(page_results.default_paths(root / "reports"))
+    verdict, timed = pages.render_markdown(results, ages={}), pages.render_speed(results, ages={})
+    assert len(verdict.splitlines()) <= 300
+    for text in (verdict, timed):
+        fenced = False
+        for line in text.splitlines():
+            fenced = fenced != line.startswith("```")
+            assert fenced or line.startswith(("|", "```")) or len(line) <= 200, line[:80]
+
+    def headline(text: str) -> dict[str, list[str]]:
+        rows = [[cell.strip() for cell in line.strip("|").split("|")] for line in text.split("\n\n| comparison ", 1)[1]
+                .split("\n\n", 1)[0].splitlines()[2:]]
+        return {cells[0]: cells[1:3] for cells in rows}
+    quoted = headline(verdict.split("\n## Speed\n", 1)[1])
+    assert quoted and quoted == headline(timed)
+    assert any(what.startswith("our sret_t") for what in quoted) and "](speed.md#" in verdict
+
+
+def test_write_pages_writes_both_pages_atomically(tmp_path):
+    """``--write DIR``: both pages and the plots, each page whole, and no temporary file left behind."""
+    for name in ("verify.json", "throughput-cpu.json"):
+        (tmp_path / name).write_bytes((DATA / name).read_bytes())
+    assert pages.main(["--write", str(tmp_path)]) == 0
+    assert (tmp_path / "latest.md").read_text().startswith("# SReT (arXiv 2111.05297)")
+    assert (tmp_path / "speed.md").read_text().startswith("# SReT speed")
+    assert "## Throughput on CPU (Test CPU)" in (tmp_path / "speed.md").read_text()
+    assert (tmp_path / "throughput-cpu.png").read_bytes().startswith(PNG_SIGNATURE)
+    assert not list(tmp_path.glob(".*.tmp"))
