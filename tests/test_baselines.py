@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from bench.spec.baselines import DEFAULT_BASELINES, VALIDATE_COLUMNS, load_baselines, param_figures, peers_of
-from bench.spec.expected import ExpectedError
+from bench.spec.data_files import ExpectedError
 
 EXCERPT = Path(__file__).resolve().parent / "fixtures" / "timm" / "results-imagenet-excerpt.txt"
 HEADER = DEFAULT_BASELINES.read_text(encoding="utf-8").splitlines()[0] + "\n"

@@ -16,7 +16,7 @@ import bench.core.schema
 from bench.gate import paper_gate as gate
 from bench.page.results import REQUIRED, REQUIRED_ROWS
 from bench.core.cli import run
-from bench.spec.expected import EXPECTED_DIR
+from bench.spec.data_files import EXPECTED_DIR
 from conftest import REPO
 from _imagenet_fixtures import IMAGES_PER_CLASS, RANKING, TOTAL, make_folder
 

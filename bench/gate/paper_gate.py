@@ -34,9 +34,11 @@ from bench.measure.environment import command, document
 from bench.measure.function import COMPILED, EAGER_POLICIES, function_rows
 from bench.measure.function import METHOD as FUNCTION_METHOD
 from bench.spec.baselines import DEFAULT_BASELINES, Baseline, load_baselines, param_figures
-from bench.spec.expected import (DEFAULT, DEFAULT_CLAIMS, DEFAULT_DEVIATIONS, EXPECTED_DIR, STATUSES, SUBSET, Claim,
-                                 Deviation, DeviationKey, ExpectedFigure, Verdict, load_claims, load_deviations,
-                                 load_expected, status)
+from bench.spec.data_files import EXPECTED_DIR
+from bench.spec.deviations import DEFAULT_DEVIATIONS, Deviation, DeviationKey, load_deviations
+from bench.spec.paper_values import DEFAULT, ExpectedFigure, load_expected
+from bench.spec.text_claims import DEFAULT_CLAIMS, Claim, load_claims
+from bench.spec.verdicts import STATUSES, SUBSET, Verdict, status
 from bench.spec.official import FUNCTION_DIR_NAME, OfficialFunction, load_official_function
 from sret import kernel_choice
 
