@@ -1,6 +1,6 @@
 """The layers' import rule, held: the page renders from results JSON without torch or timm, and the
 schema, CLI and published-data layers (core, spec) import neither, nor does the speed gate
-(bench.compare); names agree with timm's."""
+(bench.compare) nor the paper gate judging a recorded run (bench.verify --judge); names agree with timm's."""
 from __future__ import annotations
 
 import json
@@ -15,7 +15,7 @@ from bench.core.names import architecture
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO / "tests" / "data"
-HEAVY = ("torch", "timm", "sret", "bench.measure", "bench.gate")
+HEAVY = ("torch", "timm", "fvcore", "thop", "sret", "bench.measure", "bench.gate")
 
 _IMPORTED = """
 import contextlib, io, json, sys
@@ -67,6 +67,18 @@ from bench.gate import speed_gate
 with contextlib.redirect_stdout(io.StringIO()):
     assert speed_gate.main([{results!r}, {results!r}]) == 0
 """) == ["bench.gate"]  # the gate package itself, nothing heavier
+
+
+def test_judging_a_recorded_verify_run_imports_no_measuring_library():
+    """bench.verify --judge reads a results file and expected/: no torch, timm, fvcore or thop, no model."""
+    recorded = str(DATA / "verify-sret_t.json")
+    assert _imported_by(f"""
+from bench import verify
+from bench.core.cli import run
+with contextlib.redirect_stdout(io.StringIO()) as printed:
+    assert run(verify.main, ["--judge", {recorded!r}]) == 0
+assert "verdict:" in printed.getvalue()
+""") == ["bench.gate"]
 
 
 def test_a_tags_architecture_is_what_timm_splits_off():
