@@ -11,7 +11,8 @@ import pytest
 
 from bench.spec.baselines import (DEFAULT_BASELINES, VALIDATE_COLUMNS, QuotedCount, load_baselines, param_figures,
                                   peers_of, timed)
-from bench.spec.expected import ExpectedError, agrees
+from bench.spec.data_files import ExpectedError
+from bench.spec.rounding import agrees
 
 EXCERPT = Path(__file__).resolve().parent / "fixtures" / "timm" / "results-imagenet-excerpt.txt"
 VERIFY = Path(__file__).resolve().parents[1] / "reports" / "verify.json"  # the gate's recorded counts

@@ -19,9 +19,9 @@ import pytest
 import timm
 
 from bench.measure import claims
-from bench.spec.expected import load_claims
+from bench.spec.text_claims import load_claims
 from bench.measure.counting import count_params, headline_macs
-from bench.gate.paper_gate import Measurer
+from bench.measure.paper_measurements import Measurer
 
 NLL = {64: 8_450, 128: 33_282, 256: 132_098}
 BLOCK = {64: 46_634, 128: 184_912, 256: 736_925}

@@ -3,7 +3,7 @@ of expected/paper_values.csv."""
 from __future__ import annotations
 
 from bench.page import evidence
-from bench.spec.expected import load_expected
+from bench.spec.paper_values import load_expected
 
 
 def _rows(status: str = "pass") -> list[dict]:

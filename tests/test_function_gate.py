@@ -21,7 +21,7 @@ from torch import nn
 import sret.kernels
 import sret.model
 from bench.gate import paper_gate as gate
-from bench.spec.expected import EXPECTED_DIR, ExpectedError
+from bench.spec.data_files import EXPECTED_DIR, ExpectedError
 from bench.measure.function import COMPILED, EAGER_POLICIES, function_rows, recipe_input, recipe_tensor, recipe_weights
 from bench.spec.official import FUNCTION_ATOL, load_official_function
 from bench.measure.counting import count_params, headline_macs

@@ -1,6 +1,6 @@
 """The layers' import rule, held: the page renders from results JSON without torch or timm, and the
 schema, CLI and published-data layers (core, spec) import neither, nor does the speed gate
-(bench.compare); names agree with timm's."""
+(bench.compare) nor the paper gate judging a recorded run (bench.verify --judge); names agree with timm's."""
 from __future__ import annotations
 
 import ast
@@ -16,7 +16,7 @@ from bench.core.names import architecture
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO / "tests" / "data"
-HEAVY = ("torch", "timm", "sret", "bench.measure", "bench.gate")
+HEAVY = ("torch", "timm", "fvcore", "thop", "sret", "bench.measure", "bench.gate")
 
 _IMPORTED = """
 import contextlib, io, json, sys
@@ -53,7 +53,9 @@ def test_core_and_spec_import_neither_torch_nor_timm_and_a_rule_breaker_would_be
     after = _imported_by("""
 import bench.core.cli, bench.core.io, bench.core.names, bench.core.schema, bench.core.git
 import bench.core.stats, bench.core.ratios, bench.core.rows
-import bench.spec.expected, bench.spec.baselines, bench.spec.official, bench.spec.unchecked
+import bench.spec.rounding, bench.spec.data_files, bench.spec.deviations, bench.spec.paper_values
+import bench.spec.verdicts, bench.spec.text_claims, bench.spec.function_rule, bench.spec.data_folder
+import bench.spec.baselines, bench.spec.official, bench.spec.unchecked
 print(json.dumps(sorted(name for name in {heavy} if name in sys.modules)))
 import bench.measure.timing
 """.replace("{heavy}", repr(HEAVY)))
@@ -68,6 +70,18 @@ from bench.gate import speed_gate
 with contextlib.redirect_stdout(io.StringIO()):
     assert speed_gate.main([{results!r}, {results!r}]) == 0
 """) == ["bench.gate"]  # the gate package itself, nothing heavier
+
+
+def test_judging_a_recorded_verify_run_imports_no_measuring_library():
+    """bench.verify --judge reads a results file and expected/: no torch, timm, fvcore or thop, no model."""
+    recorded = str(DATA / "verify-sret_t.json")
+    assert _imported_by(f"""
+from bench import verify
+from bench.core.cli import run
+with contextlib.redirect_stdout(io.StringIO()) as printed:
+    assert run(verify.main, ["--judge", {recorded!r}]) == 0
+assert "verdict:" in printed.getvalue()
+""") == ["bench.gate"]
 
 
 def test_a_tags_architecture_is_what_timm_splits_off():

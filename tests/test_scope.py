@@ -9,7 +9,8 @@ import pytest
 from bench.page import scope
 from bench.page.section import render
 from bench.spec import unchecked
-from bench.spec.expected import ExpectedError, load_claims
+from bench.spec.data_files import ExpectedError
+from bench.spec.text_claims import load_claims
 
 HEADER = ",".join(unchecked.UNCHECKED_COLUMNS) + "\n"
 

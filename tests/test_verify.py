@@ -16,7 +16,7 @@ import bench.core.schema
 from bench.gate import paper_gate as gate
 from bench.page.results import REQUIRED, REQUIRED_ROWS
 from bench.core.cli import run
-from bench.spec.expected import EXPECTED_DIR
+from bench.spec.data_files import EXPECTED_DIR
 from conftest import REPO
 from _imagenet_fixtures import IMAGES_PER_CLASS, RANKING, TOTAL, make_folder
 
@@ -271,3 +271,96 @@ def test_a_crash_mid_write_leaves_the_old_file_and_no_half_file(tmp_path, monkey
         bench.core.io.write_json_atomic(out, {"new": True})
     assert json.loads(out.read_text()) == {"old": True}
     assert list(tmp_path.iterdir()) == [out]
+
+
+# --- judging a recorded run again, measuring nothing ----------------------------------------
+
+# A real measured run of sret_t against the shipped expected/ (python -m bench.verify --models sret_t
+# --json tests/data/verify-sret_t.json), recorded once.
+RECORDED = REPO / "tests" / "data" / "verify-sret_t.json"
+
+
+def _judged(capsys, *args: str) -> tuple[int, str, str]:
+    code = run(gate.main, ["--judge", *args])
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_editing_a_published_value_changes_the_verdict_without_measuring(tmp_path, capsys):
+    """sret_t.in1k has 4,755,979 parameters (the official code's count): published "4.8" accepts
+    [4.75, 4.85); "4.7" accepts [4.65, 4.75), which it is not in; "4.76" accepts [4.755, 4.765)."""
+    recorded = json.loads(RECORDED.read_text())
+    assert recorded["measurements"]["counts"]["sret_t@224"]["params"] == OFFICIAL_PARAMS["sret_t"]
+    folder = data_folder(tmp_path / "expected")
+    code, out, _ = _judged(capsys, str(RECORDED), "--expected", str(folder))
+    assert code == 0 and "0 fail" in out
+    values = folder / "paper_values.csv"
+    shipped = values.read_text(encoding="utf-8")
+    assert "sret_t.in1k,224,params_m,4.8," in shipped
+    for published, expected_code, status in (("4.7", 1, "fail"), ("4.76", 0, "pass")):
+        values.write_text(shipped.replace("sret_t.in1k,224,params_m,4.8,", f"sret_t.in1k,224,params_m,{published},"),
+                          encoding="utf-8")
+        out_json = tmp_path / f"judged-{published}.json"
+        code, out, _ = _judged(capsys, str(RECORDED), "--expected", str(folder), "--json", str(out_json))
+        assert code == expected_code
+        (row,) = [r for r in json.loads(out_json.read_text())["results"]
+                  if (r["model"], r["metric"]) == ("sret_t.in1k", "params_m")]
+        assert (row["published_text"], row["status"]) == (published, status)
+        assert row["measured"] == OFFICIAL_PARAMS["sret_t"] / 1e6
+        if status == "fail":
+            assert "[4.65, 4.75)" in row["comparison"] and "1 fail" in out
+
+
+def test_a_figure_nothing_measured_is_not_measured_when_judged(tmp_path, capsys):
+    """A row added for a model the run did not measure: judged "not-measured", saying to measure again."""
+    folder = data_folder(tmp_path / "expected")
+    with (folder / "paper_values.csv").open("a", encoding="utf-8") as handle:
+        handle.write("sret_t,384,gmacs,3.3,hand-made,,\n")
+    code, out, _ = _judged(capsys, str(RECORDED), "--expected", str(folder), "--json", str(tmp_path / "v.json"))
+    assert code == 0
+    (row,) = [r for r in json.loads((tmp_path / "v.json").read_text())["results"] if r["img_size"] == 384]
+    assert row["status"] == "not-measured" and "measure again" in row["method"]
+
+
+def test_a_measured_run_and_its_judged_file_print_the_same_verdict(tmp_path):
+    folder = data_folder(tmp_path / "expected", claims=NO_CLAIM)
+    out = tmp_path / "verify.json"
+    measured = _run("--models", "sret_ext", "--json", str(out), "--expected", str(folder))
+    judged = _run("--judge", str(out), "--expected", str(folder))
+    assert (measured.returncode, judged.returncode) == (0, 0), judged.stderr
+    table, last = judged.stdout.rstrip("\n").rsplit("\n", 1)
+    assert table + "\n" == measured.stdout
+    assert last.startswith(f"judged {out} against {folder} in ") and "measuring nothing" in last
+
+
+@pytest.mark.parametrize("make, culprit", [
+    (lambda tmp: tmp / "absent.json", "does not exist"),
+    (lambda tmp: _text(tmp, '{"schema": 1,\n  "kind": }'), "line 2 column 11"),
+    (lambda tmp: REPO / "tests" / "data" / "verify.json", "records no 'measurements'"),
+    (lambda tmp: REPO / "tests" / "data" / "throughput-cpu.json", "of kind 'throughput'"),
+])
+def test_a_file_that_cannot_be_judged_is_one_line_naming_it_and_exit_2(tmp_path, capsys, make, culprit):
+    path = make(tmp_path)
+    code, out, err = _judged(capsys, str(path))
+    lines = err.strip().splitlines()
+    assert code == 2 and out == "" and len(lines) == 1 and str(path) in lines[0] and culprit in lines[0]
+
+
+def test_judging_against_a_bad_data_folder_names_file_line_and_column(tmp_path, capsys):
+    folder = data_folder(tmp_path, paper_values=HEADER + "sret_t,224,gmacs,~1.1,hand-made,,\n")
+    code, _, err = _judged(capsys, str(RECORDED), "--expected", str(folder))
+    (line,) = err.strip().splitlines()
+    assert code == 2 and f"{folder / 'paper_values.csv'}, line 2, column 'published'" in line
+
+
+@pytest.mark.parametrize("flag", [["--compile"], ["--models", "sret_t"], ["--data", "."]])
+def test_judge_refuses_options_that_measure(capsys, flag):
+    code, _, err = _judged(capsys, str(RECORDED), *flag)
+    (line,) = err.strip().splitlines()
+    assert code == 2 and flag[0] in line and "--judge" in line
+
+
+def _text(folder: Path, text: str) -> Path:
+    path = folder / "bad.json"
+    path.write_text(text, encoding="utf-8")
+    return path

@@ -8,130 +8,65 @@ the same way. Against the release: for each of the 14 released rows, under each 
 (and compiled with ``--compile``), the largest logit difference from the official code on the
 recorded weights and input. Exit 0 (nothing fails), 1 (a row fails) or 2 (bad input). A top-1
 measured on anything but the full ImageNet-1k val is ``subset``: neither pass nor fail.
+
+Measuring (``bench.measure.paper_measurements``, torch) and judging (here, no torch) are two
+steps: the results file records the raw measurements, and ``--judge FILE`` judges them again
+against the data folder, without measuring, e.g. after ``expected/`` changed.
 """
 from __future__ import annotations
 
 import sys
 import textwrap
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
-import timm
-import torch
 from tabulate import tabulate
-from tqdm import tqdm
 
-from bench.core.cli import ArgumentParser, UsageError, device_text, unknown_name, split_list
-from bench.core.io import write_json_atomic
-from bench.core.names import is_subject
+from bench.core.cli import ArgumentParser, UsageError, device_text, split_list, unknown_name
+from bench.core.io import ResultsError, read_results, write_json_atomic
 from bench.core.schema import IMAGENET_VAL_CLASSES, IMAGENET_VAL_IMAGES, is_full_val
-from bench.measure import models
-from bench.measure.claims import MEASUREMENTS, torch_threads
-from bench.measure.counting import FlopCount, count_flops, count_params, explain_differences, headline_macs
-from bench.measure.environment import command, document
-from bench.measure.function import COMPILED, EAGER_POLICIES, function_rows
-from bench.measure.function import METHOD as FUNCTION_METHOD
-from bench.spec.baselines import DEFAULT_BASELINES, Baseline, load_baselines, param_figures
-from bench.spec.expected import (DEFAULT, DEFAULT_CLAIMS, DEFAULT_DEVIATIONS, EXPECTED_DIR, STATUSES, SUBSET, Claim,
-                                 Deviation, DeviationKey, ExpectedFigure, Verdict, load_claims, load_deviations,
-                                 load_expected, status)
-from bench.spec.official import FUNCTION_DIR_NAME, OfficialFunction, load_official_function
-from sret import kernel_choice
+from bench.spec.data_files import EXPECTED_DIR
+from bench.spec.data_folder import DataFolder, load_data_folder
+from bench.spec.function_rule import COMPILED, judge_function_rows
+from bench.spec.official import FUNCTION_DIR_NAME
+from bench.spec.paper_values import ExpectedFigure
+from bench.spec.verdicts import STATUSES, SUBSET, Verdict, status
 
-Builder = Callable[..., torch.nn.Module]
 FAILING = ("fail",)
-# Counting runs one image through small kernels, which stall at their thread barriers when the
-# CPU is shared; counts do not depend on threads, so they run on one.
-COUNT_THREADS = 1
 METHODS = {"gmacs": "fvcore, one image, multiply-adds", "params_m": "unique parameters"}
+# What a results file carries from its measuring run into a judged document unchanged.
+MEASURED_FIELDS = ("measurements", "counters", "counters_method", "baselines_method", "function_method", "models",
+                   "kernel_choice", "elapsed_s")
+MEASUREMENT_FIELDS = {"counts": dict, "top1": dict, "claims": dict, "function": list, "reconstructed": dict}
 
 
-@dataclass
-class Measurer:
-    """Measures each (architecture, image size) once, however many rows ask for it, and records
-    what each built model says about itself (``models.describe``) for the page."""
-
-    build: Builder = timm.create_model
-    counts: dict[tuple[str, int], FlopCount] = field(default_factory=dict)
-    headlines: dict[tuple[str, int], tuple[int, int]] = field(default_factory=dict)
-    described: dict[str, dict[str, bool]] = field(default_factory=dict)
-
-    def _built(self, architecture: str, img_size: int) -> torch.nn.Module:
-        model, _ = models.create(architecture, img_size, self.build)
-        self.described.setdefault(architecture, models.describe(architecture, model))
-        return model
-
-    def count(self, architecture: str, img_size: int) -> FlopCount:
-        """All three counters (SReT's models and the claims)."""
-        key = (architecture, img_size)
-        if key not in self.counts:
-            with torch_threads(COUNT_THREADS):
-                self.counts[key] = count_flops(self._built(architecture, img_size), img_size, architecture)
-        return self.counts[key]
-
-    def headline(self, architecture: str, img_size: int) -> tuple[int, int]:
-        """Parameters and fvcore multiply-adds alone, the counts a baseline is checked and compared
-        by (each counter runs the model once: all three would triple the time)."""
-        key = (architecture, img_size)
-        if key in self.counts:
-            return self.counts[key].params, self.counts[key].fvcore_macs
-        if key not in self.headlines:
-            with torch_threads(COUNT_THREADS):
-                model = self._built(architecture, img_size)
-                self.headlines[key] = count_params(model), headline_macs(model, img_size)
-        return self.headlines[key]
-
-    def params_and_gmacs(self, architecture: str, img_size: int) -> tuple[float, float]:
-        """(parameters in millions, GMACs): all three counters for SReT, the headline for a baseline."""
-        if is_subject(architecture):
-            count = self.count(architecture, img_size)
-            return count.params / 1e6, count.gmacs
-        params, macs = self.headline(architecture, img_size)
-        return params / 1e6, macs / 1e9
-
-
-def _checkpoint_for(tag: str, checkpoints: Path) -> Path | None:
-    for suffix in (".pth", ".pt", ".safetensors"):
-        if (checkpoints / f"{tag}{suffix}").is_file():
-            return checkpoints / f"{tag}{suffix}"
-    return None
-
-
-def measure_top1(figure: ExpectedFigure, device: str, checkpoints: Path | None,
-                 data: Path | None, cache: dict[str, dict]) -> tuple[dict | None, str]:
-    """The accuracy record of a released checkpoint on the data folder and how it was measured,
-    or None and why it was not measured."""
-    if checkpoints is None or data is None:
-        return None, "needs the released checkpoint and ImageNet val (--checkpoints DIR --data DIR)"
-    path = _checkpoint_for(figure.model, checkpoints)
-    if path is None:
-        return None, f"no checkpoint {figure.model}.pth in {checkpoints}"
-    if figure.model not in cache:
-        from bench.measure.imagenet_top1 import evaluate_checkpoint
-
-        cache[figure.model], _ = evaluate_checkpoint(figure.model, path, data, device=device)
-    record = cache[figure.model]
-    return record, f"{record['images']:,} images of {record['classes']:,} classes, checkpoint {path.name}"
-
+# --- judging: recorded measurements + a data folder -> statuses ------------------------
 
 def _verdict_fields(verdict: Verdict) -> dict[str, Any]:
     return {"status": verdict.status, "comparison": verdict.comparison, "deviation": verdict.deviation,
             "deviation_stale": verdict.stale_deviation}
 
 
-def measure_figure(figure: ExpectedFigure, measurer: Measurer, device: str, checkpoints: Path | None,
-                   data: Path | None, top1_cache: dict[str, dict]) -> dict[str, Any]:
+def _not_recorded(what: str) -> str:
+    return f"no recorded measurement of {what}: measure again (python -m bench.verify) to check it"
+
+
+def judge_figure(figure: ExpectedFigure, measurements: Mapping[str, Any]) -> dict[str, Any]:
     """One row of the gate: the published figure, what was measured and how, and the verdict."""
-    record = None
+    top1 = None
     if figure.metric == "top1":
-        record, method = measure_top1(figure, device, checkpoints, data, top1_cache)
-        measured = None if record is None else record["top1"]
+        top1 = measurements["top1"].get(figure.model)
+        measured, method = (None, _not_recorded(f"{figure.model}'s top-1")) if top1 is None else \
+            (top1["top1"], top1["method"])
     else:
-        params_m, gmacs = measurer.params_and_gmacs(figure.architecture, figure.img_size)
-        measured, method = (gmacs if figure.metric == "gmacs" else params_m), METHODS[figure.metric]
-    if record is not None and not is_full_val(record):
+        counts = measurements["counts"].get(f"{figure.architecture}@{figure.img_size}")
+        if counts is None:
+            measured, method = None, _not_recorded(f"{figure.architecture} at {figure.img_size} px")
+        else:
+            measured = counts["fvcore_macs"] / 1e9 if figure.metric == "gmacs" else counts["params"] / 1e6
+            method = METHODS[figure.metric]
+    if measured is not None and top1 is not None and not is_full_val(top1):
         verdict = Verdict(SUBSET, f"a subset, not the ImageNet-1k validation set ({IMAGENET_VAL_IMAGES:,} images "
                                   f"of {IMAGENET_VAL_CLASSES:,} classes): not compared with published "
                                   f"{figure.published_text}")
@@ -142,104 +77,55 @@ def measure_figure(figure: ExpectedFigure, measurer: Measurer, device: str, chec
         "metric": figure.metric, "published": figure.published, "published_text": figure.published_text,
         "measured": measured, "method": method, "published_note": figure.note, **_verdict_fields(verdict),
         "source": figure.source, "source_kind": figure.source_kind, "source_row": figure.source_row,
-        "reconstructed": models.reconstructed(figure.model),
+        "reconstructed": measurements["reconstructed"].get(figure.model, False),
     }
 
 
-def measure_claims(claims: list[Claim], architectures: set[str], measurer: Measurer,
-                   deviations: dict[DeviationKey, Deviation]) -> list[dict[str, Any]]:
-    """The paper's text claims, each measured on the selected models it concerns (a claim
-    that builds its own models is always measured)."""
+def judge_claims(folder: DataFolder, architectures: set[str], measurements: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The paper's text claims on the selected models they concern (a claim that builds its own models
+    always), each judged on its recorded values."""
     out = []
-    for claim in claims:
-        chosen = tuple(m for m in claim.models if m in architectures) if claim.models else ()
-        if claim.models and not chosen:
+    for claim in folder.claims:
+        if claim.models and not any(m in architectures for m in claim.models):
             continue
-        with torch_threads(COUNT_THREADS):
-            result = MEASUREMENTS[claim.claim_id](chosen, measurer.count, measurer.build)
-        verdict, shown = claim.judge(result.values, result.unmet, deviations.get(("claim", claim.claim_id)))
-        out.append({
-            "claim_id": claim.claim_id, "claim": claim.claim, "source": claim.source,
-            "published_low": claim.low, "published_high": claim.high, "unit": claim.unit,
-            "published_text": claim.published_text, "measured": shown, "values": result.values,
-            "unmet": result.unmet, "details": result.details, "method": result.note, **_verdict_fields(verdict),
-        })
+        recorded = measurements["claims"].get(claim.claim_id)
+        row = {"claim_id": claim.claim_id, "claim": claim.claim, "source": claim.source,
+               "published_low": claim.low, "published_high": claim.high, "unit": claim.unit,
+               "published_text": claim.published_text}
+        if recorded is None:
+            reason = _not_recorded(f"claim {claim.claim_id}")
+            out.append({**row, "measured": None, "values": [], "unmet": [], "details": [], "method": reason,
+                        **_verdict_fields(Verdict("not-measured", reason))})
+            continue
+        verdict, shown = claim.judge(recorded["values"], recorded["unmet"],
+                                     folder.deviations.get(("claim", claim.claim_id)))
+        out.append({**row, "measured": shown, "values": recorded["values"], "unmet": recorded["unmet"],
+                    "details": recorded["details"], "method": recorded["note"], **_verdict_fields(verdict)})
     return out
 
 
-@dataclass
-class DataFolder:
-    """Everything the gate checks against, from one folder, all validated up front."""
-
-    figures: list[ExpectedFigure]  # SReT's published figures, then the baselines' parameter counts
-    claims: list[Claim]
-    deviations: dict[DeviationKey, Deviation]
-    baselines: list[Baseline]
-    function: OfficialFunction  # what the official code computes for each released row
-
-
-def load_data_folder(folder: Path) -> DataFolder:
-    """The published figures, claims, deviations, baselines and official function recordings of one folder."""
-    folder = Path(folder)
-    deviations = load_deviations(folder / DEFAULT_DEVIATIONS.name)
-    figures = load_expected(folder / DEFAULT.name, deviations)
-    baselines = load_baselines(folder / DEFAULT_BASELINES.name, deviations)
-    return DataFolder(figures + param_figures(baselines), load_claims(folder / DEFAULT_CLAIMS.name, MEASUREMENTS),
-                      deviations, baselines, load_official_function(folder / FUNCTION_DIR_NAME))
-
-
-def measure_baselines(baselines: list[Baseline], selected: set[str], measurer: Measurer) -> list[dict[str, Any]]:
-    """The selected baselines' published figures with their measured costs (the headline counts)."""
+def judge_baselines(folder: DataFolder, models: set[str], measurements: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The selected baselines' published figures with their recorded costs (the headline counts)."""
     out = []
-    for baseline in baselines:
-        if baseline.model in selected:
-            params, macs = measurer.headline(baseline.architecture, baseline.img_size)
-            out.append({**baseline.to_dict(), "params": params, "fvcore_macs": macs, "gmacs": macs / 1e9})
+    for baseline in folder.baselines:
+        counts = measurements["counts"].get(f"{baseline.architecture}@{baseline.img_size}")
+        if baseline.model in models and counts is not None:
+            out.append({**baseline.to_dict(), "params": counts["params"], "fvcore_macs": counts["fvcore_macs"],
+                        "gmacs": counts["fvcore_macs"] / 1e9})
     return out
 
 
-def verify(names: Sequence[str] | None = None, device: str = "cpu", checkpoints: Path | None = None,
-           data: Path | None = None, build: Builder = timm.create_model,
-           expected: Path = EXPECTED_DIR, progress: bool | None = None,
-           policies: Sequence[str] = EAGER_POLICIES) -> dict[str, Any]:
-    """Measure every selected figure and claim against the data folder ``expected``, and every
-    selected released row's function under ``policies``; returns the body of the results document."""
-    started = time.perf_counter()
-    folder = load_data_folder(expected)
-    figures = select(folder.figures, names)
-    measurer = Measurer(build)
-    top1_cache: dict[str, dict] = {}
-    # progress None: a bar only when stderr is a terminal (tqdm's disable=None); False: never.
-    disable = None if progress is None else not progress
-    bar = tqdm(figures, desc="verify", unit="figure", file=sys.stderr, disable=disable)
-    results = [measure_figure(f, measurer, device, checkpoints, data, top1_cache) for f in bar]
+def judge(folder: DataFolder, measured: Mapping[str, Any]) -> dict[str, Any]:
+    """The body of a results document: the measuring part ``measured`` (as :func:`bench.measure.
+    paper_measurements.measure` returns it, or as a results file recorded it) judged against ``folder``."""
+    measurements = measured["measurements"]
+    figures = select(folder.figures, measurements["selection"])
     architectures = {f.architecture for f in figures}
-    claim_rows = measure_claims(folder.claims, architectures, measurer, folder.deviations)
-    baselines = measure_baselines(folder.baselines, {f.model for f in figures}, measurer)
-    counters = {f"{arch}@{size}": {**count.to_dict(), "differences": explain_differences(count)}
-                for (arch, size), count in measurer.counts.items()}
-    selected = None if names is None else {f.model for f in figures} | architectures
-    with tqdm(desc="function", unit="row", file=sys.stderr, disable=disable) as function_bar:
-        function = function_rows(folder.function, selected, policies, build, progress=lambda _: function_bar.update())
-    return {"results": results, "claims": claim_rows, "counters": counters,
-            "counters_method": COUNTERS_METHOD, "baselines": baselines,
-            "baselines_method": BASELINES_METHOD, "function": function,
-            "function_method": FUNCTION_METHOD + f" Tolerance: {folder.function.atol:g}.",
-            "models": measurer.described, "kernel_choice": kernel_choice.current().record(), "elapsed_s": round(time.perf_counter() - started, 2)}
-
-
-COUNTERS_METHOD = (
-    "One image at the model's size, eval mode, on the CPU. fvcore FlopCountAnalysis (1 per "
-    "multiply-add; the headline) with a handler for aten::scaled_dot_product_attention; thop.profile "
-    "(multiply-adds of nn.Module leaves only: functional matmuls such as attention are not seen); "
-    "torch.utils.flop_counter.FlopCounterMode (2 per multiply-add, halved here; norms and pooling "
-    "not counted) with a formula for the CPU flash-attention kernel it leaves uncounted.")
-
-
-BASELINES_METHOD = (
-    "timm's published top-1 and param_count (results/results-imagenet.csv, commit in each row) beside our "
-    "counts of the architecture at its size: unique parameters and fvcore multiply-adds of one image, fused "
-    "attention counted as its two matmuls (the same headline count as SReT's).")
+    return {"results": [judge_figure(f, measurements) for f in figures],
+            "claims": judge_claims(folder, architectures, measurements),
+            "baselines": judge_baselines(folder, {f.model for f in figures}, measurements),
+            "function": judge_function_rows(measurements["function"], folder.function.atol),
+            **{name: measured[name] for name in MEASURED_FIELDS}}
 
 
 def select(figures: list[ExpectedFigure], names: Sequence[str] | None) -> list[ExpectedFigure]:
@@ -253,6 +139,48 @@ def select(figures: list[ExpectedFigure], names: Sequence[str] | None) -> list[E
     wanted = set(names)
     return [f for f in figures if f.architecture in wanted or f.model in wanted]
 
+
+def verify(names: Sequence[str] | None = None, device: str = "cpu", checkpoints: Path | None = None,
+           data: Path | None = None, build: Callable[..., Any] | None = None,
+           expected: Path = EXPECTED_DIR, progress: bool | None = None,
+           policies: Sequence[str] | None = None) -> dict[str, Any]:
+    """Measure every selected figure and claim of the data folder ``expected``, and every selected released
+    row's function under ``policies`` (the eager kernel policies by default), then judge them; returns the
+    body of the results document."""
+    from bench.measure import paper_measurements  # torch: only a measuring run imports it
+
+    folder = load_data_folder(expected, paper_measurements.CLAIM_IDS)
+    figures = select(folder.figures, names)
+    options = {} if build is None else {"build": build}
+    if policies is not None:
+        options["policies"] = policies
+    measured = paper_measurements.measure(folder, figures, device, checkpoints, data, progress=progress,
+                                          selection=names, **options)
+    return judge(folder, measured)
+
+
+def recorded_measurements(path: Path) -> dict[str, Any]:
+    """The results document at ``path``, checked to be a verify run that recorded its raw measurements."""
+    document = read_results(path)
+    if document["kind"] != "verify":
+        raise ResultsError(f"results file {path} is of kind {document['kind']!r}: --judge reads a verify run's file")
+    measurements = document.get("measurements")
+    if not isinstance(measurements, dict):
+        raise ResultsError(f"results file {path} records no 'measurements' (written before the gate recorded "
+                           "them): measure again")
+    for name, kind in MEASUREMENT_FIELDS.items():
+        if not isinstance(measurements.get(name), kind):
+            raise ResultsError(f"results file {path}: 'measurements' has no {kind.__name__} {name!r}")
+    selection = measurements.get("selection")
+    if selection is not None and not (isinstance(selection, list) and all(isinstance(n, str) for n in selection)):
+        raise ResultsError(f"results file {path}: 'measurements.selection' is not null or a list of model names")
+    missing = [name for name in MEASURED_FIELDS if name not in document]
+    if missing:
+        raise ResultsError(f"results file {path} has no {missing[0]!r} field")
+    return document
+
+
+# --- the verdict, printed ----------------------------------------------------------------
 
 def failed(body: dict[str, Any]) -> bool:
     return any(r["status"] in FAILING for r in body["results"] + body["claims"] + body["function"])
@@ -316,6 +244,8 @@ def render_table(body: dict[str, Any]) -> str:
     return "\n\n".join(tables) + f"\n\nverdict: {verdict} ({body['elapsed_s']:.1f} s)\n{function_verdict(body)}"
 
 
+# --- the command ----------------------------------------------------------------------
+
 def _existing_dir(text: str | None, flag: str) -> Path | None:
     if text is None:
         return None
@@ -339,9 +269,23 @@ def parse_args(argv: Sequence[str] | None):
     parser.add_argument("--compile", action="store_true",
                         help="also check the torch.compile'd model against the official logits (one compile "
                              "per released architecture: minutes on a CPU)")
+    parser.add_argument("--judge", metavar="FILE",
+                        help="judge the measurements a verify run recorded in FILE against the data folder again, "
+                             "measuring nothing (no torch; with --json, write the re-judged document)")
     args = parser.parse_args(argv)
-    if args.device.startswith("cuda") and not torch.cuda.is_available():
-        raise UsageError(f"--device {args.device}: no CUDA GPU is available on this machine")
+    if args.judge is not None:
+        measuring = [flag for flag, given in (("--checkpoints", args.checkpoints), ("--data", args.data),
+                                              ("--compile", args.compile), ("--models", args.models != "all"),
+                                              ("--device", args.device != "cpu")) if given]
+        if measuring:
+            raise UsageError(f"--judge {args.judge}: {measuring[0]} is for measuring; --judge judges what the file "
+                             "recorded (its models, device and checkpoints)")
+        args.judge = Path(args.judge)
+    if args.device.startswith("cuda"):
+        import torch  # only a run that measures on a GPU needs it here
+
+        if not torch.cuda.is_available():
+            raise UsageError(f"--device {args.device}: no CUDA GPU is available on this machine")
     args.checkpoints = _existing_dir(args.checkpoints, "--checkpoints")
     args.data = _existing_dir(args.data, "--data")
     args.expected = _existing_dir(args.expected, "--expected")
@@ -349,12 +293,34 @@ def parse_args(argv: Sequence[str] | None):
     return args
 
 
+def _judge_file(args, argv: list[str]) -> dict[str, Any]:
+    """Judge a results file again; the document it would write (the file's, with the new verdicts)."""
+    started = time.perf_counter()
+    document = recorded_measurements(args.judge)
+    body = judge(load_data_folder(args.expected), document)
+    judged = {"argv": ["python", "-m", "bench.verify", *argv], "expected": str(args.expected),
+              "elapsed_s": round(time.perf_counter() - started, 3)}
+    return {**document, **body, "judged": judged}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = parse_args(argv)
+    if args.judge is not None:
+        document = _judge_file(args, argv)
+        if args.json:
+            write_json_atomic(args.json, document)
+        print(render_table(document))
+        print(f"judged {args.judge} against {args.expected} in {document['judged']['elapsed_s']:.2f} s, measuring "
+              f"nothing (measured by {' '.join(document['argv'])})")
+        return 1 if failed(document) else 0
+
+    from bench.measure.environment import command, document as results_document
+    from bench.measure.function import EAGER_POLICIES
+
     policies = (*EAGER_POLICIES, COMPILED) if args.compile else EAGER_POLICIES
     body = verify(args.models, args.device, args.checkpoints, args.data, expected=args.expected, policies=policies)
     if args.json:
-        write_json_atomic(args.json, document("verify", args.device, command("bench.verify", argv), **body))
+        write_json_atomic(args.json, results_document("verify", args.device, command("bench.verify", argv), **body))
     print(render_table(body))
     return 1 if failed(body) else 0

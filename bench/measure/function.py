@@ -8,7 +8,6 @@ and the residual coefficients and norms are not the identity, so no block can hi
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Sequence
 
 import torch
@@ -16,19 +15,14 @@ from torch import nn
 
 import sret  # noqa: F401  (registers the models)
 from bench.measure import compiled
-from bench.spec.expected import ExpectedError
+from bench.spec.data_files import ExpectedError
+from bench.spec.function_rule import COMPILED, judge_function_rows
 from bench.spec.official import FORWARD_SEED, FunctionRow, OfficialFunction
 from sret.kernels import KERNEL_POLICIES, apply_kernel_policy
 
 Builder = Callable[..., nn.Module]
-COMPILED = "compiled"  # torch.compile (inductor, default settings) of the stock model
 EAGER_POLICIES = tuple(KERNEL_POLICIES)
 BATCH = 2
-# What runs under one policy alone, to name when only that policy fails.
-POLICY_CODE = {"tuned": "sret/kernels.py, or the explicit attention it selects for short slices in sret/model.py",
-               COMPILED: "inductor on this torch build"}
-# The float rounding seen between CPUs and kernel policies, for the notes of failed rows.
-ROUNDING_SEEN = 1.1e-6
 
 METHOD = (
     f"Each released row's model, built as timm.create_model(tag) and loaded with the recorded recipe weights "
@@ -85,12 +79,6 @@ def _prepared(model: nn.Module, policy: str, x: torch.Tensor) -> nn.Module:
     return apply_kernel_policy(model, policy)
 
 
-@dataclass
-class _Outcome:
-    difference: float | None  # largest |logit - official|, None when nothing ran
-    problem: str = ""  # why nothing ran
-
-
 def _run_policies(row: FunctionRow, recording: OfficialFunction, policies: Sequence[str],
                   build: Builder) -> dict[str, torch.Tensor | str]:
     """Each policy's logits for one row's model, or the problem that stopped it from running."""
@@ -111,36 +99,20 @@ def _run_policies(row: FunctionRow, recording: OfficialFunction, policies: Seque
     return out
 
 
-def _compare(run: torch.Tensor | str, official: torch.Tensor) -> _Outcome:
+def _compare(run: torch.Tensor | str, official: torch.Tensor) -> tuple[float | None, str]:
+    """(largest |logit - official|, "") or (None, why nothing comparable ran)."""
     if isinstance(run, str):
-        return _Outcome(None, run)
+        return None, run
     if run.shape != official.shape:
-        return _Outcome(None, f"logits of shape {tuple(run.shape)}, the official {tuple(official.shape)}")
-    return _Outcome((run.float() - official).abs().max().item())
-
-
-def _holds(outcome: _Outcome, atol: float) -> bool:
-    return outcome.difference is not None and outcome.difference <= atol  # NaN fails
-
-
-def diagnosis(outcomes: dict[str, _Outcome], policy: str, atol: float) -> str:
-    """Why a row failed: the model code when every policy fails, else that policy's kernels."""
-    outcome = outcomes[policy]
-    if outcome.difference is None:
-        return outcome.problem + " (sret/ no longer builds the released model)"
-    size = (f"{outcome.difference:.2g} from the official logits, above the tolerance {atol:g}; float "
-            f"rounding across CPUs and kernels stays near {ROUNDING_SEEN:.1g}")
-    passing = [name for name, other in outcomes.items() if _holds(other, atol)]
-    if passing:
-        return (f"{size}, and {', '.join(passing)} holds on the same weights: the code only the {policy} policy "
-                f"runs computes another function ({POLICY_CODE.get(policy, 'its kernels')})")
-    return f"{size}, under every policy: sret/ computes another function than the official code"
+        return None, f"logits of shape {tuple(run.shape)}, the official {tuple(official.shape)}"
+    return (run.float() - official).abs().max().item(), ""
 
 
 def function_rows(recording: OfficialFunction, architectures: Iterable[str] | None = None,
                   policies: Sequence[str] = EAGER_POLICIES, build: Builder | None = None,
                   progress: Callable[[str], None] | None = None) -> list[dict[str, Any]]:
-    """One gate row per released row and policy: the largest logit difference from the official code.
+    """One gate row per released row and policy: the largest logit difference from the official code, judged
+    by :func:`bench.spec.function_rule.judge_function_rows` (tolerance, status, diagnosis).
 
     ``architectures`` selects the rows (all when None). Rows of one architecture and recipe
     (a checkpoint and its distilled twin) share one forward pass per policy.
@@ -165,14 +137,9 @@ def function_rows(recording: OfficialFunction, architectures: Iterable[str] | No
         key = (row.architecture, row.image_size, row.recipe_name)
         if key not in runs:
             runs[key] = _run_policies(row, recording, policies, build)
-        outcomes = {policy: _compare(run, logits[row.row]) for policy, run in runs[key].items()}
-        for policy in policies:
-            outcome = outcomes[policy]
-            holds = _holds(outcome, recording.atol)
-            rows.append({
-                "row": row.row, "model": row.tag, "architecture": row.architecture, "img_size": row.image_size,
-                "policy": policy, "measured": outcome.difference, "tolerance": recording.atol,
-                "status": "pass" if holds else "fail", "source": recording.source,
-                "diagnosis": "" if holds else diagnosis(outcomes, policy, recording.atol),
-            })
-    return rows
+        for policy, run in runs[key].items():
+            difference, problem = _compare(run, logits[row.row])
+            rows.append({"row": row.row, "model": row.tag, "architecture": row.architecture,
+                         "img_size": row.image_size, "policy": policy, "measured": difference, "problem": problem,
+                         "source": recording.source})
+    return judge_function_rows(rows, recording.atol)

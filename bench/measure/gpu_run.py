@@ -48,7 +48,7 @@ from bench.measure import models
 from bench.measure import zoo
 from bench.core.names import is_subject
 from bench.core.cli import ArgumentParser, UsageError, choice_list, positive_int, positive_number, split_list, unknown_name
-from bench.spec.expected import STATUSES
+from bench.spec.verdicts import STATUSES
 from bench.measure.environment import command, device_name, document
 from bench.core.io import write_json_atomic
 

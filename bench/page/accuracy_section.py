@@ -8,7 +8,7 @@ from bench.page import peers_report
 from bench.page.markdown import device_label
 from bench.page.results import Results
 from bench.page.section import Section, Table
-from bench.spec.expected import SUBSET
+from bench.spec.verdicts import SUBSET
 
 ACCURACY, PEERS = "accuracy", "peers"
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable
 
 from bench.core.names import architecture
-from bench.spec.expected import STATUSES, SUBSET
+from bench.spec.verdicts import STATUSES, SUBSET
 
 # Metrics that are a property of the architecture at a size, not of any weights.
 SHAPE_METRICS = ("gmacs", "params_m")

@@ -11,7 +11,8 @@ from typing import Any
 from bench.page.markdown import anchor, number, significant
 from bench.page.results import Results
 from bench.page.section import Section, Table
-from bench.spec.expected import PAPERS_WITH_CODE, SUBSET, TIMM_RESULTS
+from bench.spec.paper_values import PAPERS_WITH_CODE, TIMM_RESULTS
+from bench.spec.verdicts import SUBSET
 
 CLAIMS_TITLE = "Claims of the paper's text"
 METRIC_DIGITS = {"gmacs": 3, "params_m": 3, "top1": 2}

@@ -33,7 +33,8 @@ from typing import Any, Mapping
 import yaml
 
 from bench.core.io import ResultsError, write_text_atomic
-from bench.spec.expected import MODEL_NAME, SUBSET
+from bench.spec.data_files import MODEL_NAME
+from bench.spec.verdicts import SUBSET
 
 REPOSITORY = "sret-bench"  # the suite, as pyproject.toml names it; pass a URL where it is published
 TOP1_METRIC = "top1"

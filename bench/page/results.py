@@ -12,7 +12,7 @@ from typing import Any, Sequence
 
 from bench.core.cli import UsageError
 from bench.core.io import ResultsError, read_results
-from bench.spec.expected import STATUSES
+from bench.spec.verdicts import STATUSES
 
 ROOT = Path(__file__).resolve().parents[2]
 REPORTS = ROOT / "reports"

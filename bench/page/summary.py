@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
 from bench.core.names import architecture
-from bench.spec.expected import SUBSET
+from bench.spec.verdicts import SUBSET
 from bench.page.accuracy_section import ACCURACY, PEERS
 from bench.page.figures import README
 from bench.page.speed_method import METHOD as SPEED_METHOD

@@ -20,8 +20,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Collection, Mapping, Sequence
 
-from bench.spec.expected import (EXPECTED_DIR, MODEL_NAME, PRINTED_NUMBER, TIMM_RESULTS, Deviation, DeviationKey,
-                                 ExpectedError, ExpectedFigure, explanation_for, load_deviations, read_rows)
+from bench.spec.data_files import EXPECTED_DIR, MODEL_NAME, ExpectedError, read_rows
+from bench.spec.deviations import DEFAULT_DEVIATIONS, Deviation, DeviationKey, explanation_for, load_deviations
+from bench.spec.paper_values import TIMM_RESULTS, ExpectedFigure
+from bench.spec.rounding import PRINTED_NUMBER
 
 DEFAULT_BASELINES = EXPECTED_DIR / "baselines.csv"
 # timm's results/results-imagenet.csv columns, in its order (what its validate.py writes); then ours.
@@ -168,7 +170,7 @@ def load_baselines(path: str | Path = DEFAULT_BASELINES,
             timed[architecture] = line
         override = row["status_override"]
         if override and deviations is None:  # read only when a row needs it
-            deviations = load_deviations(path.parent / "deviations.md")
+            deviations = load_deviations(path.parent / DEFAULT_DEVIATIONS.name)
         explanation = explanation_for(override, (row["model"], int(row["img_size"]), "params_m"), deviations or {},
                                       fail)
         baselines.append(Baseline(

@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.spec.expected import EXPECTED_DIR, ExpectedError
+from bench.spec.data_files import EXPECTED_DIR, ExpectedError
 
 FUNCTION_DIR_NAME = "official_function"
 DEFAULT_FUNCTION_DIR = EXPECTED_DIR / FUNCTION_DIR_NAME

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.spec.expected import EXPECTED_DIR, ExpectedError, read_rows
+from bench.spec.data_files import EXPECTED_DIR, ExpectedError, read_rows
 
 DEFAULT_UNCHECKED = EXPECTED_DIR / "unchecked_claims.csv"
 UNCHECKED_COLUMNS = ("claim_id", "quote", "wording", "section", "arxiv_version", "reason")

@@ -1,0 +1,66 @@
+"""The data folder's files: where the shipped folder is, the names a row may use, and how a CSV
+file is read so that every error is one line naming the file, the line and the column."""
+from __future__ import annotations
+
+import csv
+import re
+from pathlib import Path
+from typing import Callable
+
+from bench.core.io import ResultsError
+
+__all__ = ["EXPECTED_DIR", "METRICS", "MODEL_NAME", "ExpectedError", "read_rows"]
+
+EXPECTED_DIR = Path(__file__).resolve().parents[2] / "expected"
+METRICS = ("gmacs", "params_m", "top1")  # gmacs: 10^9 multiply-adds, what the paper prints as "GFLOPs"
+MODEL_NAME = re.compile(r"[a-z0-9_]+(?:\.[a-z0-9_]+)?")  # an architecture, or a pretrained tag name.tag
+
+
+class ExpectedError(ResultsError):
+    """A malformed file in the data folder; one line naming the file, line and column.
+
+    A :class:`bench.core.io.ResultsError`, so every command reports it as one line, exit 2.
+    """
+
+
+Fail = Callable[[str, str], ExpectedError]
+
+
+def _failing(path: Path, line: int) -> Fail:
+    def fail(column: str, problem: str) -> ExpectedError:
+        return ExpectedError(f"{path}, line {line}, column '{column}': {problem}")
+    return fail
+
+
+def read_rows(path: Path, columns: tuple[str, ...], what: str) -> list[tuple[int, dict[str, str], Fail]]:
+    """Rows of a CSV with exactly ``columns``, each with its line number and ``fail(column, problem)``,
+    the one-line error naming the file, that line and the column."""
+    try:
+        handle = path.open(newline="", encoding="utf-8")
+    except FileNotFoundError:
+        raise ExpectedError(f"{what} file {path} does not exist") from None
+    except OSError as error:
+        raise ExpectedError(f"{what} file {path} cannot be read ({error.strerror})") from None
+    with handle:
+        try:
+            reader = csv.DictReader(handle)
+            header = reader.fieldnames
+            if header is None:
+                raise ExpectedError(f"{path}: empty file, expected the header {','.join(columns)}")
+            missing = [name for name in columns if name not in header]
+            extra = [name for name in header if name not in columns]
+            if missing or extra:
+                problem = f"missing column(s) {', '.join(missing)}" if missing else \
+                    f"unknown column(s) {', '.join(extra)}"
+                raise ExpectedError(f"{path}, line 1: {problem}; expected {','.join(columns)}")
+            rows = []
+            for row in reader:
+                if None in row or any(value is None for value in row.values()):
+                    raise ExpectedError(
+                        f"{path}, line {reader.line_num}: expected {len(columns)} fields "
+                        f"({','.join(columns)})")
+                rows.append((reader.line_num, {name: row[name].strip() for name in columns},
+                             _failing(path, reader.line_num)))
+        except (csv.Error, UnicodeDecodeError) as error:
+            raise ExpectedError(f"{path}: not a readable CSV file ({error})") from None
+    return rows
