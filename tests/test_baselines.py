@@ -157,7 +157,7 @@ def test_every_count_the_timed_prose_quotes_for_a_gated_model_is_the_gates():
 
 def test_every_count_the_timed_prose_quotes_for_a_model_the_gate_does_not_count_is_measured_so():
     """The alternatives the prose turns down are not the gate's: counted here by its headline counter."""
-    from bench.gate.paper_gate import Measurer
+    from bench.measure.paper_measurements import Measurer
     from bench.measure.models import native_size
 
     counts, measurer = _gate_counts(), Measurer()
