@@ -1,7 +1,7 @@
 """Our models are the paper's models: checked against what the official release computes.
 
 The truth is ``tests/fixtures/official`` (see its README). The precisions asserted here are
-the ones README.md states: keys, shapes, parameter and FLOP counts exactly equal; logits to
+the ones sret/README.md states: keys, shapes, parameter and FLOP counts exactly equal; logits to
 ``LOGITS_ATOL`` (1e-5, the gate's tolerance); the seed-0 weights within float rounding.
 """
 from __future__ import annotations

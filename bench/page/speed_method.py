@@ -71,7 +71,7 @@ def _baselines(series: Sequence[Series]) -> list[Any]:
         return []
     rows = [[*row[:4], ", ".join(row[4])] for row in seen.values()]
     files = [one.files[0] for one in series if one.documents[0]["config"].get("baseline_choices")]
-    return ["Baselines, chosen per resolution and budget (`bench/measure/zoo.py`):",
+    return ["Baselines, chosen per resolution and budget (`expected/baselines.csv`, column `timed_because`):",
             Table(rows, ["px", "baseline", "beside SReT's", "why this one", "series"], files)]
 
 
