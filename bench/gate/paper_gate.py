@@ -67,8 +67,10 @@ def _needs_device(figure: ExpectedFigure) -> str:
 
 
 def _no_weights(figure: ExpectedFigure) -> str:
-    evidence = f": {figure.weights.evidence}" if figure.weights is not None else " (weights.csv names none)"
-    return f"not measured: no released weights for {figure.model} {figure.setting or ''}".rstrip() + evidence
+    """Why a top-1 without weights is not measured: the evidence of weights.csv (one text for many rows)."""
+    if figure.weights is not None:
+        return f"not measured: {figure.weights.evidence}"
+    return "not measured: no released weights named for its setting (weights.csv)"
 
 
 def judge_figure(figure: ExpectedFigure, measurements: Mapping[str, Any]) -> dict[str, Any]:

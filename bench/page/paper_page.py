@@ -33,11 +33,11 @@ def page_name(paper: str) -> str:
 
 
 def verdict_words(document: dict[str, Any]) -> str:
-    """"65 published figures: 30 hold, 0 fail, 5 known deviation, 30 not measured"."""
+    """"of the 65 published figures, 17 hold, 0 fail, 5 known deviation, 43 not measured"."""
     counts = Counter(row["status"] for row in document["results"])
     parts = ", ".join(f"{counts.get(status, 0)} {WORDS[status]}" for status in STATUSES
                       if counts.get(status) or status in ("pass", "fail"))
-    return f"{len(document['results'])} published figures: {parts}"
+    return f"of the {len(document['results'])} published figures, {parts}"
 
 
 def link_line(papers: list[tuple[str, dict[str, Any]]]) -> list[str]:
@@ -63,8 +63,9 @@ def render_paper(name: str, document: dict[str, Any]) -> str:
     rows = document["results"]
     title = document.get("paper_title") or paper
     lines = [f"# {title}: do the published figures hold?", "",
-             f"**Verdict: of the {verdict_words(document)}.** Checked by `bench.verify --paper {paper}` on "
-             f"{date(document)} from the paper's folder alone (`{document.get('paper_folder') or 'papers/' + paper}`); "
+             f"**Verdict: {verdict_words(document)}.** Checked by `bench.verify --paper {paper}` on "
+             f"{date(document)} from the paper's folder alone (`{document.get('paper_folder') or 'papers/' + paper}`, "
+             "no code of its own); "
              f"results file `{name}`, written by `{' '.join(document['argv'])}` at commit "
              f"`{str(document['environment'].get('git_commit') or 'unknown')[:12]}`. Regenerate this page with "
              f"`python -m bench.report --page {paper} > reports/{page_name(paper)}`. SReT's verdict is on "
@@ -84,7 +85,10 @@ def render_paper(name: str, document: dict[str, Any]) -> str:
                   "which setting is which timm tag, and why), copied as timm published it; it is not the paper's "
                   "figure and not measured here, so no status rests on it.", ""]
     deviations = [row for row in rows if row["status"] == "known-deviation"]
-    lines += ["## Known deviations", ""]
+    folder = document.get("paper_folder") or f"papers/{paper}"
+    lines += ["## Known deviations", "",
+              f"The explanations are kept in [{folder}/deviations.md](../{folder}/deviations.md), each for the one "
+              "measurement it records; a measurement that moves away from it fails.", ""]
     if not deviations:
         lines += ["None.", ""]
     for row in deviations:
