@@ -273,8 +273,8 @@ def test_the_gate_exits_1_on_a_function_change_and_names_it(tmp_path, capsys, mo
     folder = tmp_path / "expected"
     shutil.copytree(EXPECTED_DIR, folder)
     (folder / "claims.csv").write_text(  # a claim about sret_lt alone: none measured for sret_t
-        "claim_id,claim,source,check,models,low,high,unit\n"
-        "slicing_cuts_flops_10_30,cuts 10-30%,hand-made,k,sret_lt,10,30,% FLOPs reduction\n", encoding="utf-8")
+        "claim_id,kind,claim,source,check,models,low,high,unit\n"
+        "slicing_cuts_flops_10_30,slicing_cuts_flops_10_30,cuts 10-30%,hand-made,k,sret_lt,10,30,% FLOPs reduction\n", encoding="utf-8")
     monkeypatch.setattr(sret.model.SharedBlock, "forward", _block_post_norm)
     assert gate.main(["--models", "sret_t", "--expected", str(folder), "--json", str(tmp_path / "v.json")]) == 1
     printed = capsys.readouterr().out
@@ -284,12 +284,14 @@ def test_the_gate_exits_1_on_a_function_change_and_names_it(tmp_path, capsys, mo
     assert all(r["status"] != "fail" for r in body["results"])  # every count still holds
 
 
-def test_a_data_folder_without_the_recordings_is_one_line_naming_it(tmp_path):
+def test_a_data_folder_with_half_the_recordings_is_one_line_naming_it_and_without_them_has_no_rows(tmp_path):
     folder = tmp_path / "expected"
     shutil.copytree(EXPECTED_DIR, folder)
-    shutil.rmtree(folder / "official_function")
+    (folder / "official_function" / "function.json").unlink()
     with pytest.raises(ExpectedError, match="official_function/function.json does not exist"):
         gate.load_data_folder(folder)
+    shutil.rmtree(folder / "official_function")  # optional: a paper without recordings has no function rows
+    assert gate.load_data_folder(folder).function is None
 
 
 def test_the_recipe_weights_fit_every_released_state_dict(manifest):

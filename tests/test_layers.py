@@ -55,7 +55,7 @@ import bench.core.cli, bench.core.io, bench.core.names, bench.core.schema, bench
 import bench.core.stats, bench.core.ratios, bench.core.rows
 import bench.spec.rounding, bench.spec.data_files, bench.spec.deviations, bench.spec.paper_values
 import bench.spec.verdicts, bench.spec.text_claims, bench.spec.function_rule, bench.spec.data_folder
-import bench.spec.baselines, bench.spec.official, bench.spec.unchecked
+import bench.spec.baselines, bench.spec.official, bench.spec.unchecked, bench.spec.weights
 print(json.dumps(sorted(name for name in {heavy} if name in sys.modules)))
 import bench.measure.timing
 """.replace("{heavy}", repr(HEAVY)))

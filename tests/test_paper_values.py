@@ -154,3 +154,35 @@ def test_known_deviation_with_explanation_loads(tmp_path):
     # explanations given are used instead of the file beside the CSV
     other = write(tmp_path, "# none\n", "other.md")
     assert "without an explanation" in one_line_error(path, lambda p: load_expected(p, load_deviations(other)))
+
+
+# --- the optional columns: a training setting, and the device and batch of a published throughput ---
+
+WIDE = "model,img_size,metric,published,source,note,status_override,setting,device,batch_size\n"
+
+
+@pytest.mark.parametrize("row, line_column, words", [
+    ("pit_ti_224,224,gmacs,~0.71,src,,,,,\n", "line 3, column 'published'", "'~0.71'"),
+    ("pit_ti_224,224,top1,73.0,src,,,+DeiT,,\n", "line 3, column 'model'",
+     "duplicate figure pit_ti_224 224 top1 +DeiT"),
+    ("pit_ti_224,224,top1,71.3,src,,,Vanilla recipe,,\n", "line 3, column 'setting'", "'Vanilla recipe'"),
+    ("pit_ti_224,224,images_per_s,3030,src,,,,,128\n", "line 3, column 'device'", "name the device"),
+    ("pit_ti_224,224,images_per_s,3030,src,,,,V100,\n", "line 3, column 'batch_size'", "batch size"),
+    ("pit_ti_224,224,gmacs,0.71,src,,,,V100,\n", "line 3, column 'device'", "only a images_per_s figure"),
+])
+def test_bad_rows_of_the_optional_columns(tmp_path, row, line_column, words):
+    good = "pit_ti_224,224,top1,73.0,src,,,+DeiT,,\n"
+    message = one_line_error(write(tmp_path, WIDE + good + row), load_expected)
+    assert line_column in message and words in message
+
+
+def test_a_setting_is_part_of_the_key_and_a_throughput_keeps_its_device_and_batch(tmp_path):
+    """PiT's README prints PiT-Ti's top-1 once per training setting (71.3 Vanilla, 73.0 +DeiT) and its
+    3030 images/s on one V100 at batch 128: three rows, none a duplicate of another."""
+    path = write(tmp_path, WIDE + "pit_ti_224,224,top1,71.3,src,,,Vanilla,,\n"
+                                  "pit_ti_224,224,top1,73.0,src,,,+DeiT,,\n"
+                                  "pit_ti_224,224,images_per_s,3030,src,,,,V100,128\n")
+    vanilla, deit, speed = load_expected(path)
+    assert (vanilla.key, deit.key) == (("pit_ti_224", 224, "top1", "Vanilla"), ("pit_ti_224", 224, "top1", "+DeiT"))
+    assert (speed.key, speed.device, speed.batch_size) == (("pit_ti_224", 224, "images_per_s"), "V100", 128)
+    assert vanilla.where == f"{path}, line 2"

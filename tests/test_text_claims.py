@@ -6,9 +6,10 @@ import pytest
 
 from _expected_files import PAPER_VALUES, one_line_error, write
 from bench.spec.deviations import Deviation
-from bench.spec.text_claims import DEFAULT_CLAIMS, Claim, load_claims
+from bench.spec.text_claims import CLAIM_KINDS, DEFAULT_CLAIMS, Claim, load_claims
 
-CLAIM_HEADER = "claim_id,claim,source,check,models,low,high,unit\n"
+CLAIM_HEADER = "claim_id,kind,claim,source,check,models,low,high,unit\n"
+KIND = "recursion_adds_no_params"  # a check the gate knows
 
 
 def test_claims():
@@ -77,24 +78,33 @@ def test_a_claim_deviation_covers_its_one_recorded_measurement():
     assert SLICING.judge([35.0, 18.4], deviation=Deviation("35.0", "why"))[0].status == "known-deviation"
 
 
-def test_a_claim_without_a_measurement_in_the_code_is_a_load_error(tmp_path):
-    path = write(tmp_path, CLAIM_HEADER + "a,c,s,k,sret_t,0,0,parameters added\n"
-                                           "typo_claim,c,s,k,,1,2,%\n", "claims.csv")
-    message = one_line_error(path, lambda p: load_claims(p, measured_ids={"a", "b"}))
-    assert "line 3, column 'claim_id'" in message and "'typo_claim'" in message
-    assert "known: a, b" in message
-    assert [c.claim_id for c in load_claims(path)] == ["a", "typo_claim"]  # without the check it loads
+def test_a_claim_of_a_kind_the_gate_does_not_know_is_a_load_error(tmp_path):
+    path = write(tmp_path, CLAIM_HEADER + f"a,{KIND},c,s,k,sret_t,0,0,parameters added\n"
+                                           "b,typo_kind,c,s,k,,1,2,%\n", "claims.csv")
+    message = one_line_error(path, load_claims)
+    assert "line 3, column 'kind'" in message and "'typo_kind'" in message
+    assert "known: deep_sliced_recursion_compact, recursion_adds_no_params, slicing_cuts_flops_10_30, " \
+           "thousand_shared_layers_compact" in message
+    assert [c.kind for c in load_claims(path, kinds={KIND, "typo_kind"})] == [KIND, "typo_kind"]
+
+
+def test_the_gates_claim_kinds_are_the_checks_it_measures_and_sret_names_each_once():
+    from bench.measure.claims import MEASUREMENTS
+
+    assert set(CLAIM_KINDS) == set(MEASUREMENTS)
+    assert sorted(c.kind for c in load_claims(DEFAULT_CLAIMS)) == sorted(CLAIM_KINDS)
 
 
 @pytest.mark.parametrize("row, words", [
-    ("b,c,s,k,,ten,30,%\n", "line 3, column 'low'"),
-    ("b,c,s,k,,10,,%\n", "line 3, column 'high': give both bounds or neither"),
-    ("b,c,s,k,,30,10,%\n", "line 3, column 'low': low 30 is above high 10"),
-    ("b,c,s,k,,10,30,\n", "line 3, column 'unit'"),
-    ("b,,s,k,,,,\n", "line 3, column 'claim': must not be empty"),
-    ("b,c,s,k,Bad Model,,,\n", "line 3, column 'models'"),
-    ("a,c,s,k,,,,\n", "line 3, column 'claim_id': duplicate claim 'a'"),
+    (f"b,{KIND},c,s,k,,ten,30,%\n", "line 3, column 'low'"),
+    (f"b,{KIND},c,s,k,,10,,%\n", "line 3, column 'high': give both bounds or neither"),
+    (f"b,{KIND},c,s,k,,30,10,%\n", "line 3, column 'low': low 30 is above high 10"),
+    (f"b,{KIND},c,s,k,,10,30,\n", "line 3, column 'unit'"),
+    (f"b,{KIND},,s,k,,,,\n", "line 3, column 'claim': must not be empty"),
+    (f"b,{KIND},c,s,k,Bad Model,,,\n", "line 3, column 'models'"),
+    ("b,,c,s,k,,,,\n", "line 3, column 'kind': must not be empty"),
+    (f"a,{KIND},c,s,k,,,,\n", "line 3, column 'claim_id': duplicate claim 'a'"),
 ])
 def test_bad_claims(tmp_path, row, words):
-    path = write(tmp_path, CLAIM_HEADER + "a,c,s,k,sret_t,0,0,parameters added\n" + row, "claims.csv")
+    path = write(tmp_path, CLAIM_HEADER + f"a,{KIND},c,s,k,sret_t,0,0,parameters added\n" + row, "claims.csv")
     assert words in one_line_error(path, load_claims)

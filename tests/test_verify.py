@@ -21,10 +21,10 @@ from conftest import REPO
 from _imagenet_fixtures import IMAGES_PER_CLASS, RANKING, TOTAL, make_folder
 
 HEADER = "model,img_size,metric,published,source,note,status_override\n"
-CLAIM_HEADER = "claim_id,claim,source,check,models,low,high,unit\n"
+CLAIM_HEADER = "claim_id,kind,claim,source,check,models,low,high,unit\n"
 # A claim about sret_lt alone, which no test here selects: a data folder with it measures no claim
 # (the shipped deep-model claims build and run models of 120 and 1000 block applications).
-NO_CLAIM = CLAIM_HEADER + "slicing_cuts_flops_10_30,cuts 10-30%,hand-made,k,sret_lt,10,30,% FLOPs reduction\n"
+NO_CLAIM = CLAIM_HEADER + "slicing_cuts_flops_10_30,slicing_cuts_flops_10_30,cuts 10-30%,hand-made,k,sret_lt,10,30,% FLOPs reduction\n"
 # The function rows are tested in test_function_gate.py: here verify(..., policies=()) keeps to the figures.
 # Parameter counts recorded from the official code (the fixtures' manifest.json).
 OFFICIAL_PARAMS = {"sret_t": 4_755_979, "sret_s_wo_slice_384": 21_091_212}
@@ -99,7 +99,7 @@ def test_the_data_folder_applies_to_figures_claims_and_deviations(tmp_path):
     # A hand-made range that sret_ext's shared blocks (0 parameters added) do not meet, explained
     # for 0 in one folder and for 5 in the other.
     values = HEADER + "sret_ext,224,gmacs,0.7,hand-made,,\n"
-    claims = CLAIM_HEADER + "recursion_adds_no_params,c,hand-made,k,sret_ext,1,2,parameters added\n"
+    claims = CLAIM_HEADER + "recursion_adds_no_params,recursion_adds_no_params,c,hand-made,k,sret_ext,1,2,parameters added\n"
     statuses = {}
     for recorded in ("0", "5"):
         folder = data_folder(tmp_path / recorded, values, claims,
@@ -219,11 +219,11 @@ def test_bad_input_is_one_line_naming_the_culprit_and_exit_2(args, culprit, caps
         assert "sret_t" in lines[0]  # the closest real names
 
 
-def test_a_claim_without_a_measurement_is_a_load_error_naming_it(tmp_path, capsys):
-    folder = data_folder(tmp_path, claims=NO_CLAIM + "slicing_cuts_flops,c,s,k,,10,30,%\n")
+def test_a_claim_of_a_kind_the_gate_does_not_know_is_a_load_error_naming_it(tmp_path, capsys):
+    folder = data_folder(tmp_path, claims=NO_CLAIM + "my_claim,slicing_cuts_flops,c,s,k,,10,30,%\n")
     assert run(gate.main, ["--models", "sret_ext", "--expected", str(folder)]) == 2
     (line,) = capsys.readouterr().err.strip().splitlines()
-    assert str(folder / "claims.csv") in line and "line 3" in line and "'slicing_cuts_flops'" in line
+    assert str(folder / "claims.csv") in line and "line 3, column 'kind'" in line and "'slicing_cuts_flops'" in line
     assert "known: deep_sliced_recursion_compact, recursion_adds_no_params" in line
 
 

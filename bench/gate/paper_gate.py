@@ -1,4 +1,4 @@
-"""The paper-claims gate: does every published SReT figure hold? (``python -m bench.verify``)
+"""The paper-claims gate: does every published figure of a paper hold? (``python -m bench.verify``)
 
 Two kinds of rows. Against the paper: each model's GMACs (fvcore, the paper's multiply-add
 convention, with thop and the torch counter beside it) and parameters, its ImageNet top-1 when
@@ -12,6 +12,14 @@ measured on anything but the full ImageNet-1k val is ``subset``: neither pass no
 Measuring (``bench.measure.paper_measurements``, torch) and judging (here, no torch) are two
 steps: the results file records the raw measurements, and ``--judge FILE`` judges them again
 against the data folder, without measuring, e.g. after ``expected/`` changed.
+
+A paper is a folder (``bench.spec.data_folder``): ``--paper sret`` (the default) reads
+``expected/``, ``--paper NAME`` reads ``papers/NAME/``, and ``--expected DIR`` any folder; only
+the figures file is required. Another paper's results go to ``verify-NAME.json`` beside the
+``--json`` path, so SReT's ``verify.json`` is never overwritten by another paper's run. A
+published throughput is kept as printed with its device and batch size, and is "not measured"
+here; a top-1 without ImageNet is "not measured", with timm's published top-1 for those weights
+beside it. ``--model-index DIR`` exports the measured values as model-index files.
 """
 from __future__ import annotations
 
@@ -26,14 +34,15 @@ from tabulate import tabulate
 from bench.core.cli import ArgumentParser, UsageError, device_text, split_list, unknown_name
 from bench.core.io import ResultsError, read_results, write_json_atomic
 from bench.core.schema import IMAGENET_VAL_CLASSES, IMAGENET_VAL_IMAGES, is_full_val
-from bench.spec.data_files import EXPECTED_DIR
-from bench.spec.data_folder import DataFolder, load_data_folder
+from bench.spec.data_files import THROUGHPUT
+from bench.spec.data_folder import DEFAULT_PAPER, DataFolder, known_papers, load_data_folder, paper_folder
 from bench.spec.function_rule import COMPILED, judge_function_rows
-from bench.spec.official import FUNCTION_DIR_NAME
+from bench.spec.official import FUNCTION_ATOL, NO_RECORDINGS
 from bench.spec.paper_values import ExpectedFigure
 from bench.spec.verdicts import STATUSES, SUBSET, Verdict, status
 
 FAILING = ("fail",)
+ROOT = Path(__file__).resolve().parents[2]
 METHODS = {"gmacs": "fvcore, one image, multiply-adds", "params_m": "unique parameters"}
 # What a results file carries from its measuring run into a judged document unchanged.
 MEASURED_FIELDS = ("measurements", "counters", "counters_method", "baselines_method", "function_method", "models",
@@ -52,13 +61,32 @@ def _not_recorded(what: str) -> str:
     return f"no recorded measurement of {what}: measure again (python -m bench.verify) to check it"
 
 
+def _needs_device(figure: ExpectedFigure) -> str:
+    return (f"not measured: needs a {figure.device} (published as images/s on one {figure.device} at batch "
+            f"{figure.batch_size}); a device of another kind is never judged against it")
+
+
+def _no_weights(figure: ExpectedFigure) -> str:
+    """Why a top-1 without weights is not measured: the evidence of weights.csv (one text for many rows)."""
+    if figure.weights is not None:
+        return f"not measured: {figure.weights.evidence}"
+    return "not measured: no released weights named for its setting (weights.csv)"
+
+
 def judge_figure(figure: ExpectedFigure, measurements: Mapping[str, Any]) -> dict[str, Any]:
     """One row of the gate: the published figure, what was measured and how, and the verdict."""
     top1 = None
-    if figure.metric == "top1":
-        top1 = measurements["top1"].get(figure.model)
-        measured, method = (None, _not_recorded(f"{figure.model}'s top-1")) if top1 is None else \
-            (top1["top1"], top1["method"])
+    if figure.metric == THROUGHPUT:
+        measured, method = None, _needs_device(figure)
+    elif figure.metric == "top1":
+        tag = figure.weights_tag
+        top1 = measurements["top1"].get(tag) if tag else None
+        if not tag:
+            measured, method = None, _no_weights(figure)
+        elif top1 is None:
+            measured, method = None, _not_recorded(f"{tag}'s top-1")
+        else:
+            measured, method = top1["top1"], top1["method"]
     else:
         counts = measurements["counts"].get(f"{figure.architecture}@{figure.img_size}")
         if counts is None:
@@ -78,6 +106,10 @@ def judge_figure(figure: ExpectedFigure, measurements: Mapping[str, Any]) -> dic
         "measured": measured, "method": method, "published_note": figure.note, **_verdict_fields(verdict),
         "source": figure.source, "source_kind": figure.source_kind, "source_row": figure.source_row,
         "reconstructed": measurements["reconstructed"].get(figure.model, False),
+        "setting": figure.setting, "device": figure.device, "batch_size": figure.batch_size,
+        "weights": figure.weights_tag if figure.metric == "top1" else "",
+        "beside": figure.weights.timm_words if figure.weights is not None else "",
+        "timm_top1_text": figure.weights.timm_top1_text if figure.weights is not None else "",
     }
 
 
@@ -89,7 +121,7 @@ def judge_claims(folder: DataFolder, architectures: set[str], measurements: Mapp
         if claim.models and not any(m in architectures for m in claim.models):
             continue
         recorded = measurements["claims"].get(claim.claim_id)
-        row = {"claim_id": claim.claim_id, "claim": claim.claim, "source": claim.source,
+        row = {"claim_id": claim.claim_id, "kind": claim.kind, "claim": claim.claim, "source": claim.source,
                "published_low": claim.low, "published_high": claim.high, "unit": claim.unit,
                "published_text": claim.published_text}
         if recorded is None:
@@ -124,8 +156,18 @@ def judge(folder: DataFolder, measured: Mapping[str, Any]) -> dict[str, Any]:
     return {"results": [judge_figure(f, measurements) for f in figures],
             "claims": judge_claims(folder, architectures, measurements),
             "baselines": judge_baselines(folder, {f.model for f in figures}, measurements),
-            "function": judge_function_rows(measurements["function"], folder.function.atol),
+            "paper_title": folder.title, "paper_folder": _shown(folder.path),
+            "function": judge_function_rows(measurements["function"],
+                                            folder.function.atol if folder.function else FUNCTION_ATOL),
             **{name: measured[name] for name in MEASURED_FIELDS}}
+
+
+def _shown(path: Path) -> str:
+    """A folder as a results file records it: relative to the repository when inside it."""
+    try:
+        return path.resolve().relative_to(ROOT).as_posix()
+    except ValueError:
+        return str(path)
 
 
 def select(figures: list[ExpectedFigure], names: Sequence[str] | None) -> list[ExpectedFigure]:
@@ -142,14 +184,17 @@ def select(figures: list[ExpectedFigure], names: Sequence[str] | None) -> list[E
 
 def verify(names: Sequence[str] | None = None, device: str = "cpu", checkpoints: Path | None = None,
            data: Path | None = None, build: Callable[..., Any] | None = None,
-           expected: Path = EXPECTED_DIR, progress: bool | None = None,
+           expected: Path | None = None, progress: bool | None = None,
            policies: Sequence[str] | None = None) -> dict[str, Any]:
     """Measure every selected figure and claim of the data folder ``expected``, and every selected released
     row's function under ``policies`` (the eager kernel policies by default), then judge them; returns the
     body of the results document."""
     from bench.measure import paper_measurements  # torch: only a measuring run imports it
+    from bench.measure.known_models import check_known
 
-    folder = load_data_folder(expected, paper_measurements.CLAIM_IDS)
+    folder = load_data_folder(paper_folder(DEFAULT_PAPER) if expected is None else expected,
+                              paper_measurements.CLAIM_KINDS)
+    check_known(folder)  # every name a model timm knows, before anything is measured
     figures = select(folder.figures, names)
     options = {} if build is None else {"build": build}
     if policies is not None:
@@ -203,7 +248,9 @@ def function_verdict(body: dict[str, Any]) -> str:
     """The function rows' count, apart from the paper's figures: they check the release, not the paper."""
     rows = body["function"]
     if not rows:
-        return "function against the official code: no released model selected"
+        none = "no recordings in this paper's folder" if body.get("function_method") == NO_RECORDINGS else \
+            "no released model selected"
+        return f"function against the official code: {none}"
     passed = sum(r["status"] == "pass" for r in rows)
     policies = ", ".join(dict.fromkeys(r["policy"] for r in rows))
     return (f"function against the official code ({len({r['model'] for r in rows})} released models x {policies}): "
@@ -212,10 +259,25 @@ def function_verdict(body: dict[str, Any]) -> str:
 
 def render_table(body: dict[str, Any]) -> str:
     """The gate's verdict as plain-text tables (figures, claims, counters, baselines, function)."""
-    rows = [[r["model"] + (" (reconstructed)" if r["reconstructed"] else ""), r["img_size"], r["metric"],
-             r["published_text"], _format(r["measured"], r["metric"]), r["status"]] for r in body["results"]]
-    figures = tabulate(rows, headers=["model", "size", "metric", "published", "measured", "status"],
+    results = body["results"]
+    settings = any(r.get("setting") for r in results)  # columns a paper without settings or timm's top-1 lacks
+    timm_top1 = any(r.get("timm_top1_text") for r in results)
+    rows = [[r["model"] + (" (reconstructed)" if r["reconstructed"] else ""),
+             *([r.get("setting") or "-"] if settings else []), r["img_size"], r["metric"], r["published_text"],
+             _format(r["measured"], r["metric"]), r["status"],
+             *([r.get("timm_top1_text") or "-"] if timm_top1 else [])] for r in results]
+    figures = tabulate(rows, headers=["model", *(["setting"] if settings else []), "size", "metric", "published",
+                                      "measured", "status", *(["timm's top-1 (beside)"] if timm_top1 else [])],
                        disable_numparse=True)  # "76.0" stays as printed
+    reasons: dict[str, int] = {}
+    for r in results:
+        if r["status"] == "not-measured":
+            reasons[r["method"]] = reasons.get(r["method"], 0) + 1
+    figures += "".join("\n\n" + textwrap.fill(f"not measured ({n}): {reason}", 100, subsequent_indent="  ")
+                       for reason, n in reasons.items())
+    if timm_top1:
+        figures += ("\n\ntimm's top-1: timm's own published validation of those weights (results-imagenet.csv), "
+                    "shown beside the paper's figure, never judged against it")
     claims = tabulate([[c["claim_id"], f"{c['published_text']} {c['unit']}", _format(c["measured"], "claim"),
                         c["status"]] for c in body["claims"]],
                       headers=["claim", "published", "measured", "status"], disable_numparse=True)
@@ -239,7 +301,8 @@ def render_table(body: dict[str, Any]) -> str:
                         for r in body["function"] if r["status"] != "pass")
     counts = {s: sum(r["status"] == s for r in body["results"] + body["claims"]) for s in STATUSES}
     verdict = ", ".join(f"{n} {s}" for s, n in counts.items())
-    tables = [figures, claims, counters] + ([baselines] if body["baselines"] else []) + (
+    tables = [figures] + ([claims] if body["claims"] else []) + ([counters] if body["counters"] else []) + (
+        [baselines] if body["baselines"] else []) + (
         [function] if body["function"] else [])
     return "\n\n".join(tables) + f"\n\nverdict: {verdict} ({body['elapsed_s']:.1f} s)\n{function_verdict(body)}"
 
@@ -260,18 +323,26 @@ def parse_args(argv: Sequence[str] | None):
     parser = ArgumentParser(prog="python -m bench.verify", description=__doc__.splitlines()[0])
     parser.add_argument("--models", default="all", help="comma-separated architectures or tags, or 'all'")
     parser.add_argument("--device", default="cpu", type=device_text, help="cpu or cuda (top-1 evaluation only)")
-    parser.add_argument("--json", help="write the results document here (atomically)")
+    parser.add_argument("--json", help="write the results document here (atomically); for a --paper other than "
+                                       "sret, to verify-<paper>.json beside it")
     parser.add_argument("--checkpoints", help="directory of released checkpoints, one per tag: <tag>.pth")
     parser.add_argument("--data", help="ImageNet validation folder (one folder per WordNet id)")
-    parser.add_argument("--expected", default=str(EXPECTED_DIR), metavar="DIR",
-                        help="data folder with paper_values.csv, claims.csv, deviations.md, baselines.csv and "
-                             f"{FUNCTION_DIR_NAME}/ (default: the repository's expected/)")
+    parser.add_argument("--paper", metavar="NAME",
+                        help=f"the paper to check: {DEFAULT_PAPER} (the default: expected/) or a folder of papers/ "
+                             f"({', '.join(known_papers())})")
+    parser.add_argument("--expected", metavar="DIR",
+                        help="any paper folder: paper_values.csv, and optionally deviations.md, weights.csv, "
+                             "claims.csv, unchecked_claims.csv, baselines.csv, official_function/ "
+                             "(expected/README.md describes them)")
     parser.add_argument("--compile", action="store_true",
                         help="also check the torch.compile'd model against the official logits (one compile "
                              "per released architecture: minutes on a CPU)")
     parser.add_argument("--judge", metavar="FILE",
                         help="judge the measurements a verify run recorded in FILE against the data folder again, "
                              "measuring nothing (no torch; with --json, write the re-judged document)")
+    parser.add_argument("--model-index", metavar="DIR",
+                        help="also write each model's measured figures as model-index files (<model>.yml: the "
+                             "Hugging Face model-card block and mmpretrain's metafile fields) into DIR")
     args = parser.parse_args(argv)
     if args.judge is not None:
         measuring = [flag for flag, given in (("--checkpoints", args.checkpoints), ("--data", args.data),
@@ -281,6 +352,8 @@ def parse_args(argv: Sequence[str] | None):
             raise UsageError(f"--judge {args.judge}: {measuring[0]} is for measuring; --judge judges what the file "
                              "recorded (its models, device and checkpoints)")
         args.judge = Path(args.judge)
+    if args.paper is not None and args.expected is not None:
+        raise UsageError(f"--paper {args.paper} and --expected {args.expected}: give one folder, not two")
     if args.device.startswith("cuda"):
         import torch  # only a run that measures on a GPU needs it here
 
@@ -288,19 +361,60 @@ def parse_args(argv: Sequence[str] | None):
             raise UsageError(f"--device {args.device}: no CUDA GPU is available on this machine")
     args.checkpoints = _existing_dir(args.checkpoints, "--checkpoints")
     args.data = _existing_dir(args.data, "--data")
-    args.expected = _existing_dir(args.expected, "--expected")
+    if args.expected is not None:
+        args.expected = _existing_dir(args.expected, "--expected")
+    else:
+        args.paper = args.paper or DEFAULT_PAPER
+        args.expected = paper_folder(args.paper)  # an unknown name: one line listing the known ones
+    args.json = None if args.json is None else results_path(Path(args.json), args.paper)
+    if args.model_index is not None:
+        args.model_index = Path(args.model_index)
+        if args.model_index.exists() and not args.model_index.is_dir():
+            raise UsageError(f"--model-index {args.model_index}: exists and is not a directory")
     args.models = None if args.models == "all" else split_list(args.models)
     return args
+
+
+def results_path(given: Path, paper: str | None) -> Path:
+    """Where a run writes its document: ``given`` for SReT (or an --expected folder), else
+    ``verify-<paper>.json`` beside it, so another paper's run never overwrites SReT's file."""
+    if paper in (None, DEFAULT_PAPER):
+        return given
+    return given.with_name(f"{given.stem}-{paper}{given.suffix or '.json'}")
 
 
 def _judge_file(args, argv: list[str]) -> dict[str, Any]:
     """Judge a results file again; the document it would write (the file's, with the new verdicts)."""
     started = time.perf_counter()
     document = recorded_measurements(args.judge)
-    body = judge(load_data_folder(args.expected), document)
+    recorded = document.get("paper")
+    if args.paper is not None and recorded is not None and recorded != args.paper:
+        raise ResultsError(f"results file {args.judge} was measured for paper {recorded!r}: judge it with "
+                           f"--paper {recorded}, not --paper {args.paper}")
+    body = {"paper": args.paper if args.paper is not None else recorded, **judge(load_data_folder(args.expected),
+                                                                                  document)}
     judged = {"argv": ["python", "-m", "bench.verify", *argv], "expected": str(args.expected),
               "elapsed_s": round(time.perf_counter() - started, 3)}
     return {**document, **body, "judged": judged}
+
+
+def _write(args, document: dict[str, Any]) -> None:
+    """The results document, named when it goes beside the given path (another paper's run)."""
+    if args.json:
+        write_json_atomic(args.json, document)
+        if args.paper not in (None, DEFAULT_PAPER):
+            print(f"wrote {args.json} (--paper {args.paper}: beside, not over, {DEFAULT_PAPER}'s results file)")
+
+
+def _export(args, document: dict[str, Any]) -> None:
+    """With --model-index, the measured figures as model-index files, each named."""
+    if args.model_index is None:
+        return
+    from bench.page.model_index import write_model_index
+
+    written = write_model_index(document, args.model_index)
+    print(f"model-index: wrote {len(written)} file(s) into {args.model_index}: "
+          f"{', '.join(path.name for path in written) or 'none (nothing measured)'}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -308,11 +422,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     if args.judge is not None:
         document = _judge_file(args, argv)
-        if args.json:
-            write_json_atomic(args.json, document)
+        _write(args, document)
         print(render_table(document))
         print(f"judged {args.judge} against {args.expected} in {document['judged']['elapsed_s']:.2f} s, measuring "
               f"nothing (measured by {' '.join(document['argv'])})")
+        _export(args, document)
         return 1 if failed(document) else 0
 
     from bench.measure.environment import command, document as results_document
@@ -320,7 +434,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     policies = (*EAGER_POLICIES, COMPILED) if args.compile else EAGER_POLICIES
     body = verify(args.models, args.device, args.checkpoints, args.data, expected=args.expected, policies=policies)
-    if args.json:
-        write_json_atomic(args.json, results_document("verify", args.device, command("bench.verify", argv), **body))
+    body = {"paper": args.paper, **body}
+    document = results_document("verify", args.device, command("bench.verify", argv), **body)
+    _write(args, document)
     print(render_table(body))
+    _export(args, document)
     return 1 if failed(body) else 0

@@ -23,13 +23,15 @@ from bench.measure.counting import FlopCount, count_flops, count_params, explain
 from bench.measure.function import EAGER_POLICIES, function_rows
 from bench.measure.function import METHOD as FUNCTION_METHOD
 from bench.spec.data_folder import DataFolder
+from bench.spec.data_files import THROUGHPUT
+from bench.spec.official import NO_RECORDINGS
 from bench.spec.paper_values import ExpectedFigure
 from sret import kernel_choice
 
-__all__ = ["CLAIM_IDS", "Measurer", "measure"]
+__all__ = ["CLAIM_KINDS", "Measurer", "measure"]
 
 Builder = Callable[..., torch.nn.Module]
-CLAIM_IDS = tuple(MEASUREMENTS)  # the claims the code can measure
+CLAIM_KINDS = tuple(MEASUREMENTS)  # the kinds of claim the code can measure
 # Counting runs one image through small kernels, which stall at their thread barriers when the
 # CPU is shared; counts do not depend on threads, so they run on one.
 COUNT_THREADS = 1
@@ -135,8 +137,11 @@ def measure(folder: DataFolder, figures: Sequence[ExpectedFigure], device: str =
     disable = None if progress is None else not progress
     for figure in tqdm(figures, desc="verify", unit="figure", file=sys.stderr, disable=disable):
         if figure.metric == "top1":
-            if figure.model not in top1:
-                top1[figure.model] = measure_top1(figure.model, device, checkpoints, data)
+            tag = figure.weights_tag  # "" when no weights were released for the figure's setting
+            if tag and tag not in top1:
+                top1[tag] = measure_top1(tag, device, checkpoints, data)
+        elif figure.metric == THROUGHPUT:
+            continue  # published on a named device at a named batch: not measured here (the gate says why)
         else:
             measurer.measure_counts(figure.architecture, figure.img_size)
     architectures = {f.architecture for f in figures}
@@ -146,15 +151,18 @@ def measure(folder: DataFolder, figures: Sequence[ExpectedFigure], device: str =
         if claim.models and not chosen:
             continue
         with torch_threads(COUNT_THREADS):
-            result = MEASUREMENTS[claim.claim_id](chosen, measurer.count, measurer.build)
+            result = MEASUREMENTS[claim.kind](chosen, measurer.count, measurer.build)
         claims[claim.claim_id] = {"models": list(chosen), "values": result.values, "unmet": result.unmet,
                                   "details": result.details, "note": result.note}
     for baseline in folder.baselines:
         if baseline.model in {f.model for f in figures}:
             measurer.headline(baseline.architecture, baseline.img_size)
     selected = None if selection is None else {f.model for f in figures} | architectures
-    with tqdm(desc="function", unit="row", file=sys.stderr, disable=disable) as function_bar:
-        function = function_rows(folder.function, selected, policies, build, progress=lambda _: function_bar.update())
+    function = []
+    if folder.function is not None:  # a folder without official-function recordings has no function rows
+        with tqdm(desc="function", unit="row", file=sys.stderr, disable=disable) as function_bar:
+            function = function_rows(folder.function, selected, policies, build,
+                                     progress=lambda _: function_bar.update())
     raw_function = [{key: row[key] for key in ("row", "model", "architecture", "img_size", "policy", "measured",
                                                "problem", "source")} for row in function]
     return {
@@ -166,7 +174,8 @@ def measure(folder: DataFolder, figures: Sequence[ExpectedFigure], device: str =
         "counters": {f"{arch}@{size}": {**count.to_dict(), "differences": explain_differences(count)}
                      for (arch, size), count in measurer.counts.items()},
         "counters_method": COUNTERS_METHOD, "baselines_method": BASELINES_METHOD,
-        "function_method": FUNCTION_METHOD + f" Tolerance: {folder.function.atol:g}.",
+        "function_method": (FUNCTION_METHOD + f" Tolerance: {folder.function.atol:g}." if folder.function else
+                            NO_RECORDINGS),
         "models": measurer.described, "kernel_choice": kernel_choice.current().record(),
         "elapsed_s": round(time.perf_counter() - started, 2),
     }

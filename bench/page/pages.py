@@ -4,8 +4,10 @@
 figures hold, with the figures, claims, official-code rows, top-1 and peers, and the headline
 speed ratios quoted from the speed page. ``python -m bench.report --page speed`` prints
 ``reports/speed.md``: how the timings were taken (once), each series' table and command, model
-speed, slicing, operator profiles and the speed gate. ``--write reports/`` writes both pages
-(each through a temporary file and ``os.replace``) and the plots.
+speed, slicing, operator profiles and the speed gate. ``--page NAME`` prints another paper's
+page (``reports/NAME.md``, from ``reports/verify-NAME.json``: ``bench.page.paper_page``), which
+the verdict page links in one line. ``--write reports/`` writes every page (each through a
+temporary file and ``os.replace``) and the plots.
 
 Both are functions of the results files (by default the ones committed under ``reports/``),
 ``expected/`` and the git history up to the commit they name (for the files' age): no clock and
@@ -21,11 +23,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from bench.core.cli import ArgumentParser, UsageError
+from bench.core.cli import ArgumentParser, UsageError, unknown_name
 from bench.page import (calibration, evidence, figures, op_profile_section, permutation, provenance, scope,
                         speed_headline, speed_method, speed_report, summary)
 from bench.page.accuracy_section import accuracy_section
 from bench.page.markdown import date, wrap_prose
+from bench.page.paper_page import link_line, page_name, paper_name, render_paper
 from bench.page.plot_files import plot_links, render_plots
 from bench.page.results import REPORTS, Results, default_paths, display_name, load_results
 from bench.page.section import Section, anchors, render
@@ -158,6 +161,7 @@ def render_markdown(results: Results, links: dict[str, str] | None = None,
             *evidence.verdict_lines(verify, date(verify), anchors(body))]
     failing = figures.failing_lines(verify)
     head += [*failing, ""] if failing else []
+    head += link_line(results.papers)
     return _lines(page, head, body, verdict_files(results))
 
 
@@ -197,6 +201,10 @@ def write_pages(reports_dir: Path, results: Results | None = None) -> list[Path]
     for name, render_page in RENDER.items():
         write_atomically(reports_dir / name, render_page(results, links))
         written.append(reports_dir / name)
+    for name, document in results.papers:
+        path = reports_dir / page_name(paper_name(document))
+        write_atomically(path, render_paper(name, document))
+        written.append(path)
     return written
 
 
@@ -209,10 +217,12 @@ def parse_args(argv: Sequence[str] | None):
                         help="results JSON files (default: the ones committed under reports/)")
     parser.add_argument("--plots", default=str(REPORTS), metavar="DIR",
                         help="where to write the PNG plots (default: reports/)")
-    parser.add_argument("--page", choices=sorted(PAGES), default="verdict",
-                        help="which page to print: the verdict (latest.md, the default) or speed (speed.md)")
+    parser.add_argument("--page", default="verdict",
+                        help="which page to print: the verdict (latest.md, the default), speed (speed.md), or "
+                             "another paper's (NAME.md, from verify-NAME.json, e.g. pit)")
     parser.add_argument("--write", metavar="DIR",
-                        help="write both pages (latest.md, speed.md) and the plots into DIR instead of printing one")
+                        help="write every page (latest.md, speed.md, one per other paper) and the plots into DIR "
+                             "instead of printing one")
     return parser.parse_args(argv)
 
 
@@ -227,6 +237,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise UsageError(f"--write {args.write}: cannot write the pages there ({error.strerror or error})") from None
         for path in written:
             print(f"wrote {display_name(path)}", file=sys.stderr)
+        return 0
+    if args.page not in PAGES:
+        papers = {paper_name(document): (name, document) for name, document in results.papers}
+        if args.page not in papers:
+            raise unknown_name("page", args.page, [*PAGES, *papers], list_known=True)
+        sys.stdout.write(render_paper(*papers[args.page]))
         return 0
     plot_dir = Path(args.plots)
     try:

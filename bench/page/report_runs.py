@@ -7,6 +7,8 @@ replaces each committed file instead of adding a run the series did not have. Ea
 from __future__ import annotations
 
 VERIFY = ("bench.verify", "--device", "cpu", "--json", "reports/verify.json")
+# The other papers' gate runs: each writes reports/verify-<paper>.json, the page reports/<paper>.md.
+PAPER_RUNS = (("bench.verify", "--paper", "pit", "--device", "cpu", "--json", "reports/verify.json"),)
 
 REPORT_RUNS = (
     ("bench.throughput", "--device", "cpu", "--threads", "2", "--json", "reports/throughput-cpu-run1.json"),
@@ -37,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     import sys
 
     del argv  # no options: the runs are the committed series
-    for allowed, run in [((0, 1), VERIFY), *(((0,), run) for run in REPORT_RUNS),
+    for allowed, run in [((0, 1), VERIFY), *(((0, 1), run) for run in PAPER_RUNS), *(((0,), run) for run in REPORT_RUNS),
                          ((0,), ("bench.report", "--write", "reports"))]:
         print("+ python -m " + " ".join(run), flush=True)
         code = subprocess.run([sys.executable, "-m", *run]).returncode

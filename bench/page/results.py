@@ -12,6 +12,7 @@ from typing import Any, Sequence
 
 from bench.core.cli import UsageError
 from bench.core.io import ResultsError, read_results
+from bench.spec.data_folder import DEFAULT_PAPER
 from bench.spec.verdicts import STATUSES
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -19,6 +20,7 @@ REPORTS = ROOT / "reports"
 DEFAULT_PATTERNS = ("verify.json", "throughput-*.json", "model_speed-*.json", "slicing_speed-*.json",
                     "device_check-*.json", "gpu_run-*.json", "op_profile-*.json", "speed_calibration.json",
                     "speed_gate.json", "accuracy*.json")
+PAPER_PATTERN = "verify-*.json"  # another paper's gate run (python -m bench.verify --paper NAME)
 SPEED_KINDS = ("throughput", "model_speed", "slicing_speed", "device_check", "gpu_run", "op_profile",
                "speed_calibration", "compare")
 
@@ -66,6 +68,7 @@ class Results:
     speed_calibration: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     compare: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     accuracy: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    papers: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # other papers' verify runs
 
     @property
     def verify_name(self) -> str:
@@ -91,13 +94,14 @@ def display_name(path: Path) -> str:
 
 
 def default_paths(directory: Path = REPORTS) -> list[Path]:
-    """The committed results: verify.json (required), then every throughput, speed and accuracy file."""
+    """The committed results: verify.json (required), then every throughput, speed and accuracy file,
+    then the other papers' verify runs (``verify-<paper>.json``)."""
     verify = directory / "verify.json"
     if not verify.is_file():
         raise UsageError(f"results file {display_name(verify)} does not exist: "
                          f"run `python -m bench.verify --json reports/verify.json` first")
     found = [verify]
-    for pattern in DEFAULT_PATTERNS[1:]:
+    for pattern in (*DEFAULT_PATTERNS[1:], PAPER_PATTERN):
         found += sorted(directory.glob(pattern))
     return found
 
@@ -122,6 +126,11 @@ def check_document(name: str, document: dict[str, Any]) -> None:
         raise ResultsError(f"results file {name} ({kind}) is malformed: no {'; no '.join(missing)}")
 
 
+def is_other_paper(document: dict[str, Any]) -> bool:
+    """A verify run of a paper other than SReT (``--paper NAME``): it has a page of its own."""
+    return document.get("paper") not in (None, DEFAULT_PAPER)
+
+
 def load_results(paths: Sequence[Path]) -> Results:
     """Read and check every file; exactly one verify document, since the verdict comes from it."""
     from bench.page.series import group_series
@@ -132,11 +141,12 @@ def load_results(paths: Sequence[Path]) -> Results:
         document = read_results(path)
         check_document(name, document)
         documents.append((name, document))
-    verify = [entry for entry in documents if entry[1]["kind"] == "verify"]
+    verify = [entry for entry in documents if entry[1]["kind"] == "verify" and not is_other_paper(entry[1])]
+    papers = [entry for entry in documents if entry[1]["kind"] == "verify" and is_other_paper(entry[1])]
     if len(verify) != 1:
         given = ", ".join(name for name, _ in verify) or "none"
         raise UsageError(f"the report needs exactly one verify results file (bench.verify --json), got {given}")
-    results = Results(verify=verify[0], **{kind: [entry for entry in documents if entry[1]["kind"] == kind]
+    results = Results(verify=verify[0], papers=papers, **{kind: [entry for entry in documents if entry[1]["kind"] == kind]
                                            for kind in (*SPEED_KINDS, "accuracy")})
     for kind in ("throughput", "model_speed", "slicing_speed"):
         group_series(getattr(results, kind))  # runs of one series that differ are refused here

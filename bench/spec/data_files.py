@@ -9,10 +9,14 @@ from typing import Callable
 
 from bench.core.io import ResultsError
 
-__all__ = ["EXPECTED_DIR", "METRICS", "MODEL_NAME", "ExpectedError", "read_rows"]
+__all__ = ["EXPECTED_DIR", "METRICS", "MODEL_NAME", "PAPERS_DIR", "SETTING", "THROUGHPUT", "ExpectedError", "read_rows"]
 
 EXPECTED_DIR = Path(__file__).resolve().parents[2] / "expected"
-METRICS = ("gmacs", "params_m", "top1")  # gmacs: 10^9 multiply-adds, what the paper prints as "GFLOPs"
+PAPERS_DIR = Path(__file__).resolve().parents[2] / "papers"  # one folder per paper but SReT's (expected/)
+THROUGHPUT = "images_per_s"  # published images/s, tied to the device and batch size it was timed on
+# gmacs: 10^9 multiply-adds, what the paper prints as "GFLOPs"
+METRICS = ("gmacs", "params_m", "top1", THROUGHPUT)
+SETTING = re.compile(r"[A-Za-z0-9+_-]+")  # a training setting: one word, so also a word of a deviations heading
 MODEL_NAME = re.compile(r"[a-z0-9_]+(?:\.[a-z0-9_]+)?")  # an architecture, or a pretrained tag name.tag
 
 
@@ -32,9 +36,11 @@ def _failing(path: Path, line: int) -> Fail:
     return fail
 
 
-def read_rows(path: Path, columns: tuple[str, ...], what: str) -> list[tuple[int, dict[str, str], Fail]]:
-    """Rows of a CSV with exactly ``columns``, each with its line number and ``fail(column, problem)``,
-    the one-line error naming the file, that line and the column."""
+def read_rows(path: Path, columns: tuple[str, ...], what: str,
+              optional: tuple[str, ...] = ()) -> list[tuple[int, dict[str, str], Fail]]:
+    """Rows of a CSV with exactly ``columns`` (and any of ``optional``, empty where the file lacks
+    them), each with its line number and ``fail(column, problem)``, the one-line error naming the
+    file, that line and the column."""
     try:
         handle = path.open(newline="", encoding="utf-8")
     except FileNotFoundError:
@@ -48,18 +54,19 @@ def read_rows(path: Path, columns: tuple[str, ...], what: str) -> list[tuple[int
             if header is None:
                 raise ExpectedError(f"{path}: empty file, expected the header {','.join(columns)}")
             missing = [name for name in columns if name not in header]
-            extra = [name for name in header if name not in columns]
+            extra = [name for name in header if name not in columns + optional]
             if missing or extra:
                 problem = f"missing column(s) {', '.join(missing)}" if missing else \
                     f"unknown column(s) {', '.join(extra)}"
-                raise ExpectedError(f"{path}, line 1: {problem}; expected {','.join(columns)}")
+                also = f" (optional: {','.join(optional)})" if optional else ""
+                raise ExpectedError(f"{path}, line 1: {problem}; expected {','.join(columns)}{also}")
             rows = []
             for row in reader:
                 if None in row or any(value is None for value in row.values()):
                     raise ExpectedError(
-                        f"{path}, line {reader.line_num}: expected {len(columns)} fields "
-                        f"({','.join(columns)})")
-                rows.append((reader.line_num, {name: row[name].strip() for name in columns},
+                        f"{path}, line {reader.line_num}: expected {len(header)} fields "
+                        f"({','.join(header)})")
+                rows.append((reader.line_num, {name: (row.get(name) or "").strip() for name in columns + optional},
                              _failing(path, reader.line_num)))
         except (csv.Error, UnicodeDecodeError) as error:
             raise ExpectedError(f"{path}: not a readable CSV file ({error})") from None

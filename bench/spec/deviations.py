@@ -11,7 +11,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Callable, Mapping
 
-from bench.spec.data_files import EXPECTED_DIR, METRICS, MODEL_NAME, ExpectedError
+from bench.spec.data_files import EXPECTED_DIR, METRICS, MODEL_NAME, SETTING, ExpectedError
 from bench.spec.rounding import PRINTED_NUMBER, agrees
 
 __all__ = ["DEFAULT_DEVIATIONS", "KNOWN_DEVIATION", "Deviation", "DeviationKey", "explanation_for",
@@ -19,7 +19,7 @@ __all__ = ["DEFAULT_DEVIATIONS", "KNOWN_DEVIATION", "Deviation", "DeviationKey",
 
 DEFAULT_DEVIATIONS = EXPECTED_DIR / "deviations.md"
 KNOWN_DEVIATION = "known-deviation"  # the status_override that asks for an explanation, and its status
-DeviationKey = tuple  # (model, img_size, metric) as in paper_values.csv, or ("claim", claim_id)
+DeviationKey = tuple  # (model, img_size, metric[, setting]) as in paper_values.csv, or ("claim", claim_id)
 
 # The first line of every entry: the measurement the explanation was written for.
 _RECORDED = re.compile(r"Measured:\s*(\S+)")
@@ -55,11 +55,12 @@ def _heading_key(path: Path, number: int, raw: str) -> DeviationKey:
     parts = raw[3:].split()
     if len(parts) == 2 and parts[0] == "claim":  # a text claim: '## claim <claim_id>'
         return ("claim", parts[1])
-    if len(parts) != 3 or not MODEL_NAME.fullmatch(parts[0]) or not parts[1].isdigit() or parts[2] not in METRICS:
+    if (len(parts) not in (3, 4) or not MODEL_NAME.fullmatch(parts[0]) or not parts[1].isdigit()
+            or parts[2] not in METRICS or (len(parts) == 4 and not SETTING.fullmatch(parts[3]))):
         raise ExpectedError(f"{path}, line {number}: heading {raw.strip()!r} is not "
-                            f"'## <model> <img_size> <metric>' (metric one of {', '.join(METRICS)}) "
-                            "or '## claim <claim_id>'")
-    return (parts[0], int(parts[1]), parts[2])
+                            f"'## <model> <img_size> <metric>' (metric one of {', '.join(METRICS)}), with the row's "
+                            "setting after it if it has one, or '## claim <claim_id>'")
+    return (parts[0], int(parts[1]), *parts[2:])
 
 
 def _entry(path: Path, key: DeviationKey, line: int, body: list[tuple[int, str]]) -> Deviation:

@@ -15,6 +15,8 @@ from pathlib import Path
 from bench.spec.data_files import EXPECTED_DIR, ExpectedError
 
 FUNCTION_DIR_NAME = "official_function"
+# The function method of a run on a folder without recordings (optional: only SReT's has them).
+NO_RECORDINGS = "No official-function recordings in this paper's folder: no function rows."
 DEFAULT_FUNCTION_DIR = EXPECTED_DIR / FUNCTION_DIR_NAME
 RECORDING = "function.json"
 LOGITS = "logits.safetensors"

@@ -2,7 +2,9 @@
 
 A claim states a range ("13-15M parameters"); it holds when every value measured for it (one
 per model or part) rounds, at the printed precision, into that range and every condition it
-states holds. What measures each claim is ``bench.measure.claims``.
+states holds. Each claim names its ``kind``: one of the checks the gate knows
+(:data:`CLAIM_KINDS`, each measured by ``bench.measure.claims``); a paper's claims are data
+of those kinds, and a kind the gate does not know is refused when the file is loaded.
 """
 from __future__ import annotations
 
@@ -16,10 +18,14 @@ from bench.spec.deviations import Deviation
 from bench.spec.rounding import as_decimal, exact_interval, is_finite, parse_printed
 from bench.spec.verdicts import Verdict, judge, shown
 
-__all__ = ["DEFAULT_CLAIMS", "Claim", "load_claims"]
+__all__ = ["CLAIM_KINDS", "DEFAULT_CLAIMS", "Claim", "load_claims"]
 
 DEFAULT_CLAIMS = EXPECTED_DIR / "claims.csv"
-CLAIM_COLUMNS = ("claim_id", "claim", "source", "check", "models", "low", "high", "unit")
+CLAIM_COLUMNS = ("claim_id", "kind", "claim", "source", "check", "models", "low", "high", "unit")
+# The checks the gate knows, each a measurement of bench.measure.claims (a test holds the two equal):
+# parameters recursion adds; the FLOPs slicing saves; parameters of a >100-layer and of a 1000-layer model.
+CLAIM_KINDS = ("recursion_adds_no_params", "slicing_cuts_flops_10_30", "deep_sliced_recursion_compact",
+               "thousand_shared_layers_compact")
 
 
 @dataclass(frozen=True)
@@ -34,6 +40,7 @@ class Claim:
     low_text: str = ""
     high_text: str = ""
     unit: str = ""
+    kind: str = ""  # the check that measures it, one of CLAIM_KINDS
 
     @property
     def low(self) -> float | None:
@@ -102,25 +109,25 @@ class Claim:
         return judge(False, value, comparison, deviation), value
 
 
-def load_claims(path: str | Path = DEFAULT_CLAIMS, measured_ids: Collection[str] | None = None) -> list[Claim]:
+def load_claims(path: str | Path = DEFAULT_CLAIMS, kinds: Collection[str] = CLAIM_KINDS) -> list[Claim]:
     """The text claims of ``claims.csv``, validated like the figures.
 
-    With ``measured_ids`` (the claims the code can measure), a claim without a measurement
-    is an error here, at load, rather than a failure halfway through a run.
+    A claim of a ``kind`` the gate does not know (``kinds``: those it can measure) is an error
+    here, at load, rather than a failure halfway through a run.
     """
     path = Path(path)
     claims: list[Claim] = []
     seen: dict[str, int] = {}
     for line, row, fail in read_rows(path, CLAIM_COLUMNS, "claims"):
-        for column in ("claim_id", "claim", "source", "check"):
+        for column in ("claim_id", "kind", "claim", "source", "check"):
             if not row[column]:
                 raise fail(column, "must not be empty")
         if row["claim_id"] in seen:
             raise fail("claim_id", f"duplicate claim {row['claim_id']!r} (first on line {seen[row['claim_id']]})")
         seen[row["claim_id"]] = line
-        if measured_ids is not None and row["claim_id"] not in measured_ids:
-            raise fail("claim_id", f"no measurement for claim {row['claim_id']!r} in the code "
-                                   f"(known: {', '.join(sorted(measured_ids))})")
+        if row["kind"] not in kinds:
+            raise fail("kind", f"unknown claim kind {row['kind']!r}: the gate measures no such check "
+                               f"(known: {', '.join(sorted(kinds))})")
         for column in ("low", "high"):
             if row[column]:
                 try:
@@ -140,7 +147,7 @@ def load_claims(path: str | Path = DEFAULT_CLAIMS, measured_ids: Collection[str]
         claims.append(Claim(
             claim_id=row["claim_id"], claim=row["claim"], source=row["source"],
             check=row["check"], models=models, low_text=row["low"], high_text=row["high"],
-            unit=row["unit"],
+            unit=row["unit"], kind=row["kind"],
         ))
     if not claims:
         raise ExpectedError(f"{path}: no claims (only a header)")
