@@ -332,6 +332,7 @@ def test_cuda_without_a_gpu(data, checkpoints, capsys):
     assert_one_line_error(code, err, "cuda")
 
 
+@pytest.mark.slow
 def test_subprocess_exit_status_and_one_line(tmp_path, checkpoints):
     """``python -m bench.accuracy`` itself: exit 2, one line, for a missing folder."""
     done = subprocess.run(
@@ -345,6 +346,7 @@ def test_subprocess_exit_status_and_one_line(tmp_path, checkpoints):
 
 # --- two processes ------------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_torchrun_two_processes_match_one(data, capsys, tmp_path):
     """2 gloo ranks on the CPU score each of the 11 images exactly once, as one process does."""
     checkpoint = save_checkpoint(random_head_model(), tmp_path / "random.pth")
@@ -425,6 +427,7 @@ def test_sret_checkpoint_through_its_filter(data, capsys, tmp_path):
     assert_one_line_error(code, err, str(bad))
 
 
+@pytest.mark.slow
 def test_torchrun_unreadable_image_found_by_another_rank(messy_data, checkpoints, tmp_path):
     """Rank 1 meets the broken image and stops early; the ranks still meet, rank 0 alone reports it."""
     import shutil

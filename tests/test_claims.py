@@ -101,6 +101,7 @@ def test_the_100_part_builds_120_applications():
     assert (detail["block_applications"], detail["layers_with_nll"]) == (120, 240)
 
 
+@pytest.mark.slow
 def test_the_1000_part_is_built_counted_and_run():
     result = claims.thousand_layers_are_compact((), None, None)
     (detail,) = result.details

@@ -244,6 +244,7 @@ def _document(out, stem):
     return json.loads((out / f"{stem}-{slug}.json").read_text())
 
 
+@pytest.mark.slow
 def test_the_runner_writes_every_phase_and_what_it_did(cpu_run):
     code, out = cpu_run
     assert code == EXIT_OK
@@ -291,6 +292,7 @@ def test_a_budget_too_small_for_anything_records_every_unit_as_skipped(tmp_path,
     assert sorted(p.name for p in tmp_path.iterdir()) == [runner.path("gpu_run").name]
 
 
+@pytest.mark.slow
 def test_compiled_bf16_autocast_runs_on_the_cpu(tmp_path):
     """The compiled phase's path: torch.compile under bf16 autocast, compile time reported, not timed."""
     code = throughput_run.main(["--models", "test_vit", "--img-size", "64", "--batch-sizes", "2", "--kernels", "stock",

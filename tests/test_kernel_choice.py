@@ -76,6 +76,7 @@ def _ops(model: torch.nn.Module, x: torch.Tensor) -> Counter:
     return Counter(event.name for event in prof.events())
 
 
+@pytest.mark.slow
 def test_the_tuned_policy_follows_the_decision_at_once():
     model = apply_kernel_policy(timm.create_model("sret_t_wo_slice", img_size=64).eval(), "tuned")
     x = torch.randn(1, 3, 64, 64)  # 64 tokens in stage 0, 16 in stage 1, 4 in stage 2
@@ -125,6 +126,7 @@ def test_the_widest_units_name_the_cpu_generation():
         kernel_choice.cache_path("AMD EPYC (family 25 model 17, AVX-512 BF16)", "2.14.1")
 
 
+@pytest.mark.slow
 def test_a_tuned_model_compiles_to_one_graph_even_before_the_decision_was_read(tmp_path, monkeypatch):
     """Reading the decision's file inside torch.compile broke the graph at every tuned layer (16
     breaks in SReT-S, and past dynamo's recompile limit the NLLs ran eager): the policy reads it first."""

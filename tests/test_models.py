@@ -23,6 +23,7 @@ def tiny_sret(**overrides) -> SReT:
     return SReT(**dict(args, **overrides)).eval()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", timm.list_models("sret_*"))
 def test_every_variant_builds_runs_resets_and_trains(name):
     model = timm.create_model(name, num_classes=7)
@@ -37,6 +38,7 @@ def test_every_variant_builds_runs_resets_and_trains(name):
         == (1, model.num_features)
 
 
+@pytest.mark.slow
 def test_sret_ext_is_reconstructed_and_lands_at_the_papers_flops():
     model = timm.create_model("sret_ext")
     assert model.pretrained_cfg["reconstructed"] is True

@@ -7,6 +7,7 @@ up to 2.1).
 """
 from __future__ import annotations
 
+import pytest
 import timm
 import torch
 
@@ -23,6 +24,7 @@ def _official_model(official_weights, name="sret_t"):
     return model
 
 
+@pytest.mark.slow
 def test_compiled_model_gives_the_official_logits_random_slices_included(official_weights, official_logits):
     model = _official_model(official_weights)
     compiled = torch.compile(model)
@@ -33,6 +35,7 @@ def test_compiled_model_gives_the_official_logits_random_slices_included(officia
     torch.testing.assert_close(logits, official_logits["SReT_T"], rtol=0, atol=COMPILED_ATOL)
 
 
+@pytest.mark.slow
 def test_bf16_autocast_on_the_cpu_stays_close_to_fp32(official_weights, official_logits):
     model = _official_model(official_weights)
     with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):

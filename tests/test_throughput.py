@@ -59,6 +59,7 @@ def test_bad_input_is_one_line_exit_2_before_building(argv, culprit, capsys, mon
     assert "Traceback" not in err
 
 
+@pytest.mark.slow
 def test_bad_input_from_the_command_line_has_no_traceback():
     done = subprocess.run([sys.executable, "-m", "bench.throughput", "--models", "resnet10t,nope_net"],
                           capture_output=True, text=True, cwd=Path(__file__).resolve().parents[1])
