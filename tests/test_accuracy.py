@@ -136,6 +136,7 @@ def _label_of(name: str) -> int:
     return next(label for label in IMAGES_PER_CLASS if wnid(label) == name.split("/")[0])
 
 
+@pytest.mark.slow
 def test_seeds_limit_and_library_call(data, checkpoints):
     result, _ = imagenet_top1.evaluate_checkpoint("test_vit", checkpoints["bare"], data, seeds=(0, 1, 2), batch_size=5)
     assert result["seeds"] == [0, 1, 2]
@@ -147,6 +148,7 @@ def test_seeds_limit_and_library_call(data, checkpoints):
     assert limited["classes"] >= 3  # spread over the folder, not its first class
 
 
+@pytest.mark.slow
 def test_seed_spread_of_a_random_model(data, tmp_path):
     """A model that is random at inference (as sliced SReT is) gets one top-1 per seed."""
 
@@ -382,6 +384,7 @@ def test_torchrun_two_processes_match_one(data, capsys, tmp_path):
 
 # --- the SReT models themselves -------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_sliced_sret_is_random_per_seed_and_reproducible(data):
     """Sliced SReT permutes tokens from the global generator: --seeds controls it."""
     import timm

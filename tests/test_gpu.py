@@ -261,6 +261,7 @@ def test_the_runner_writes_every_phase_and_what_it_did(cpu_run):
     assert [(r["model"], r["agrees"], r["error"]) for r in check["results"]] == [("test_vit", True, None)]
 
 
+@pytest.mark.slow
 def test_the_runner_times_both_precisions_and_policies_at_batch_1_and_the_largest(cpu_run):
     _, out = cpu_run
     for dtype in ("fp32", "bf16"):

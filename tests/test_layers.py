@@ -151,6 +151,7 @@ def test_every_import_under_bench_follows_the_table_in_docs_design():
     assert _breaches(rules) == []
 
 
+@pytest.mark.slow
 def test_the_design_check_would_catch_a_page_that_imports_torch():
     """The check can fail: with torch allowed nowhere but measure, the measuring layer's own imports breach
     a table that forbids them, and a layer's lazy imports breach a table that allows them at module level only."""

@@ -325,6 +325,7 @@ def test_a_figure_nothing_measured_is_not_measured_when_judged(tmp_path, capsys)
     assert row["status"] == "not-measured" and "measure again" in row["method"]
 
 
+@pytest.mark.slow
 def test_a_measured_run_and_its_judged_file_print_the_same_verdict(tmp_path):
     folder = data_folder(tmp_path / "expected", claims=NO_CLAIM)
     out = tmp_path / "verify.json"
