@@ -109,9 +109,9 @@ def test_cpuinfo_fields_are_read_by_their_exact_name(monkeypatch, tmp_path):
 def test_the_cache_is_read_when_first_asked_for_not_at_import(tmp_path, monkeypatch):
     monkeypatch.setenv(kernel_choice.CACHE_ENV, str(tmp_path))  # set after sret was imported
     kernel_choice.save(KernelChoice(64, 1 << 10, "cached for the test"))
-    monkeypatch.setattr(kernel_choice, "_current", [None])
+    kernel_choice.use(None)  # as a new process: nothing read yet
     assert kernel_choice.current().source == "cached for the test"
-    monkeypatch.setattr(kernel_choice, "_current", [None])
+    kernel_choice.use(None)  # as a new process: nothing read yet
     monkeypatch.setenv(kernel_choice.CACHE_ENV, str(tmp_path / "empty"))
     assert kernel_choice.current() == kernel_choice.DEFAULT
 
@@ -131,7 +131,7 @@ def test_a_tuned_model_compiles_to_one_graph_even_before_the_decision_was_read(t
     """Reading the decision's file inside torch.compile broke the graph at every tuned layer (16
     breaks in SReT-S, and past dynamo's recompile limit the NLLs ran eager): the policy reads it first."""
     monkeypatch.setenv(kernel_choice.CACHE_ENV, str(tmp_path))
-    monkeypatch.setattr(kernel_choice, "_current", [None])
+    kernel_choice.use(None)  # as a new process: nothing read yet
     model = apply_kernel_policy(timm.create_model("sret_t", img_size=64).eval(), "tuned")
     torch._dynamo.reset()
     with torch.no_grad():

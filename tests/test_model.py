@@ -83,17 +83,21 @@ def test_batched_groups_equal_one_group_at_a_time(groups, shuffle):
     torch.testing.assert_close(ours, expected, rtol=0, atol=1e-5)
 
 
-def test_any_number_of_loops_slices_every_recursive_application(monkeypatch):
-    drawn = []
-    real = sret.model.draw_permutation
-    monkeypatch.setattr(sret.model, "draw_permutation", lambda n, g: drawn.append(n) or real(n, g))
+def test_any_number_of_loops_slices_every_recursive_application():
     # Stage 0: 2 shared blocks applied 3 times each -> 2 x 2 recursive applications, each
     # sliced (groups_recursive 2) over the 8 x 8 = 64 tokens; stage 1 recursions use 1 group.
+    # The model's generator ends where four permutations of 64 tokens leave one of the same seed.
     model = tiny_sret(depth=(6, 2, 2), recursive_num=(2, 1, 1))
     assert model.transformers[0].loops == 3
+    generator, expected = torch.Generator().manual_seed(7), torch.Generator().manual_seed(7)
+    model.set_permutation_generator(generator)
     with torch.no_grad():
         model(torch.randn(1, 3, 64, 64))
-    assert drawn == [64, 64, 64, 64]
+    for _ in range(4):
+        torch.randperm(64, generator=expected)
+    assert torch.equal(generator.get_state(), expected.get_state())
+    torch.randperm(64, generator=expected)  # one draw more, or one of another length, is another state
+    assert not torch.equal(generator.get_state(), expected.get_state())
 
 
 def test_repeatable_mode_never_touches_the_global_rng():
