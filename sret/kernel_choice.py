@@ -132,6 +132,7 @@ def current() -> KernelChoice:
     return _current[0]
 
 
-def use(choice: KernelChoice) -> None:
-    """Run the tuned policy under ``choice`` from now on (a fresh decision, or a test's)."""
+def use(choice: KernelChoice | None) -> None:
+    """Run the tuned policy under ``choice`` from now on (a fresh decision, or a test's); None: read
+    this machine's cached decision again when next asked for, as a new process does."""
     _current[0] = choice

@@ -136,6 +136,7 @@ def _label_of(name: str) -> int:
     return next(label for label in IMAGES_PER_CLASS if wnid(label) == name.split("/")[0])
 
 
+@pytest.mark.slow
 def test_seeds_limit_and_library_call(data, checkpoints):
     result, _ = imagenet_top1.evaluate_checkpoint("test_vit", checkpoints["bare"], data, seeds=(0, 1, 2), batch_size=5)
     assert result["seeds"] == [0, 1, 2]
@@ -147,6 +148,7 @@ def test_seeds_limit_and_library_call(data, checkpoints):
     assert limited["classes"] >= 3  # spread over the folder, not its first class
 
 
+@pytest.mark.slow
 def test_seed_spread_of_a_random_model(data, tmp_path):
     """A model that is random at inference (as sliced SReT is) gets one top-1 per seed."""
 
@@ -332,6 +334,7 @@ def test_cuda_without_a_gpu(data, checkpoints, capsys):
     assert_one_line_error(code, err, "cuda")
 
 
+@pytest.mark.slow
 def test_subprocess_exit_status_and_one_line(tmp_path, checkpoints):
     """``python -m bench.accuracy`` itself: exit 2, one line, for a missing folder."""
     done = subprocess.run(
@@ -345,6 +348,7 @@ def test_subprocess_exit_status_and_one_line(tmp_path, checkpoints):
 
 # --- two processes ------------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_torchrun_two_processes_match_one(data, capsys, tmp_path):
     """2 gloo ranks on the CPU score each of the 11 images exactly once, as one process does."""
     checkpoint = save_checkpoint(random_head_model(), tmp_path / "random.pth")
@@ -380,6 +384,7 @@ def test_torchrun_two_processes_match_one(data, capsys, tmp_path):
 
 # --- the SReT models themselves -------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_sliced_sret_is_random_per_seed_and_reproducible(data):
     """Sliced SReT permutes tokens from the global generator: --seeds controls it."""
     import timm
@@ -425,6 +430,7 @@ def test_sret_checkpoint_through_its_filter(data, capsys, tmp_path):
     assert_one_line_error(code, err, str(bad))
 
 
+@pytest.mark.slow
 def test_torchrun_unreadable_image_found_by_another_rank(messy_data, checkpoints, tmp_path):
     """Rank 1 meets the broken image and stops early; the ranks still meet, rank 0 alone reports it."""
     import shutil

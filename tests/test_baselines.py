@@ -155,6 +155,7 @@ def test_every_count_the_timed_prose_quotes_for_a_gated_model_is_the_gates():
     assert wrong == []
 
 
+@pytest.mark.slow
 def test_every_count_the_timed_prose_quotes_for_a_model_the_gate_does_not_count_is_measured_so():
     """The alternatives the prose turns down are not the gate's: counted here by its headline counter."""
     from bench.measure.paper_measurements import Measurer

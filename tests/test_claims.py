@@ -80,6 +80,7 @@ def _unshared(name, **kwargs):
     return model
 
 
+@pytest.mark.slow
 def test_unshared_blocks_and_a_model_without_recursion_fail_the_claim():
     measurer = Measurer(_unshared)
     result = claims.recursion_adds_no_params(("sret_t",), measurer.count, measurer.build)
@@ -93,6 +94,7 @@ def test_unshared_blocks_and_a_model_without_recursion_fail_the_claim():
                                                                      "applications)", "GMACs do not grow (0.563 -> 0.563)"]
 
 
+@pytest.mark.slow
 def test_the_100_part_builds_120_applications():
     result = claims.deep_recursion_is_compact((), None, None)
     (detail,) = result.details
@@ -101,6 +103,7 @@ def test_the_100_part_builds_120_applications():
     assert (detail["block_applications"], detail["layers_with_nll"]) == (120, 240)
 
 
+@pytest.mark.slow
 def test_the_1000_part_is_built_counted_and_run():
     result = claims.thousand_layers_are_compact((), None, None)
     (detail,) = result.details

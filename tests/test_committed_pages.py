@@ -249,6 +249,7 @@ def test_one_unit_one_name_on_the_committed_page(committed):
 # --- the committed plots ------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_the_committed_pngs_are_what_the_committed_code_draws(committed, tmp_path, monkeypatch):
     """A fresh rendering of the committed JSON, even under a hostile matplotlibrc, has the committed pixels."""
     reports, results, _, _ = committed

@@ -1,6 +1,7 @@
 """The one torch.compile recipe (bench.measure.compiled): each setting recorded, each computing the model."""
 from __future__ import annotations
 
+import pytest
 import torch
 
 from bench.measure import compiled
@@ -20,11 +21,13 @@ def test_a_compiled_throughput_run_records_torch_compiles_defaults_and_an_eager_
     assert throughput_run.config_block(throughput_run.Config(models=("sret_t",), kernels=("stock",)))["compile_settings"] is None
 
 
+@pytest.mark.slow
 def test_the_default_recipe_is_torch_compile_itself():
     model = torch.nn.Linear(4, 2)
     assert compiled.compile_model(model)._orig_mod is model  # an OptimizedModule around the model
 
 
+@pytest.mark.slow
 def test_the_frozen_recipe_computes_the_model_at_two_batch_sizes():
     torch.manual_seed(0)
     model = torch.nn.Sequential(torch.nn.Linear(8, 16), torch.nn.GELU(), torch.nn.Linear(16, 3)).eval()

@@ -194,6 +194,7 @@ def device_run(tmp_path_factory):
     return done, base
 
 
+@pytest.mark.slow
 def test_run_sh_sends_back_one_archive_and_its_log(device_run):
     done, base = device_run
     assert done.returncode == 0, done.stdout[-3000:]
@@ -206,6 +207,7 @@ def test_run_sh_sends_back_one_archive_and_its_log(device_run):
     assert all(ingest.NAME.fullmatch(name) for name in names) and any(n.startswith("gpu_run-") for n in names)
 
 
+@pytest.mark.slow
 def test_the_archive_ingested_renders_the_device_sections(device_run, tmp_path):
     _, base = device_run
     into = tmp_path / "reports"

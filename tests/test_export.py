@@ -47,6 +47,7 @@ def onnx_ops(path) -> set[str]:
     return {node.op_type for node in require("onnx").load(str(path)).graph.node}
 
 
+@pytest.mark.slow
 def test_onnx_of_the_released_sliced_model_computes_the_official_logits(tmp_path):
     """SReT_T at 224 on the recorded recipe weights, its slices frozen to the official draws."""
     recording = load_official_function()
@@ -63,6 +64,7 @@ def test_onnx_of_the_released_sliced_model_computes_the_official_logits(tmp_path
     assert not onnx_ops(path) & RANDOM_OPS
 
 
+@pytest.mark.slow
 def test_exported_slices_are_random_in_the_graph_and_fixed_ones_match_eager(tmp_path):
     model = tiny()
     x = torch.randn(3, 3, 64, 64)  # another batch than the export's example: the batch axis is dynamic
@@ -79,6 +81,7 @@ def test_exported_slices_are_random_in_the_graph_and_fixed_ones_match_eager(tmp_
     assert sorted(p.name for p in tmp_path.iterdir()) == ["fixed.onnx", "random.onnx"]  # no temporary left
 
 
+@pytest.mark.slow
 def test_timm_onnx_export_of_an_exportable_model(tmp_path):
     """What timm's onnx_export.py does: create_model(..., exportable=True), then the TorchScript exporter."""
     from timm.utils.onnx import onnx_export
@@ -89,6 +92,7 @@ def test_timm_onnx_export_of_an_exportable_model(tmp_path):
     assert RANDOM_OPS & onnx_ops(tmp_path / "sret_t.onnx")
 
 
+@pytest.mark.slow
 def test_torch_export_of_a_seeded_model_computes_what_eager_computes():
     model = tiny(permutation_seed=0)  # a seed's generator cannot be held in a graph: not made while exporting
     model.fix_permutations()

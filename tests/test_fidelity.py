@@ -27,6 +27,7 @@ def test_registry_lists_every_architecture_and_every_released_checkpoint():
     assert sorted(timm.list_pretrained("sret_*")) == sorted(OFFICIAL_TO_TAG.values())
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("architecture", sorted(ROWS_OF_ARCHITECTURE))
 def test_every_released_row_matches_the_official_model(architecture, manifest):
     model = timm.create_model(architecture)
@@ -166,6 +167,7 @@ def test_sliced_model_depends_on_the_global_rng_as_released(official_weights, of
     assert (other - official_logits["SReT_T"]).abs().max() > 1e-4
 
 
+@pytest.mark.slow
 def test_fused_attention_gives_the_same_logits_and_the_same_count(official_weights, official_logits, manifest):
     model = timm.create_model("sret_t", fused_attn=True).eval()
     model.load_state_dict(official_weights)

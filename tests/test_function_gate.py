@@ -45,6 +45,7 @@ def test_recipe_values_are_exact_small_integers_times_powers_of_two():
     assert x.shape == (2, 3, 32, 32) and x.min() >= -2.0 and x.max() < 2.0 and torch.equal(x * 64, (x * 64).round())
 
 
+@pytest.mark.slow
 def test_every_released_model_computes_the_official_function_under_every_policy():
     rows = function_rows(RECORDING)
     assert len(rows) == 14 * len(EAGER_POLICIES)
@@ -63,6 +64,7 @@ def test_the_tolerance_is_the_one_readme_and_expected_readme_state():
         assert re.search(r"tolerance[^.]{0,20}1e-5", text), page
 
 
+@pytest.mark.slow
 def test_the_compiled_model_computes_the_official_function():
     rows = function_rows(RECORDING, {"sret_t"}, (COMPILED,))
     assert [r["status"] for r in rows] == ["pass", "pass"]  # sret_t.in1k and its distilled twin
@@ -210,6 +212,7 @@ CHANGES = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name, patch, build, model", CHANGES, ids=[change[0] for change in CHANGES])
 def test_a_change_that_keeps_every_count_fails_the_function_rows(name, patch, build, model, monkeypatch, manifest):
     if patch is not None:
@@ -225,6 +228,7 @@ def test_a_change_that_keeps_every_count_fails_the_function_rows(name, patch, bu
     assert "under every policy: sret/ computes another function" in rows[0]["diagnosis"] or rows[0]["measured"] is None
 
 
+@pytest.mark.slow
 def test_a_change_to_the_tuned_kernels_fails_only_under_that_policy_and_says_so(monkeypatch):
     monkeypatch.setattr(sret.kernels, "onednn_linear", _onednn_tanh_gelu)
     monkeypatch.setattr(sret.kernels, "use_onednn", lambda x: sret.kernels.use_tuned_path(x))
@@ -251,6 +255,7 @@ def _explicit_attention_softmax_over_queries(self, x, groups=1, permutation=None
     return self.proj(x)
 
 
+@pytest.mark.slow
 def test_a_change_to_the_explicit_attention_the_tuned_policy_selects_fails_under_tuned(monkeypatch):
     monkeypatch.setattr(sret.model.SlicedAttention, "forward", _explicit_attention_softmax_over_queries)
     rows = {r["policy"]: r for r in function_rows(RECORDING, {"sret_t.in1k"})}
@@ -269,6 +274,7 @@ def test_a_model_that_no_longer_takes_the_release_weights_fails_with_the_key():
     assert "the model's key final_norm.bias is not released" in rows[0]["diagnosis"] and "\n" not in rows[0]["diagnosis"]
 
 
+@pytest.mark.slow
 def test_the_gate_exits_1_on_a_function_change_and_names_it(tmp_path, capsys, monkeypatch):
     folder = tmp_path / "expected"
     shutil.copytree(EXPECTED_DIR, folder)

@@ -244,6 +244,7 @@ def _document(out, stem):
     return json.loads((out / f"{stem}-{slug}.json").read_text())
 
 
+@pytest.mark.slow
 def test_the_runner_writes_every_phase_and_what_it_did(cpu_run):
     code, out = cpu_run
     assert code == EXIT_OK
@@ -260,6 +261,7 @@ def test_the_runner_writes_every_phase_and_what_it_did(cpu_run):
     assert [(r["model"], r["agrees"], r["error"]) for r in check["results"]] == [("test_vit", True, None)]
 
 
+@pytest.mark.slow
 def test_the_runner_times_both_precisions_and_policies_at_batch_1_and_the_largest(cpu_run):
     _, out = cpu_run
     for dtype in ("fp32", "bf16"):
@@ -291,6 +293,7 @@ def test_a_budget_too_small_for_anything_records_every_unit_as_skipped(tmp_path,
     assert sorted(p.name for p in tmp_path.iterdir()) == [runner.path("gpu_run").name]
 
 
+@pytest.mark.slow
 def test_compiled_bf16_autocast_runs_on_the_cpu(tmp_path):
     """The compiled phase's path: torch.compile under bf16 autocast, compile time reported, not timed."""
     code = throughput_run.main(["--models", "test_vit", "--img-size", "64", "--batch-sizes", "2", "--kernels", "stock",

@@ -76,6 +76,7 @@ def _ops(model: torch.nn.Module, x: torch.Tensor) -> Counter:
     return Counter(event.name for event in prof.events())
 
 
+@pytest.mark.slow
 def test_the_tuned_policy_follows_the_decision_at_once():
     model = apply_kernel_policy(timm.create_model("sret_t_wo_slice", img_size=64).eval(), "tuned")
     x = torch.randn(1, 3, 64, 64)  # 64 tokens in stage 0, 16 in stage 1, 4 in stage 2
@@ -108,9 +109,9 @@ def test_cpuinfo_fields_are_read_by_their_exact_name(monkeypatch, tmp_path):
 def test_the_cache_is_read_when_first_asked_for_not_at_import(tmp_path, monkeypatch):
     monkeypatch.setenv(kernel_choice.CACHE_ENV, str(tmp_path))  # set after sret was imported
     kernel_choice.save(KernelChoice(64, 1 << 10, "cached for the test"))
-    monkeypatch.setattr(kernel_choice, "_current", [None])
+    kernel_choice.use(None)  # as a new process: nothing read yet
     assert kernel_choice.current().source == "cached for the test"
-    monkeypatch.setattr(kernel_choice, "_current", [None])
+    kernel_choice.use(None)  # as a new process: nothing read yet
     monkeypatch.setenv(kernel_choice.CACHE_ENV, str(tmp_path / "empty"))
     assert kernel_choice.current() == kernel_choice.DEFAULT
 
@@ -125,11 +126,12 @@ def test_the_widest_units_name_the_cpu_generation():
         kernel_choice.cache_path("AMD EPYC (family 25 model 17, AVX-512 BF16)", "2.14.1")
 
 
+@pytest.mark.slow
 def test_a_tuned_model_compiles_to_one_graph_even_before_the_decision_was_read(tmp_path, monkeypatch):
     """Reading the decision's file inside torch.compile broke the graph at every tuned layer (16
     breaks in SReT-S, and past dynamo's recompile limit the NLLs ran eager): the policy reads it first."""
     monkeypatch.setenv(kernel_choice.CACHE_ENV, str(tmp_path))
-    monkeypatch.setattr(kernel_choice, "_current", [None])
+    kernel_choice.use(None)  # as a new process: nothing read yet
     model = apply_kernel_policy(timm.create_model("sret_t", img_size=64).eval(), "tuned")
     torch._dynamo.reset()
     with torch.no_grad():

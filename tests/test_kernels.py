@@ -46,6 +46,7 @@ def _logits(model: torch.nn.Module, x: torch.Tensor, seed: int = 1234) -> torch.
 
 
 # -- what each policy keeps ---------------------------------------------------------------------
+@pytest.mark.slow
 def test_tuned_sret_keeps_the_official_logits_keys_and_parameter_tensors(official_weights, official_logits):
     model = timm.create_model("sret_t").eval()
     model.load_state_dict(official_weights)
@@ -60,6 +61,7 @@ def test_tuned_sret_keeps_the_official_logits_keys_and_parameter_tensors(officia
     torch.testing.assert_close(_logits(model, official_logits["input"]), official_logits["SReT_T"], rtol=0, atol=1e-5)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["deit_tiny_patch16_224", "pit_ti_224"])
 def test_tuned_timm_baseline_keeps_its_logits_keys_and_parameter_tensors(name):
     stock = timm.create_model(name, img_size=64).eval()
@@ -89,6 +91,7 @@ def test_stock_sret_runs_plain_linears_gelus_and_sdpa():
     assert ops["aten::scaled_dot_product_attention"] == SRET_T_ATTENTIONS  # timm's default: fused
 
 
+@pytest.mark.slow
 def test_tuned_sret_runs_onednn_fused_gelus_and_attention_by_length():
     model = apply_kernel_policy(timm.create_model("sret_t").eval(), "tuned")
     ops = _ops(model, torch.randn(1, 3, 224, 224))
@@ -102,6 +105,7 @@ def test_tuned_sret_runs_onednn_fused_gelus_and_attention_by_length():
     assert 196 < kernel_choice.current().sdpa_min_tokens <= 392  # the hand count: only stage 0's 392-token slices take SDPA
 
 
+@pytest.mark.slow
 def test_tuned_model_trains_and_autocasts_on_the_plain_path():
     stock = timm.create_model("sret_ext").train()
     tuned = apply_kernel_policy(copy.deepcopy(stock), "tuned")
@@ -125,6 +129,7 @@ def test_stock_sret_is_made_of_plain_modules():
 
 
 # -- counting ---------------------------------------------------------------------------------------
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["sret_ext", "deit_tiny_patch16_224"])
 def test_every_counter_counts_a_tuned_model_as_the_stock_one(name):
     stock = timm.create_model(name, img_size=64).eval()
@@ -135,6 +140,7 @@ def test_every_counter_counts_a_tuned_model_as_the_stock_one(name):
     assert min(expected.fvcore_macs, expected.thop_macs, expected.torch_counter_flops) > 0
 
 
+@pytest.mark.slow
 def test_every_counter_counts_a_model_that_expands_a_parameter_and_leaves_it_trainable():
     """PiT expands its class token to the batch: under no_grad that view still requires grad but has
     no grad_fn, which the torch counter's module tracker refused (torch 2.14)."""
@@ -153,6 +159,7 @@ def test_flop_counter_counts_cpu_sdpa_as_its_two_matmuls():
     assert register_cpu_sdpa_flops() is False  # registered once, at import; never twice
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name, officials", sorted(ROWS_OF_ARCHITECTURE.items()))
 def test_plain_counters_give_the_official_count_of_every_released_row(name, officials, manifest):
     """fvcore and FlopCounterMode as a user calls them, no handler of ours: the headline."""

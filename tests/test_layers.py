@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import timm
 
 import sret  # noqa: F401  (registers the sret_* tags)
@@ -48,6 +49,7 @@ for name, title in (("verdict", "# SReT (arXiv"), ("speed", "# SReT speed")):
 """) == []
 
 
+@pytest.mark.slow
 def test_core_and_spec_import_neither_torch_nor_timm_and_a_rule_breaker_would_be_caught():
     """Nothing heavy after core and spec; then a measurement pulls torch in (the check can fail)."""
     after = _imported_by("""
@@ -149,6 +151,7 @@ def test_every_import_under_bench_follows_the_table_in_docs_design():
     assert _breaches(rules) == []
 
 
+@pytest.mark.slow
 def test_the_design_check_would_catch_a_page_that_imports_torch():
     """The check can fail: with torch allowed nowhere but measure, the measuring layer's own imports breach
     a table that forbids them, and a layer's lazy imports breach a table that allows them at module level only."""

@@ -42,6 +42,7 @@ def test_paper_formulation_of_a_model_without_slices_gives_its_logits():
         torch.testing.assert_close(PaperFormulation(model)(x), model(x), rtol=0, atol=1e-5)
 
 
+@pytest.mark.slow
 def test_one_round_reports_every_form_and_their_agreement():
     row = formulation_speed.measure_model("sret_ext", batch_size=1, rounds=1, iters=1, compile_forms=False)
     assert set(row["images_per_s"]) == {"release_formulation", "stock", "tuned"}
@@ -79,6 +80,7 @@ def test_a_goal_is_met_only_when_every_model_meets_it():
     assert formulation_speed.goals_verdict([row(False)]) == {"tuned": False, "compiled": None}
 
 
+@pytest.mark.slow
 def test_kernel_shapes_are_the_models_layers():
     model = timm.create_model("sret_t").eval()
     linears = linear_shapes(model, 224, batch_size=2)
@@ -92,6 +94,7 @@ def test_kernel_shapes_are_the_models_layers():
     assert attention_shapes(timm.create_model("deit_tiny_patch16_224").eval(), 224, batch_size=2) == [(2, 3, 197, 64)]
 
 
+@pytest.mark.slow
 def test_bad_input_from_the_command_line_is_one_line_and_exit_2():
     done = subprocess.run([sys.executable, "-m", "bench.model_speed", "--models", "sret_q", "--rounds", "1"],
                           capture_output=True, text=True, cwd=REPO, timeout=300)

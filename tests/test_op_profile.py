@@ -35,7 +35,7 @@ def test_each_operator_is_counted_under_its_family_by_its_exact_name(op, expecte
     assert family(op) == expected
 
 
-@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+@pytest.mark.parametrize("precision", ["fp32", pytest.param("bf16", marks=pytest.mark.slow)])  # bf16: the slow one on a CPU without bf16 units
 def test_a_profile_shares_the_whole_pass_among_its_families(precision):
     row = profile_model("sret_t_wo_slice", precision, batch=1, steps=1, warmup=1, img_size=64)
     assert sum(row["share"].values()) == pytest.approx(1.0, abs=5e-3)  # self times add up to the pass

@@ -82,6 +82,7 @@ def alive(pid: int) -> bool:
 # --- real worker processes --------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_two_commits_are_timed_in_alternating_rounds_from_their_own_worktrees(tmp_path):
     repo = make_repo(tmp_path)
     first = git(repo, "rev-parse", "HEAD")
@@ -99,6 +100,7 @@ def test_two_commits_are_timed_in_alternating_rounds_from_their_own_worktrees(tm
     assert worktrees(repo) == worktrees(repo)[:1]  # only the main checkout is left
 
 
+@pytest.mark.slow
 def test_the_working_tree_is_timed_from_a_copy_with_its_uncommitted_change(tmp_path):
     repo = make_repo(tmp_path)
     # uncommitted: every forward sleeps 50 ms, which only the working tree's copy can show
@@ -114,10 +116,10 @@ def test_the_working_tree_is_timed_from_a_copy_with_its_uncommitted_change(tmp_p
     assert len(worktrees(repo)) == 1
 
 
-@pytest.mark.parametrize("source, message", [
+@pytest.mark.parametrize("source, message", [  # the first runs bench/measure/revision_worker.py in the quick suite
     ("import os\nos._exit(3)\n", "died (exit 3)"),
-    ("print('hello from sret')\n", "printed garbage: 'hello from sret'"),
-    ("raise ImportError('no such thing')\n", "failed: ImportError: no such thing"),
+    pytest.param("print('hello from sret')\n", "printed garbage: 'hello from sret'", marks=pytest.mark.slow),
+    pytest.param("raise ImportError('no such thing')\n", "failed: ImportError: no such thing", marks=pytest.mark.slow),
 ])
 def test_a_worker_that_dies_or_prints_garbage_is_one_line_and_leaves_nothing(tmp_path, source, message):
     repo = make_repo(tmp_path, source)
@@ -127,6 +129,7 @@ def test_a_worker_that_dies_or_prints_garbage_is_one_line_and_leaves_nothing(tmp
     assert len(worktrees(repo)) == 1
 
 
+@pytest.mark.slow
 def test_a_worker_that_hangs_is_stopped_and_named(tmp_path, monkeypatch):
     repo = make_repo(tmp_path, "import time\ntime.sleep(600)\n")
     monkeypatch.setattr(revisions, "READY_TIMEOUT_S", 8)  # the machine's edge: not 5 minutes in a test
@@ -145,6 +148,7 @@ def test_a_worker_that_hangs_is_stopped_and_named(tmp_path, monkeypatch):
     assert len(worktrees(repo)) == 1
 
 
+@pytest.mark.slow
 def test_ctrl_c_stops_the_workers_and_removes_the_worktrees(tmp_path):
     repo = make_repo(tmp_path)
     seen = []
@@ -262,6 +266,7 @@ def test_calibration_chooses_the_smallest_silent_floor_and_counts_the_slowed_it_
 # --- the project's own model, HEAD against itself ------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_head_against_itself_exits_0(capsys):
     code = run_command(entry.main, ["--revisions", "HEAD", "HEAD", "--models", "sret_t", "--kernels", "stock",
                                     "--batch-sizes", "1", "--pairs", "2", "--rounds", "2", "--load-limit", "100"])

@@ -17,6 +17,7 @@ def tiny() -> SReT:
                 groups_first=(4, 2, 1), groups_recursive=(2, 1, 1), mlp_ratio=2.0, num_classes=10).eval()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", list(runtimes.RUNTIMES))
 def test_every_runtime_agrees_with_torch_eager_in_fp32(name):
     assert runtimes.status(name, "fp32")["available"], runtimes.status(name, "fp32")["why"]  # the deploy extra
@@ -59,11 +60,11 @@ def test_the_tolerances_are_stated_in_the_method():
     assert "within 0.0001 in fp32 and 0.05 in bf16" in runtimes.AGREEMENT_METHOD
 
 
+@pytest.mark.slow
 def test_throughput_times_the_runtimes_side_by_side_and_reports_a_missing_one(monkeypatch, capsys, tmp_path):
     import json
 
-    from bench import throughput
-    from bench.measure import models
+    from bench.measure import models, throughput_run
 
     installed = importlib.metadata.version("onnxruntime")
     uninstall(monkeypatch, "openvino")

@@ -40,6 +40,7 @@ def test_time_saved_is_per_round_and_pairs_only_rows_timed_side_by_side():
     assert tuned["time_saved_pct_round_median"] == pytest.approx(50.0)
 
 
+@pytest.mark.slow
 def test_each_pair_runs_on_one_set_of_weights_under_each_policy():
     config = throughput_run.Config(models=("sret_t",), kernels=("stock", "tuned"))
     subjects = slicing_speed.pair_subjects("sret_t", config)

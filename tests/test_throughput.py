@@ -59,6 +59,7 @@ def test_bad_input_is_one_line_exit_2_before_building(argv, culprit, capsys, mon
     assert "Traceback" not in err
 
 
+@pytest.mark.slow
 def test_bad_input_from_the_command_line_has_no_traceback():
     done = subprocess.run([sys.executable, "-m", "bench.throughput", "--models", "resnet10t,nope_net"],
                           capture_output=True, text=True, cwd=Path(__file__).resolve().parents[1])
@@ -102,6 +103,7 @@ def tiny_run(tmp_path_factory):
     return code, out, writes
 
 
+@pytest.mark.slow
 def test_json_document_is_complete_and_unit_named(tiny_run):
     code, out, writes = tiny_run
     assert code == EXIT_OK
@@ -136,6 +138,7 @@ def test_json_document_is_complete_and_unit_named(tiny_run):
           for model in ("test_vit", "resnet10t") for batch in (1, 2))}
 
 
+@pytest.mark.slow
 def test_profile_writes_traces_with_the_models_ops(tiny_run):
     _, out, _ = tiny_run
     for model, op in (("test_vit", "aten::addmm"), ("resnet10t", "aten::conv2d")):
@@ -204,6 +207,7 @@ def test_out_of_memory_is_recognised(error, oom):
     assert timing.is_out_of_memory(error) is oom
 
 
+@pytest.mark.slow
 def test_oom_halves_one_model_and_never_kills_the_run(monkeypatch, capsys, tmp_path):
     """resnet10t fits only 2 images, test_vit none: the run goes on and says so."""
     real = throughput_run.make_forward

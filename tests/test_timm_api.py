@@ -213,6 +213,7 @@ def test_a_size_whose_tokens_cannot_be_sliced_names_the_groups():
 
 
 # -- TorchScript and torch.fx ----------------------------------------------------------------------
+@pytest.mark.slow
 @pytest.mark.parametrize("groups_recursive", [(2, 1, 1), (1, 1, 1)], ids=["sliced", "without_slice"])
 def test_torchscript_computes_what_eager_computes(groups_recursive):
     model = tiny(groups_recursive=groups_recursive, drop_path_rate=0.1)  # blocks of two compiled types

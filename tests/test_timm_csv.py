@@ -70,6 +70,7 @@ def test_our_counts_print_as_timms_published_benchmark_columns(name):
         assert row[column] == published[column], column
 
 
+@pytest.mark.slow
 def test_throughput_csv_from_the_command_line(tmp_path, capsys):
     out = tmp_path / "bench.csv"
     code = throughput_run.main(["--models", "test_vit", "--img-size", "64", "--warmup", "1", "--iters", "1",

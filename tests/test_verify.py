@@ -72,6 +72,7 @@ def test_the_papers_sret_t_passes_and_one_block_more_fails(tmp_path):
     assert gate.failed(changed)
 
 
+@pytest.mark.slow
 def test_a_known_deviation_explains_one_measurement_not_a_changed_model(tmp_path):
     # The shipped data: sret_s_wo_slice_384's 21.0M is a known deviation explaining 21.091.
     folder = data_folder(tmp_path / "expected", claims=NO_CLAIM)
@@ -147,6 +148,7 @@ def test_a_baseline_is_checked_against_timms_published_param_count(tmp_path):
     assert changed["results"][0]["status"] == "fail" and gate.failed(changed)
 
 
+@pytest.mark.slow
 def test_a_baseline_without_img_size_is_counted_at_its_size(tmp_path):
     """TinyViT takes no img_size argument: it is built plain and counted on a 512 px image (timm's
     benchmark file prints 27.02 GMACs for it)."""
@@ -234,6 +236,7 @@ def test_a_deviation_without_its_measured_value_is_a_load_error(tmp_path, capsys
     assert str(folder / "deviations.md") in line and "line 3" in line and "records no measured value" in line
 
 
+@pytest.mark.slow
 def test_json_is_complete(tmp_path):
     out = tmp_path / "verify.json"
     folder = data_folder(tmp_path / "expected", claims=NO_CLAIM)
@@ -322,6 +325,7 @@ def test_a_figure_nothing_measured_is_not_measured_when_judged(tmp_path, capsys)
     assert row["status"] == "not-measured" and "measure again" in row["method"]
 
 
+@pytest.mark.slow
 def test_a_measured_run_and_its_judged_file_print_the_same_verdict(tmp_path):
     folder = data_folder(tmp_path / "expected", claims=NO_CLAIM)
     out = tmp_path / "verify.json"
