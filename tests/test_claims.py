@@ -19,7 +19,7 @@ import pytest
 import timm
 
 from bench.measure import claims
-from bench.spec.text_claims import load_claims
+from bench.spec.text_claims import CLAIM_KINDS, load_claims
 from bench.measure.counting import count_params, headline_macs
 from bench.measure.paper_measurements import Measurer
 
@@ -43,8 +43,9 @@ def test_the_hand_counts_add_up_to_the_official_sret_t():
     assert count_params(timm.create_model("sret_t")) == SRET_T_PARAMS
 
 
-def test_every_shipped_claim_has_a_measurement():
-    assert {c.claim_id for c in load_claims(measured_ids=claims.MEASUREMENTS)} == set(claims.MEASUREMENTS)
+def test_every_claim_kind_the_spec_knows_has_a_measurement_and_every_shipped_claim_is_of_one():
+    assert set(CLAIM_KINDS) == set(claims.MEASUREMENTS)
+    assert {c.kind for c in load_claims()} == set(claims.MEASUREMENTS)
 
 
 def test_the_counterpart_is_the_model_with_each_block_applied_once():
