@@ -150,3 +150,18 @@ def test_the_committed_verify_document_exports_the_gates_counts(tmp_path):
     for entry in exported.values():  # no top-1 was measured on ImageNet here, so none is exported
         assert model_index_to_eval_results(entry["model-index"])[1] == []
         assert "Results" not in entry["Models"][0]
+
+
+def test_pits_committed_run_exports_model_cards_that_parse_with_its_counts(tmp_path):
+    """The second paper's export: every file is valid model-card front matter, and PiT-Ti's and PiT-B's counts are
+    the ones papers/pit/COUNTING.md's own script (count_pit.py, explicit attention) recorded: 4,847,272
+    parameters; 0.702020 and 12.419868 G multiply-adds."""
+    document = json.loads((REPO / "reports" / "verify-pit.json").read_text(encoding="utf-8"))
+    paths = write_model_index(document, tmp_path)
+    exported = {path.stem: yaml.safe_load(path.read_text(encoding="utf-8")) for path in paths}
+    for entry in exported.values():
+        assert ModelCardData(**entry).model_name in exported
+        assert model_index_to_eval_results(entry["model-index"])[1] == []  # no ImageNet here: no top-1
+    ti, b = exported["pit_ti_224"]["Models"][0]["Metadata"], exported["pit_b_224"]["Models"][0]["Metadata"]
+    assert ti["Parameters"] == 4_847_272
+    assert round(ti["FLOPs"] / 1e3) == 702_020 and round(b["FLOPs"] / 1e3) == 12_419_868
