@@ -42,11 +42,7 @@ def committed(tmp_path_factory):
     """The committed results (git's copy) and the page rendered from them, named as reports/..."""
     root, _ = _committed_reports(tmp_path_factory.mktemp("committed"))
     paths = page_results.default_paths(root / "reports")
-    saved, page_results.ROOT = page_results.ROOT, root
-    try:
-        results = page_results.load_results(paths)
-    finally:
-        page_results.ROOT = saved
+    results = page_results.load_results(paths, root=root)
     return root / "reports", results, pages.render_markdown(results), pages.render_speed(results)
 
 

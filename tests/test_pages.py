@@ -487,13 +487,12 @@ def _without_ages(page: str) -> str:
     return "\n".join(line for line in head.splitlines() if not line.startswith("**Stale results:**"))
 
 
-def test_committed_pages_match_their_results(tmp_path, monkeypatch):
+def test_committed_pages_match_their_results(tmp_path):
     root, what = _committed_reports(tmp_path)
-    monkeypatch.setattr(page_results, "ROOT", root)  # the pages name the files as reports/...
     reports = root / "reports"
     verify = reports / "verify.json"
     assert verify.exists(), f"reports/verify.json is not among {what}"
-    results = page_results.load_results(page_results.default_paths(reports))
+    results = page_results.load_results(page_results.default_paths(reports), root=root)  # named as reports/...
     links = plot_files.plot_links(results, reports, page_dir=reports)
     for name, render in pages.RENDER.items():
         page_path = reports / name
@@ -513,12 +512,11 @@ def test_committed_pages_match_their_results(tmp_path, monkeypatch):
             f"reports/{path.name} does not re-render from the results beside it: run `{REGENERATE}` and commit reports/")
 
 
-def test_the_verdict_page_is_short_and_its_prose_lines_too(tmp_path, monkeypatch):
+def test_the_verdict_page_is_short_and_its_prose_lines_too(tmp_path):
     """The verdict page a newcomer finishes: at most 300 lines, no prose line over 200 characters on either page,
     and it quotes the speed page's headline ratios as the speed page states them."""
     root, _ = _committed_reports(tmp_path)
-    monkeypatch.setattr(page_results, "ROOT", root)
-    results = page_results.load_results(page_results.default_paths(root / "reports"))
+    results = page_results.load_results(page_results.default_paths(root / "reports"), root=root)
     verdict, timed = pages.render_markdown(results, ages={}), pages.render_speed(results, ages={})
     assert len(verdict.splitlines()) <= 300
     for text in (verdict, timed):

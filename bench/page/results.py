@@ -85,10 +85,10 @@ class Results:
         return dict(self.files())
 
 
-def display_name(path: Path) -> str:
-    """A path as the page shows it: relative to the repository when inside it, so it is stable."""
+def display_name(path: Path, root: Path = ROOT) -> str:
+    """A path as the page shows it: relative to the checkout ``root`` when inside it, so it is stable."""
     try:
-        return path.resolve().relative_to(ROOT).as_posix()
+        return path.resolve().relative_to(root.resolve()).as_posix()
     except ValueError:
         return str(path)
 
@@ -131,13 +131,14 @@ def is_other_paper(document: dict[str, Any]) -> bool:
     return document.get("paper") not in (None, DEFAULT_PAPER)
 
 
-def load_results(paths: Sequence[Path]) -> Results:
-    """Read and check every file; exactly one verify document, since the verdict comes from it."""
+def load_results(paths: Sequence[Path], root: Path = ROOT) -> Results:
+    """Read and check every file; exactly one verify document, since the verdict comes from it.
+    Files are named relative to ``root``, the checkout they belong to (a copy of it in tests)."""
     from bench.page.series import group_series
 
     documents = []
     for path in paths:
-        name = display_name(path)
+        name = display_name(path, root)
         document = read_results(path)
         check_document(name, document)
         documents.append((name, document))
