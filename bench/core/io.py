@@ -11,7 +11,17 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from bench.core.git import REPO
 from bench.core.schema import KINDS, SCHEMA
+
+
+def display_path(path: Path, root: Path = REPO) -> str:
+    """A path as results files and pages record it: relative to the checkout ``root`` when inside
+    it, so the record does not depend on where the checkout lies."""
+    try:
+        return path.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return str(path)
 
 
 class ResultsError(Exception):

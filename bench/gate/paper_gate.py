@@ -32,7 +32,7 @@ from typing import Any, Callable, Mapping, Sequence
 from tabulate import tabulate
 
 from bench.core.cli import ArgumentParser, UsageError, device_text, split_list, unknown_name
-from bench.core.io import ResultsError, read_results, write_json_atomic
+from bench.core.io import ResultsError, display_path, read_results, write_json_atomic
 from bench.core.schema import IMAGENET_VAL_CLASSES, IMAGENET_VAL_IMAGES, is_full_val
 from bench.spec.data_files import THROUGHPUT
 from bench.spec.data_folder import DEFAULT_PAPER, DataFolder, known_papers, load_data_folder, paper_folder
@@ -42,7 +42,6 @@ from bench.spec.paper_values import ExpectedFigure
 from bench.spec.verdicts import STATUSES, SUBSET, Verdict, status
 
 FAILING = ("fail",)
-ROOT = Path(__file__).resolve().parents[2]
 METHODS = {"gmacs": "fvcore, one image, multiply-adds", "params_m": "unique parameters"}
 # What a results file carries from its measuring run into a judged document unchanged.
 MEASURED_FIELDS = ("measurements", "counters", "counters_method", "baselines_method", "function_method", "models",
@@ -156,18 +155,10 @@ def judge(folder: DataFolder, measured: Mapping[str, Any]) -> dict[str, Any]:
     return {"results": [judge_figure(f, measurements) for f in figures],
             "claims": judge_claims(folder, architectures, measurements),
             "baselines": judge_baselines(folder, {f.model for f in figures}, measurements),
-            "paper_title": folder.title, "paper_folder": _shown(folder.path),
+            "paper_title": folder.title, "paper_folder": display_path(folder.path),
             "function": judge_function_rows(measurements["function"],
                                             folder.function.atol if folder.function else FUNCTION_ATOL),
             **{name: measured[name] for name in MEASURED_FIELDS}}
-
-
-def _shown(path: Path) -> str:
-    """A folder as a results file records it: relative to the repository when inside it."""
-    try:
-        return path.resolve().relative_to(ROOT).as_posix()
-    except ValueError:
-        return str(path)
 
 
 def select(figures: list[ExpectedFigure], names: Sequence[str] | None) -> list[ExpectedFigure]:

@@ -32,7 +32,7 @@ from tqdm import tqdm
 
 from bench.core.cli import (EXIT_FAILED, EXIT_OK, EXIT_USAGE, ArgumentParser, UsageError, choice_list, int_list,
                             positive_int, positive_number, split_list)
-from bench.core.io import ResultsError, read_results, write_json_atomic
+from bench.core.io import ResultsError, display_path, read_results, write_json_atomic
 from bench.core import rows
 from bench.core.names import is_subject
 from bench.gate import pairs as stats
@@ -81,9 +81,10 @@ def read_calibration(path: Path = CALIBRATION_OUT) -> dict[str, Any] | None:
 def calibrated_floor(calibration: Mapping[str, Any] | None, path: Path = CALIBRATION_OUT) -> tuple[float, str]:
     """The floor the calibration chose, and where it came from; else the provisional one, saying so."""
     if calibration is None:
-        return PROVISIONAL_FLOOR, f"{PROVISIONAL_FLOOR} provisional, not calibrated ({_shown(path)} absent or unreadable)"
+        return PROVISIONAL_FLOOR, (f"{PROVISIONAL_FLOOR} provisional, not calibrated "
+                                   f"({display_path(path)} absent or unreadable)")
     floor = float(calibration["chosen_floor"])
-    return floor, f"{floor} from the calibration in {_shown(path)} ({calibration['environment']['date'][:10]})"
+    return floor, f"{floor} from the calibration in {display_path(path)} ({calibration['environment']['date'][:10]})"
 
 
 def planned(args: Any, calibration: Mapping[str, Any] | None) -> tuple[dict[str, int], str]:
@@ -102,15 +103,8 @@ def process_noise_line(calibration: Mapping[str, Any] | None) -> str:
                 "here, and the interval above does not include it")
     sd = calibration["variance"]["between_pair_sd_percent"]
     return (f"note: each file's rounds came from one process, so two runs taken apart are only as precise as the "
-            f"noise between processes: {sd:.2f}% (sd) on this project's machine ({_shown(CALIBRATION_OUT)}), on top "
-            "of the interval above; for a verdict, time both sides together: --revisions BASE NEW")
-
-
-def _shown(path: Path) -> str:
-    try:
-        return path.resolve().relative_to(ROOT).as_posix()
-    except ValueError:
-        return str(path)
+            f"noise between processes: {sd:.2f}% (sd) on this project's machine ({display_path(CALIBRATION_OUT)}), "
+            "on top of the interval above; for a verdict, time both sides together: --revisions BASE NEW")
 
 
 # --- reading and pairing -----------------------------------------------------------------------
@@ -332,7 +326,7 @@ def build_parser() -> ArgumentParser:
                              "commit), NEW to '.', the working tree")
     parser.add_argument("--calibrate", metavar="REV",
                         help="A/A and slowed comparisons of REV -> the floor, the noise and the plan "
-                             f"(written to --json, default {_shown(CALIBRATION_OUT)})")
+                             f"(written to --json, default {display_path(CALIBRATION_OUT)})")
     parser.add_argument("--models", type=lambda text: choice_models(text), default=DEFAULT_MODELS,
                         help=f"with --revisions/--calibrate: SReT models (default {','.join(DEFAULT_MODELS)})")
     parser.add_argument("--kernels", type=lambda text: choice_list("--kernels", "kernel policy", text, KERNELS),
@@ -347,7 +341,7 @@ def build_parser() -> ArgumentParser:
     parser.add_argument("--slowed", type=positive_int("--slowed"), default=10,
                         help="--calibrate: comparisons against REV with --patch applied (10)")
     parser.add_argument("--patch", type=Path, default=SLOWDOWN_PATCH,
-                        help=f"--calibrate: the slowdown applied to NEW (default {_shown(SLOWDOWN_PATCH)})")
+                        help=f"--calibrate: the slowdown applied to NEW (default {display_path(SLOWDOWN_PATCH)})")
     parser.add_argument("--load-limit", type=positive_number("--load-limit"), default=revision_gate.LOAD_LIMIT_CORES,
                         help="cores of other processes' work above which a revision verdict is unreliable "
                              f"(default {revision_gate.LOAD_LIMIT_CORES})")

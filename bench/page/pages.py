@@ -24,13 +24,14 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from bench.core.cli import ArgumentParser, UsageError, unknown_name
+from bench.core.io import display_path
 from bench.page import (calibration, evidence, figures, op_profile_section, permutation, provenance, scope,
                         speed_headline, speed_method, speed_report, summary)
 from bench.page.accuracy_section import accuracy_section
 from bench.page.markdown import date, wrap_prose
 from bench.page.paper_page import link_line, page_name, paper_name, render_paper
 from bench.page.plot_files import plot_links, render_plots
-from bench.page.results import REPORTS, Results, default_paths, display_name, load_results
+from bench.page.results import REPORTS, Results, default_paths, load_results
 from bench.page.section import Section, anchors, render
 from bench.page.series import group_series
 from bench.page.throughput_section import throughput_section
@@ -236,7 +237,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         except OSError as error:
             raise UsageError(f"--write {args.write}: cannot write the pages there ({error.strerror or error})") from None
         for path in written:
-            print(f"wrote {display_name(path)}", file=sys.stderr)
+            print(f"wrote {display_path(path)}", file=sys.stderr)
         return 0
     if args.page not in PAGES:
         papers = {paper_name(document): (name, document) for name, document in results.papers}
@@ -250,6 +251,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as error:
         raise UsageError(f"--plots {args.plots}: cannot write the plots there ({error.strerror or error})") from None
     for path in written.values():
-        print(f"wrote {display_name(path)}", file=sys.stderr)
+        print(f"wrote {display_path(path)}", file=sys.stderr)
     sys.stdout.write(RENDER[PAGES[args.page]](results, plot_links(results, plot_dir)))
     return 0

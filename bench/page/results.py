@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from bench.core.cli import UsageError
-from bench.core.io import ResultsError, read_results
+from bench.core.io import ResultsError, display_path, read_results
 from bench.spec.data_folder import DEFAULT_PAPER
 from bench.spec.verdicts import STATUSES
 
@@ -85,20 +85,12 @@ class Results:
         return dict(self.files())
 
 
-def display_name(path: Path, root: Path = ROOT) -> str:
-    """A path as the page shows it: relative to the checkout ``root`` when inside it, so it is stable."""
-    try:
-        return path.resolve().relative_to(root.resolve()).as_posix()
-    except ValueError:
-        return str(path)
-
-
 def default_paths(directory: Path = REPORTS) -> list[Path]:
     """The committed results: verify.json (required), then every throughput, speed and accuracy file,
     then the other papers' verify runs (``verify-<paper>.json``)."""
     verify = directory / "verify.json"
     if not verify.is_file():
-        raise UsageError(f"results file {display_name(verify)} does not exist: "
+        raise UsageError(f"results file {display_path(verify)} does not exist: "
                          f"run `python -m bench.verify --json reports/verify.json` first")
     found = [verify]
     for pattern in (*DEFAULT_PATTERNS[1:], PAPER_PATTERN):
@@ -138,7 +130,7 @@ def load_results(paths: Sequence[Path], root: Path = ROOT) -> Results:
 
     documents = []
     for path in paths:
-        name = display_name(path, root)
+        name = display_path(path, root)
         document = read_results(path)
         check_document(name, document)
         documents.append((name, document))
